@@ -12,7 +12,7 @@ Only NumPy and array-api-compat are imported here; torch and friends stay out of
 """
 
 from advshape._src.combinatorics import binom_ratio_table, fail_at_k_loo, pass_at_k
-from advshape._src.expectation import binomial_pmf, expected_update_coefficient
+from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import (
     REQUIRED,
     Param,
@@ -39,6 +39,7 @@ __all__ = [
     "count_shaper",
     "expected_update_coefficient",
     "fail_at_k_loo",
+    "finite_n_surrogate",
     "names",
     "parse_spec",
     "pass_at_k",

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["binomial_pmf", "expected_update_coefficient"]
+__all__ = ["binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
 
 
 def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
@@ -57,3 +57,25 @@ def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.fl
     a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
     diff = a_pos[1:] - a_neg[:-1]  # A⁺(j+1, N) − A⁻(j, N), j = 0..N−1
     return binomial_pmf(n - 1, rho) @ diff
+
+
+def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
+    """F_N(ρ) = ∫₀^ρ c_N(t) dt, the surrogate a shaper ascends in expectation at group size N.
+
+    Exact, no quadrature: ∫₀^ρ Bin(j; N−1, t) dt = (1/N)·P[Bin(N, ρ) > j], so with
+    d_j = A⁺(j+1, N) − A⁻(j, N),
+
+        F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
+    """
+    scores = getattr(shaper, "scores", None)
+    if scores is None:
+        raise ValueError(
+            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
+            "F_N needs advantages that depend on the rewards only through N+ and N"
+        )
+    n = int(n)
+    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
+    diff = a_pos[1:] - a_neg[:-1]
+    pmf = binomial_pmf(n, rho)  # Bin(i; N, ρ), i = 0..N
+    tail = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]  # tail[i] = P[Bin ≥ i]
+    return tail[..., 1:] @ diff / n
