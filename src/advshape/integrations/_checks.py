@@ -1,0 +1,44 @@
+"""Start-up checks shared by the trainer integrations (TRL, verl).
+
+Both integrations take a shaper from user configuration and must fail before training, or at
+the latest on the first batch, with a message that names the setting to change. The shaper's
+own rules (minimum group size, K ≤ N for the unbiased Pass@K estimators) live in the core;
+these helpers only run them early and prefix the message with the trainer's setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import advshape
+from advshape import Shaper
+
+
+def resolve_shaper(shaper: Any, setting: str) -> Shaper:
+    """``advshape.shaper(shaper)``, with the trainer setting named in any error."""
+    if not isinstance(shaper, str | Shaper):
+        raise TypeError(
+            f"{setting} must be a shaper spec string such as 'grpo_k:k=8' or an advshape.Shaper, "
+            f"got {type(shaper).__name__}"
+        )
+    try:
+        return advshape.shaper(shaper)
+    except ValueError as err:
+        raise ValueError(f"{setting}={shaper!r} is not a usable shaper: {err}") from err
+
+
+def check_group_size(shaper: Shaper, group_size: int, setting: str) -> None:
+    """Fail now if ``shaper`` cannot shape groups of ``group_size`` responses.
+
+    Runs the shaper once on an all-wrong group of that size: the core rejects a group smaller
+    than the shaper's minimum or a K above N for the shapers whose Pass@K estimator needs
+    K ≤ N, and this turns that into a start-up error naming ``setting``.
+    """
+    try:
+        shaper.advantages(np.zeros((1, int(group_size))))
+    except ValueError as err:
+        raise ValueError(
+            f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {err}"
+        ) from err

@@ -1,0 +1,202 @@
+"""TRL integration: a ``GRPOTrainer`` whose advantages come from an advshape shaper.
+
+    from advshape.integrations.trl import GRPOTrainer
+    trainer = GRPOTrainer(model=..., reward_funcs=..., args=GRPOConfig(...),
+                          train_dataset=..., shaper="grpo_k:k=8")
+
+TRL computes GRPO advantages inline in ``GRPOTrainer._generate_and_score_completions`` and has
+no hook for replacing them. The narrowest override in TRL 1.x is two methods:
+
+1. ``_calculate_rewards`` returns the reward of every reward function for every completion,
+   already gathered across processes, in an order where each prompt's ``num_generations``
+   completions are contiguous (TRL's ``RepeatSampler`` guarantees this). We keep a reference.
+2. ``_generate_and_score_completions`` returns the local batch (not yet shuffled or split
+   into gradient-accumulation steps) with ``"advantages"``. We recompute them from the kept
+   rewards: the reward of completion i is Σ_f w_f·r_f,i (TRL's ``reward_weights``, missing
+   rewards counted as 0, as TRL does), groups are consecutive runs of ``num_generations``,
+   the shaper gives the advantages of the whole gathered batch, and this process keeps its
+   own slice, exactly where TRL slices. The completions table (``_logs["advantages"]``) gets
+   the shaped values too, and ``advshape/advantage_*`` metrics are logged.
+
+Because the shaping happens on the gathered batch before TRL shuffles and splits it, the
+result is the same on one process or many. TRL's ``scale_rewards`` and the std/mean
+normalisation it configures play no part: the shaper defines the advantage completely
+(``shaper="grpo:std=sample,eps=0.0001"`` is TRL's default formula, (r − mean)/(std + 1e-4)
+with the sample std; TRL evaluates it in float32, advshape in float64).
+
+A completion for which every reward function returned None gets advantage 0 and is left out
+of its group, as in TRL; the rest of its group is shaped as a smaller group.
+
+Supported TRL versions: 1.0 ≤ TRL < 2 (tested with 1.16.0; the two methods and the
+``_logs``/``_metrics``/``reward_weights`` attributes have the same contract throughout 1.x).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from packaging.version import Version
+
+from advshape import Shaper
+from advshape.integrations._checks import check_group_size, resolve_shaper
+
+__all__ = ["SUPPORTED_TRL", "GRPOTrainer", "shaped_advantages"]
+
+SUPPORTED_TRL = (Version("1.0"), Version("2"))  # [min, max)
+
+
+def _check_trl_version() -> None:
+    try:
+        found = importlib.metadata.version("trl")
+    except importlib.metadata.PackageNotFoundError as err:
+        raise ImportError(
+            "advshape.integrations.trl needs TRL: pip install 'advshape[trl]'"
+        ) from err
+    low, high = SUPPORTED_TRL
+    if not low <= Version(found) < high:
+        raise ImportError(
+            f"advshape.integrations.trl supports TRL >= {low}, < {high}; found trl=={found}. "
+            f"Install a supported version: pip install 'trl>={low},<{high}'"
+        )
+
+
+_check_trl_version()
+
+import trl  # noqa: E402  (after the version check, so an old TRL fails with our message)
+
+for _method in ("_calculate_rewards", "_generate_and_score_completions"):
+    if not hasattr(trl.GRPOTrainer, _method):
+        raise ImportError(
+            f"trl.GRPOTrainer has no {_method}; this TRL build is not one advshape supports "
+            f"(TRL >= {SUPPORTED_TRL[0]}, < {SUPPORTED_TRL[1]})"
+        )
+
+
+def shaped_advantages(
+    shaper: Shaper,
+    rewards_per_func: torch.Tensor,
+    reward_weights: torch.Tensor,
+    num_generations: int,
+    reward_func_names: list[str] | None = None,
+) -> torch.Tensor:
+    """Advantages of a gathered TRL batch: one group per run of ``num_generations`` rows.
+
+    ``rewards_per_func`` is ``[B·N, F]`` (NaN where a reward function returned None). The
+    reward of completion i is r_i = Σ_f w_f·r_{f,i} over the functions that scored it; a row
+    no function scored gets advantage 0 and is left out of its group. Returns float64 ``[B·N]``.
+    """
+    total = int(rewards_per_func.shape[0])
+    if total % num_generations:
+        raise ValueError(
+            f"got {total} rewards, not a multiple of num_generations={num_generations}; "
+            "TRL must deliver whole groups"
+        )
+    weights = reward_weights.to(device=rewards_per_func.device, dtype=torch.float64)
+    rewards = (rewards_per_func.to(torch.float64) * weights.unsqueeze(0)).nansum(dim=1)
+    scored = ~torch.isnan(rewards_per_func).all(dim=1)
+    try:
+        if bool(scored.all()):
+            return shaper.advantages(rewards.view(-1, num_generations)).reshape(-1)
+        advantages = torch.zeros_like(rewards)
+        # Group ids go in as a host NumPy array: the core factorises them on the host anyway.
+        group_ids = np.arange(total) // num_generations
+        kept = scored.cpu().numpy()
+        advantages[scored] = shaper.advantages(rewards[scored], groups=group_ids[kept])
+        return advantages
+    except ValueError as err:
+        names = ", ".join(reward_func_names or []) or "the reward functions"
+        raise ValueError(
+            f"advshape GRPOTrainer(shaper={shaper.spec!r}) cannot shape the rewards of "
+            f"{names} (weights {weights.tolist()}): {err}"
+        ) from err
+
+
+class GRPOTrainer(trl.GRPOTrainer):
+    """TRL's ``GRPOTrainer`` with the advantages of an advshape shaper.
+
+    Takes every argument of ``trl.GRPOTrainer`` plus ``shaper``: a registry spec such as
+    ``"grpo_k:k=8"`` (see ``advshape list``) or an ``advshape.Shaper``. The shaper, the group
+    size (``GRPOConfig.num_generations``, and ``num_generations_eval`` when evaluating) and K
+    are checked before training starts; a binary-only shaper given rewards outside {0, 1}
+    fails on the first batch, naming the reward functions.
+    """
+
+    def __init__(self, *args: Any, shaper: str | Shaper, **kwargs: Any) -> None:
+        # Resolve first: a bad spec should fail before a model is loaded.
+        resolved = resolve_shaper(shaper, "GRPOTrainer(shaper=...)")
+        super().__init__(*args, **kwargs)
+        self.shaper = resolved
+        self._advshape_rewards_per_func: torch.Tensor | None = None
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        args = self.args
+        if args.multi_objective_aggregation != "sum_then_normalize":
+            raise ValueError(
+                f"GRPOConfig.multi_objective_aggregation={args.multi_objective_aggregation!r} "
+                "normalises each reward before the shaper sees it; advshape shapes the weighted "
+                "sum of raw rewards: set multi_objective_aggregation='sum_then_normalize'"
+            )
+        check_group_size(self.shaper, self.num_generations, "GRPOConfig.num_generations")
+        if str(args.eval_strategy) not in ("no", "IntervalStrategy.NO"):
+            check_group_size(
+                self.shaper, self.num_generations_eval, "GRPOConfig.num_generations_eval"
+            )
+        if args.scale_rewards not in ("group", True):
+            warnings.warn(
+                f"GRPOConfig.scale_rewards={args.scale_rewards!r} is ignored: shaper "
+                f"{self.shaper.spec!r} defines the advantage scale",
+                stacklevel=2,
+            )
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        # TRL returns the rewards gathered from all processes: keep them for the shaper.
+        rewards_per_func = super()._calculate_rewards(
+            inputs, prompts, completions, completion_ids_list
+        )
+        self._advshape_rewards_per_func = rewards_per_func
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        self._advshape_rewards_per_func = None
+        output = super()._generate_and_score_completions(inputs)
+        rewards_per_func = self._advshape_rewards_per_func
+        if rewards_per_func is None:
+            raise RuntimeError(
+                "trl.GRPOTrainer._generate_and_score_completions did not call _calculate_rewards; "
+                f"this TRL version is not supported (TRL >= {SUPPORTED_TRL[0]}, < {SUPPORTED_TRL[1]})"
+            )
+        self._advshape_rewards_per_func = None
+        mode = "train" if self.model.training else "eval"
+        num_generations = self.num_generations if mode == "train" else self.num_generations_eval
+        all_advantages = shaped_advantages(
+            self.shaper,
+            rewards_per_func,
+            self.reward_weights,
+            num_generations,
+            list(self.reward_func_names),
+        )
+        local = output["advantages"]
+        start = self.accelerator.process_index * local.shape[0]  # TRL's own process slice
+        output["advantages"] = all_advantages[start : start + local.shape[0]].to(
+            dtype=local.dtype, device=local.device
+        )
+        self._log_shaped(mode, all_advantages)
+        return output
+
+    def _log_shaped(self, mode: str, all_advantages: torch.Tensor) -> None:
+        # TRL appended its own advantages of this batch to the completions table; swap them.
+        logged = self._logs["advantages"]
+        for _ in range(min(len(logged), all_advantages.numel())):
+            logged.pop()
+        logged.extend(all_advantages.to(torch.float32).tolist())
+        values = all_advantages.detach().cpu().numpy()
+        metrics = self._metrics[mode]
+        metrics["advshape/advantage_mean"].append(float(np.mean(values)))
+        metrics["advshape/advantage_std"].append(float(np.std(values)))
+        metrics["advshape/advantage_abs_max"].append(float(np.max(np.abs(values))))
+        metrics["advshape/frac_zero_advantage"].append(float(np.mean(values == 0.0)))

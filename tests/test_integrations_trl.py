@@ -1,0 +1,295 @@
+"""advshape.integrations.trl against the real TRL GRPOTrainer, on the CPU, offline.
+
+A tiny Qwen2 model (a few thousand parameters, built from a config) and a character-level
+tokenizer made here train for a few optimisation steps. The reward functions record what
+they scored; ``_compute_loss`` records what the loss used. The tests then check, row by row,
+that the advantages inside TRL's loss are advshape's advantages of the scored rewards.
+"""
+
+from __future__ import annotations
+
+import os
+
+# No network, no telemetry: set before transformers / huggingface_hub read them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("WANDB_DISABLED", "true")
+
+import warnings
+from collections import Counter
+
+import pytest
+
+pytest.importorskip("trl")
+
+import numpy as np
+import torch
+from datasets import Dataset
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+from trl import GRPOConfig
+
+import advshape
+from advshape.integrations.trl import GRPOTrainer, shaped_advantages
+
+NUM_GENERATIONS = 4
+PROMPTS_PER_STEP = 2
+STEPS = 3
+ALPHABET = "abcdefgh0123456789+="
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory):
+    """A character-level tokenizer, saved and reloaded like a local checkpoint."""
+    vocab = {"<pad>": 0, "<eos>": 1, **{c: i + 2 for i, c in enumerate(ALPHABET)}}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok.decoder = decoders.Fuse()
+    path = tmp_path_factory.mktemp("tokenizer")
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>"
+    ).save_pretrained(path)
+    return path
+
+
+def tiny_model(vocab_size: int) -> Qwen2ForCausalLM:
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=1,
+        tie_word_embeddings=True,
+    )
+    return Qwen2ForCausalLM(config)
+
+
+def grpo_config(tmp_path, **overrides) -> GRPOConfig:
+    settings = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
+        num_generations=NUM_GENERATIONS,
+        max_completion_length=6,
+        max_steps=STEPS,
+        learning_rate=1e-2,
+        bf16=False,
+        fp16=False,
+        use_cpu=True,
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        disable_tqdm=True,
+        seed=0,
+        dataloader_num_workers=0,
+    )
+    settings.update(overrides)
+    return GRPOConfig(**settings)
+
+
+def prompts_dataset() -> Dataset:
+    return Dataset.from_dict({"prompt": ["1+2=", "3+4=", "5+1=", "2+2=", "8+1=", "7+0="] * 4})
+
+
+class RewardRecorder:
+    """A TRL reward function that records each call: prompts, completion ids and rewards."""
+
+    def __init__(self, score, name):
+        self.score = score
+        self.__name__ = name
+        self.calls: list[tuple[list[str], list[tuple[int, ...]], list[float]]] = []
+
+    def __call__(self, prompts, completions, completion_ids, **kwargs):
+        rewards = [float(self.score(ids)) for ids in completion_ids]
+        self.calls.append((list(prompts), [tuple(ids) for ids in completion_ids], rewards))
+        return rewards
+
+
+def parity_reward(ids):  # binary: about half the completions of a random policy are correct
+    return sum(ids) % 2 == 0
+
+
+def graded_reward(ids):  # continuous, in {0, 1/4, ..., 1}
+    return (sum(ids) % 5) / 4
+
+
+class RecordingTrainer(GRPOTrainer):
+    """Records the rows (prompt, completion, advantage) that TRL's loss actually used."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_rows: list[tuple[str, tuple[int, ...], float]] = []
+
+    def _compute_loss(self, model, inputs):
+        prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"].bool()
+        completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"].bool()
+        for i in range(prompt_ids.shape[0]):
+            prompt = self.processing_class.decode(prompt_ids[i][prompt_mask[i]].tolist())
+            completion = tuple(completion_ids[i][completion_mask[i]].tolist())
+            self.loss_rows.append((prompt, completion, float(inputs["advantages"][i])))
+        return super()._compute_loss(model, inputs)
+
+
+def expected_rows(shaper, calls):
+    """advshape's advantages of each scored group, computed one group at a time."""
+    rows, batches = [], []
+    for prompts, completions, rewards in calls:
+        assert len(rewards) == PROMPTS_PER_STEP * NUM_GENERATIONS
+        batch = []
+        for start in range(0, len(rewards), NUM_GENERATIONS):
+            group = slice(start, start + NUM_GENERATIONS)
+            # TRL's contract, which the integration relies on: a group is a run of one prompt.
+            assert len(set(prompts[group])) == 1
+            adv = shaper.advantages(torch.tensor(rewards[group], dtype=torch.float64))
+            batch.extend(adv.to(torch.float32).tolist())
+        rows.extend(zip(prompts, completions, batch))
+        batches.append(batch)
+    return rows, batches
+
+
+@pytest.mark.parametrize(
+    ("spec", "score"),
+    [
+        ("grpo_k:k=2", parity_reward),
+        ("skew_r", parity_reward),
+        ("pkpo:k=2", graded_reward),
+    ],
+)
+def test_trl_uses_advshape_advantages(spec, score, tokenizer_dir, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = tiny_model(len(tokenizer))
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    reward = RewardRecorder(score, "recorded_reward")
+    trainer = RecordingTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=grpo_config(tmp_path),
+        train_dataset=prompts_dataset(),
+        processing_class=tokenizer,
+        shaper=spec,
+    )
+    trainer.train()
+
+    shaper = advshape.shaper(spec)
+    assert len(reward.calls) == STEPS  # one generation batch per optimisation step
+    expected, batches = expected_rows(shaper, reward.calls)
+    assert Counter(trainer.loss_rows) == Counter(expected)
+
+    # The run must exercise shaping: some group had mixed rewards, hence non-zero advantages,
+    # and they are not the ones TRL computes by default, (r − mean)/(sample std + 1e-4).
+    all_expected = np.array([adv for batch in batches for adv in batch])
+    assert np.any(all_expected != 0.0)
+    trl_default = advshape.shaper("grpo:std=sample,eps=0.0001")
+    default_values = np.concatenate(
+        [
+            trl_default.advantages(np.array(rewards).reshape(-1, NUM_GENERATIONS)).ravel()
+            for _, _, rewards in reward.calls
+        ]
+    )
+    assert not np.allclose(all_expected, default_values)
+
+    # Completions table and metrics show the shaped values.
+    assert list(trainer._logs["advantages"]) == batches[-1]
+    logged = [h for h in trainer.state.log_history if "advshape/advantage_mean" in h]
+    assert len(logged) == STEPS
+    for entry, batch in zip(logged, batches):
+        assert entry["advshape/advantage_mean"] == pytest.approx(np.mean(batch), abs=1e-6)
+        assert entry["advshape/advantage_abs_max"] == pytest.approx(np.max(np.abs(batch)), abs=1e-6)
+
+    changed = [name for name, p in model.named_parameters() if not torch.equal(p, before[name])]
+    assert len(changed) == len(before)
+
+
+def test_shaped_advantages_drops_unscored_rows_and_weights_functions():
+    # Two reward functions, weights (1, 0.5); row 2 unscored by both (NaN): advantage 0, and
+    # its group is shaped as a group of 3.
+    nan = float("nan")
+    per_func = torch.tensor(
+        [[1, 0], [0, 0], [nan, nan], [1, nan], [0, 2], [0, 0], [0, 0], [1, 0]],
+        dtype=torch.float32,
+    )
+    shaper = advshape.shaper("rloo")
+    got = shaped_advantages(shaper, per_func, torch.tensor([1.0, 0.5]), 4)
+    # rewards: group 0 = (1, 0, ·, 1), group 1 = (1, 0, 0, 1); RLOO: r_i − mean of the others.
+    expected = torch.tensor(
+        [1 - 0.5, 0 - 1, 0, 1 - 0.5, 1 - 1 / 3, 0 - 2 / 3, 0 - 2 / 3, 1 - 1 / 3],
+        dtype=torch.float64,
+    )
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-15)
+
+
+# ---- bad input: each fails at start-up or on the first batch, naming the setting ----
+
+
+def make_trainer(tokenizer_dir, tmp_path, shaper, reward=parity_reward, **config):
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    reward_fn = RewardRecorder(reward, reward.__name__)
+    return GRPOTrainer(
+        model=tiny_model(len(tokenizer)),
+        reward_funcs=reward_fn,
+        args=grpo_config(tmp_path, **config),
+        train_dataset=prompts_dataset(),
+        eval_dataset=prompts_dataset() if config.get("eval_strategy") else None,
+        processing_class=tokenizer,
+        shaper=shaper,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("grpo_k:k", r"shaper=\.\.\.\)='grpo_k:k'.*key=value"),
+        ("grpo_kk:k=2", r"unknown shaper 'grpo_kk'.*did you mean 'grpo_k'"),
+        ("grpo_k", r"needs parameter 'k'"),
+    ],
+)
+def test_bad_spec_fails_at_start_up(spec, message, tokenizer_dir, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        make_trainer(tokenizer_dir, tmp_path, spec)
+
+
+def test_k_above_num_generations_fails_at_start_up(tokenizer_dir, tmp_path):
+    with pytest.raises(ValueError, match=r"GRPOConfig\.num_generations=4 .*k=8 > group size n=4"):
+        make_trainer(tokenizer_dir, tmp_path, "grpo_k:k=8")
+
+
+def test_group_size_one_fails_at_start_up(tokenizer_dir, tmp_path):
+    # TRL itself refuses num_generations=1 for training; evaluation may use groups of 1.
+    with pytest.raises(ValueError, match=r"GRPOConfig\.num_generations_eval=1 .*at least 2"):
+        make_trainer(
+            tokenizer_dir,
+            tmp_path,
+            "rloo",
+            eval_strategy="steps",
+            eval_steps=1,
+            num_generations_eval=1,
+            per_device_eval_batch_size=2,
+        )
+
+
+def test_normalize_then_sum_is_refused(tokenizer_dir, tmp_path):
+    with pytest.raises(ValueError, match="multi_objective_aggregation='sum_then_normalize'"):
+        make_trainer(
+            tokenizer_dir, tmp_path, "skew_r", multi_objective_aggregation="normalize_then_sum"
+        )
+
+
+def test_scale_rewards_is_reported_as_ignored(tokenizer_dir, tmp_path):
+    with pytest.warns(UserWarning, match="scale_rewards='batch' is ignored"):
+        make_trainer(tokenizer_dir, tmp_path, "skew_r", scale_rewards="batch")
+
+
+def test_binary_only_shaper_fails_on_first_non_binary_batch(tokenizer_dir, tmp_path):
+    trainer = make_trainer(tokenizer_dir, tmp_path, "grpo_k:k=2", reward=graded_reward, max_steps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=r"graded_reward.*needs binary rewards.*'pkpo'"):
+            trainer.train()
+    assert trainer.state.global_step == 0
