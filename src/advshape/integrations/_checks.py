@@ -8,9 +8,11 @@ these helpers only run them early and prefix the message with the trainer's sett
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
 import numpy as np
+from packaging.version import Version
 
 import advshape
 from advshape import Shaper
@@ -42,3 +44,18 @@ def check_group_size(shaper: Shaper, group_size: int, setting: str) -> None:
         raise ValueError(
             f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {err}"
         ) from err
+
+
+def require_version(dist: str, low: str, high: str | None, module: str, extra: str) -> str:
+    """Raise ImportError unless ``low <= version(dist) < high``; return the found version."""
+    try:
+        found = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError as err:
+        raise ImportError(f"{module} needs {dist}: pip install 'advshape[{extra}]'") from err
+    wanted = f">={low}" + (f",<{high}" if high else "")
+    if Version(found) < Version(low) or (high is not None and Version(found) >= Version(high)):
+        raise ImportError(
+            f"{module} supports {dist}{wanted}; found {dist}=={found}. "
+            f"Install a supported version: pip install '{dist}{wanted}'"
+        )
+    return found

@@ -33,38 +33,21 @@ Supported TRL versions: 1.0 ≤ TRL < 2 (tested with 1.16.0; the two methods and
 
 from __future__ import annotations
 
-import importlib.metadata
 import warnings
 from typing import Any
 
 import numpy as np
 import torch
-from packaging.version import Version
 
 from advshape import Shaper
-from advshape.integrations._checks import check_group_size, resolve_shaper
+from advshape.integrations._checks import check_group_size, require_version, resolve_shaper
 
 __all__ = ["SUPPORTED_TRL", "GRPOTrainer", "shaped_advantages"]
 
-SUPPORTED_TRL = (Version("1.0"), Version("2"))  # [min, max)
+SUPPORTED_TRL = ("1.0", "2")  # TRL >= 1.0, < 2
 
 
-def _check_trl_version() -> None:
-    try:
-        found = importlib.metadata.version("trl")
-    except importlib.metadata.PackageNotFoundError as err:
-        raise ImportError(
-            "advshape.integrations.trl needs TRL: pip install 'advshape[trl]'"
-        ) from err
-    low, high = SUPPORTED_TRL
-    if not low <= Version(found) < high:
-        raise ImportError(
-            f"advshape.integrations.trl supports TRL >= {low}, < {high}; found trl=={found}. "
-            f"Install a supported version: pip install 'trl>={low},<{high}'"
-        )
-
-
-_check_trl_version()
+TRL_VERSION = require_version("trl", *SUPPORTED_TRL, __name__, "trl")
 
 import trl  # noqa: E402  (after the version check, so an old TRL fails with our message)
 

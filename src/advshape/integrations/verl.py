@@ -19,8 +19,8 @@ in any order and of any sizes; the shaper's per-response advantage is broadcast 
 response tokens (times ``response_mask``) and returned as ``(advantages, returns)``. verl's
 ``norm_adv_by_std_in_grpo`` plays no part: the shaper defines the advantage scale.
 
-Supported verl versions: those with ``verl.trainer.ppo.core_algos.register_adv_est`` and
-``get_adv_estimator_fn`` (0.5 and later; tested with 0.9.1).
+Supported verl versions: 0.6 and later (``register_adv_est``/``get_adv_estimator_fn`` and
+``VERL_USE_EXTERNAL_MODULES``; the ``verl.plugins`` entry point from 0.9); tested with 0.9.1.
 """
 
 from __future__ import annotations
@@ -34,16 +34,23 @@ import torch
 
 import advshape
 from advshape import Shaper
+from advshape.integrations._checks import require_version
 
-try:
-    from verl.trainer.ppo import core_algos
-except ImportError as err:  # an old verl, or none
-    raise ImportError(
-        "advshape.integrations.verl needs verl with verl.trainer.ppo.core_algos.register_adv_est "
-        "(verl >= 0.5): pip install 'advshape[verl]'"
-    ) from err
+MIN_VERL = "0.6"
 
-__all__ = ["PREFIX", "estimator_name", "register_shaper", "shaper_from_config"]
+
+VERL_VERSION = require_version("verl", MIN_VERL, None, __name__, "verl")
+
+from verl.trainer.ppo import core_algos  # noqa: E402  (after the version check)
+
+__all__ = [
+    "ESTIMATORS",
+    "MIN_VERL",
+    "PREFIX",
+    "estimator_name",
+    "register_shaper",
+    "shaper_from_config",
+]
 
 PREFIX = "advshape_"  # of the estimator names and of their parameters in the algorithm config
 
