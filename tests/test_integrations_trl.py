@@ -8,17 +8,13 @@ that the advantages inside TRL's loss are advshape's advantages of the scored re
 
 from __future__ import annotations
 
+import json
 import os
-
-# No network, no telemetry: set before transformers / huggingface_hub read them.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("WANDB_DISABLED", "true")
-
+import subprocess
+import sys
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -26,115 +22,33 @@ pytest.importorskip("trl")
 
 import numpy as np
 import torch
-from datasets import Dataset
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import AutoTokenizer, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-from trl import GRPOConfig
+from transformers import AutoTokenizer
 
 import advshape
 from advshape.integrations.trl import GRPOTrainer, shaped_advantages
+from tests._tiny_trl import (
+    RecordingTrainer,
+    RewardRecorder,
+    char_tokenizer,
+    graded_reward,
+    grpo_config,
+    parity_reward,
+    prompts_dataset,
+    tiny_model,
+)
 
 NUM_GENERATIONS = 4
 PROMPTS_PER_STEP = 2
 STEPS = 3
-ALPHABET = "abcdefgh0123456789+="
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
-    """A character-level tokenizer, saved and reloaded like a local checkpoint."""
-    vocab = {"<pad>": 0, "<eos>": 1, **{c: i + 2 for i, c in enumerate(ALPHABET)}}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
-    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok.decoder = decoders.Fuse()
+    """The character-level tokenizer, saved and reloaded like a local checkpoint."""
     path = tmp_path_factory.mktemp("tokenizer")
-    PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>"
-    ).save_pretrained(path)
+    char_tokenizer().save_pretrained(path)
     return path
-
-
-def tiny_model(vocab_size: int) -> Qwen2ForCausalLM:
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=64,
-        pad_token_id=0,
-        eos_token_id=1,
-        bos_token_id=1,
-        tie_word_embeddings=True,
-    )
-    return Qwen2ForCausalLM(config)
-
-
-def grpo_config(tmp_path, **overrides) -> GRPOConfig:
-    settings = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
-        num_generations=NUM_GENERATIONS,
-        max_completion_length=6,
-        max_steps=STEPS,
-        learning_rate=1e-2,
-        bf16=False,
-        fp16=False,
-        use_cpu=True,
-        report_to="none",
-        logging_steps=1,
-        save_strategy="no",
-        disable_tqdm=True,
-        seed=0,
-        dataloader_num_workers=0,
-    )
-    settings.update(overrides)
-    return GRPOConfig(**settings)
-
-
-def prompts_dataset() -> Dataset:
-    return Dataset.from_dict({"prompt": ["1+2=", "3+4=", "5+1=", "2+2=", "8+1=", "7+0="] * 4})
-
-
-class RewardRecorder:
-    """A TRL reward function that records each call: prompts, completion ids and rewards."""
-
-    def __init__(self, score, name):
-        self.score = score
-        self.__name__ = name
-        self.calls: list[tuple[list[str], list[tuple[int, ...]], list[float]]] = []
-
-    def __call__(self, prompts, completions, completion_ids, **kwargs):
-        rewards = [float(self.score(ids)) for ids in completion_ids]
-        self.calls.append((list(prompts), [tuple(ids) for ids in completion_ids], rewards))
-        return rewards
-
-
-def parity_reward(ids):  # binary: about half the completions of a random policy are correct
-    return sum(ids) % 2 == 0
-
-
-def graded_reward(ids):  # continuous, in {0, 1/4, ..., 1}
-    return (sum(ids) % 5) / 4
-
-
-class RecordingTrainer(GRPOTrainer):
-    """Records the rows (prompt, completion, advantage) that TRL's loss actually used."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.loss_rows: list[tuple[str, tuple[int, ...], float]] = []
-
-    def _compute_loss(self, model, inputs):
-        prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"].bool()
-        completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"].bool()
-        for i in range(prompt_ids.shape[0]):
-            prompt = self.processing_class.decode(prompt_ids[i][prompt_mask[i]].tolist())
-            completion = tuple(completion_ids[i][completion_mask[i]].tolist())
-            self.loss_rows.append((prompt, completion, float(inputs["advantages"][i])))
-        return super()._compute_loss(model, inputs)
 
 
 def expected_rows(shaper, calls):
@@ -170,7 +84,12 @@ def test_trl_uses_advshape_advantages(spec, score, tokenizer_dir, tmp_path):
     trainer = RecordingTrainer(
         model=model,
         reward_funcs=reward,
-        args=grpo_config(tmp_path),
+        args=grpo_config(
+            tmp_path / "out",
+            per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
+            num_generations=NUM_GENERATIONS,
+            max_steps=STEPS,
+        ),
         train_dataset=prompts_dataset(),
         processing_class=tokenizer,
         shaper=spec,
@@ -234,7 +153,7 @@ def make_trainer(tokenizer_dir, tmp_path, shaper, reward=parity_reward, **config
     return GRPOTrainer(
         model=tiny_model(len(tokenizer)),
         reward_funcs=reward_fn,
-        args=grpo_config(tmp_path, **config),
+        args=grpo_config(tmp_path / "out", **config),
         train_dataset=prompts_dataset(),
         eval_dataset=prompts_dataset() if config.get("eval_strategy") else None,
         processing_class=tokenizer,
@@ -293,3 +212,58 @@ def test_binary_only_shaper_fails_on_first_non_binary_batch(tokenizer_dir, tmp_p
         with pytest.raises(ValueError, match=r"graded_reward.*needs binary rewards.*'pkpo'"):
             trainer.train()
     assert trainer.state.global_step == 0
+
+
+@pytest.mark.slow
+def test_two_processes_shape_groups_split_across_ranks(tmp_path):
+    """torchrun, 2 CPU processes (gloo), 2 completions per rank: every group of 4 is split 2 + 2.
+
+    Shaping each rank's half on its own would be wrong; the advantages in each rank's loss
+    must be those of the whole group, as gathered.
+    """
+    spec = "grpo_k:k=2"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+    ]
+    subprocess.run(
+        [*command, "-m", "tests._tiny_trl", str(tmp_path), spec],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    shaper = advshape.shaper(spec)
+
+    whole_groups = Counter(rows_shaped_per_prompt(shaper, ranks[0]["calls"] + ranks[1]["calls"]))
+    assert Counter(prompt for prompt, _, _ in whole_groups.elements()) == Counter(
+        {prompt: NUM_GENERATIONS for prompt, _, _ in whole_groups}
+    )
+    used = Counter((p, tuple(c), a) for rank in ranks for p, c, a in rank["loss_rows"])
+    assert used == whole_groups
+    # Every rank scored 2 completions per step, so each group was split 2 + 2, and shaping
+    # each rank's half on its own would have given other advantages.
+    assert all(len(prompts) == 2 for rank in ranks for prompts, _, _ in rank["calls"])
+    halves = Counter(row for rank in ranks for row in rows_shaped_per_prompt(shaper, rank["calls"]))
+    assert halves != whole_groups
+
+
+def rows_shaped_per_prompt(shaper, calls):
+    """(prompt, completion, advantage) rows, the calls' completions grouped by prompt."""
+    by_prompt: dict[str, list[tuple[tuple[int, ...], float]]] = {}
+    for prompts, completions, rewards in calls:
+        for prompt, completion, reward in zip(prompts, completions, rewards):
+            by_prompt.setdefault(prompt, []).append((tuple(completion), reward))
+    rows = []
+    for prompt, members in by_prompt.items():
+        adv = shaper.advantages(torch.tensor([r for _, r in members], dtype=torch.float64))
+        rows += [(prompt, c, a) for (c, _), a in zip(members, adv.to(torch.float32).tolist())]
+    return rows
