@@ -9,10 +9,12 @@ overrides a user types on the command line. Groups are shuffled and of uneven si
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,7 @@ from verl.trainer.ppo import core_algos, ray_trainer
 
 import advshape
 from advshape.integrations import verl as advshape_verl
+from advshape.integrations._checks import check_group_size
 
 RESPONSE_LENGTH = 7
 GROUP_SIZES = (4, 3, 5, 2, 4, 6)
@@ -227,3 +230,22 @@ def test_fresh_verl_process_finds_the_estimators(env, found):
     )
     lines = result.stdout.split()
     assert lines == (["grpo_k", "True"] if found else ["not", "registered", "False"])
+
+
+def test_documented_command_line_composes():
+    """Every override of examples/verl_qwen2_5_gsm8k.sh exists in the installed verl's config,
+    and the estimator it names builds the intended shaper for its group size."""
+    script = (
+        Path(__file__).resolve().parents[1] / "examples" / "verl_qwen2_5_gsm8k.sh"
+    ).read_text()
+    command = script[script.index("python3 -m verl.trainer.main_ppo") :].replace("\\\n", " ")
+    words = shlex.split(command, comments=True)
+    assert words[:3] == ["python3", "-m", "verl.trainer.main_ppo"] and words[-1] == "$@"
+    overrides = [os.path.expandvars(word) for word in words[3:-1]]  # as the shell would
+    config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
+    with initialize_config_dir(config_dir=config_dir, version_base=None):
+        config = compose(config_name="ppo_trainer", overrides=overrides)
+    fn = core_algos.get_adv_estimator_fn(config.algorithm.adv_estimator)
+    shaper = advshape_verl.shaper_from_config(fn.advshape_shaper, config.algorithm)
+    assert shaper.spec == "grpo_k:k=4"
+    check_group_size(shaper, config.actor_rollout_ref.rollout.n, "rollout.n")
