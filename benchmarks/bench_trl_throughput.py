@@ -13,8 +13,10 @@ temperature and number of optimisation steps. TRL runs through advshape.integrat
 
 Timed: each optimisation step (sampling, scoring, advantages, forward/backward, optimiser
 step), after ``--warmup-steps`` untimed steps; evaluation and set-up are not timed.
-Printed: samples per second (B·N per step) for each trainer, mean response length (the work
-per sample: both sample from the same random policy), and the ratio advshape / TRL.
+Each trainer runs ``--repeats`` times, alternating, so that drifting load on a shared machine
+hits both. Printed: samples per second (B·N over the median step time, and over the mean) for
+each trainer, the mean response length (the work per sample; both sample from the same policy),
+the machine's load average, and the ratio advshape / TRL of the median-step rates.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class Args:
     shaper: str = "grpo"  # the same shaper in both trainers
     prompts_per_step: int = 8  # B
     samples_per_prompt: int = 8  # N
-    steps: int = 6  # optimisation steps per trainer, warm-up included
+    steps: int = 6  # optimisation steps per trainer run, warm-up included
+    repeats: int = 2  # runs per trainer, alternating advshape, TRL, advshape, TRL, ...
     warmup_steps: int = 1  # untimed first steps (lazy initialisation, allocator warm-up)
     max_new_tokens: int = 0  # response cap; 0: the task's answer length + 1
     lr: float = 1e-4
@@ -79,7 +82,7 @@ def build_checkpoint(args: Args, task, path: str) -> None:
     tokenizer.save_pretrained(path)
 
 
-def run_advshape(args: Args, checkpoint: str, max_new_tokens: int, workdir: str) -> dict:
+def run_advshape(args: Args, checkpoint: str, max_new_tokens: int, workdir: str, run_id: int):
     from advshape.lm import train as lm_train
 
     run = lm_train.Args(
@@ -99,24 +102,18 @@ def run_advshape(args: Args, checkpoint: str, max_new_tokens: int, workdir: str)
         eval_ks=(1,),
         eval_every=args.steps,
         cache_dir=os.path.join(workdir, "cache"),
-        out=os.path.join(workdir, "advshape_run"),
+        out=os.path.join(workdir, f"advshape_run{run_id}"),
         threads=args.threads,
         progress=False,
     )
     records = [r for r in lm_train.train(run)["history"] if r["kind"] == "train"]
-    timed = records[args.warmup_steps :]
-    seconds = sum(r["step_seconds"] for r in timed)
     with open(os.path.join(run.out, "config.json")) as f:
         start = json.load(f)["warm_start"]["path"]  # TRL starts from this same checkpoint
-    return {
-        "start_checkpoint": start,
-        "samples_per_s": len(timed) * args.prompts_per_step * args.samples_per_prompt / seconds,
-        "response_tokens": statistics.mean(r["response_length"] for r in timed),
-        "steps_timed": len(timed),
-    }
+    timed = records[args.warmup_steps :]
+    return start, [r["step_seconds"] for r in timed], [r["response_length"] for r in timed]
 
 
-def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str) -> dict:
+def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str):
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -176,12 +173,7 @@ def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str
         shaper=shaper,
     )
     trainer.train()
-    timed = timer.seconds[args.warmup_steps :]
-    return {
-        "samples_per_s": len(timed) * args.prompts_per_step * args.samples_per_prompt / sum(timed),
-        "response_tokens": statistics.mean(timer.lengths[args.warmup_steps :]),
-        "steps_timed": len(timed),
-    }
+    return timer.seconds[args.warmup_steps :], timer.lengths[args.warmup_steps :]
 
 
 def main(argv=None) -> int:
@@ -197,24 +189,37 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     task = Task(args.task, seed=args.seed, n_train=max(256, 4 * args.prompts_per_step), n_eval=2)
     max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
+    seconds: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}
+    lengths: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_trl_") as workdir:
         checkpoint = os.path.join(workdir, "checkpoint")
         build_checkpoint(args, task, checkpoint)
-        results = {
-            "advshape": run_advshape(args, checkpoint, max_new_tokens, workdir),
-        }
-        start = results["advshape"]["start_checkpoint"]
-        results["TRL GRPOTrainer"] = run_trl(args, task, start, max_new_tokens, workdir)
+        for run_id in range(args.repeats):  # alternate, so drifting machine load hits both
+            start, secs, lens = run_advshape(args, checkpoint, max_new_tokens, workdir, run_id)
+            seconds["advshape"] += secs
+            lengths["advshape"] += lens
+            secs, lens = run_trl(args, task, start, max_new_tokens, workdir)
+            seconds["TRL GRPOTrainer"] += secs
+            lengths["TRL GRPOTrainer"] += lens
+    samples_per_step = args.prompts_per_step * args.samples_per_prompt
     print(
         f"task={args.task} shaper={args.shaper} B={args.prompts_per_step} "
         f"N={args.samples_per_prompt} max_new_tokens={max_new_tokens} steps={args.steps} "
-        f"(timed {args.steps - args.warmup_steps}) torch_threads={torch.get_num_threads()}"
+        f"(timed {args.steps - args.warmup_steps}) x {args.repeats} runs each, "
+        f"torch_threads={torch.get_num_threads()}, "
+        f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'trainer':<18}{'samples/s':>12}{'response tokens':>18}")
-    for name, r in results.items():
-        print(f"{name:<18}{r['samples_per_s']:>12.1f}{r['response_tokens']:>18.2f}")
-    ratio = results["advshape"]["samples_per_s"] / results["TRL GRPOTrainer"]["samples_per_s"]
-    print(f"ratio advshape / TRL: {ratio:.2f}x")
+    print(f"{'trainer':<18}{'samples/s (median step)':>25}{'(mean)':>10}{'response tokens':>18}")
+    rate = {}
+    for name in seconds:
+        rate[name] = samples_per_step / statistics.median(seconds[name])
+        mean_rate = samples_per_step * len(seconds[name]) / sum(seconds[name])
+        print(
+            f"{name:<18}{rate[name]:>25.1f}{mean_rate:>10.1f}"
+            f"{statistics.mean(lengths[name]):>18.2f}"
+        )
+    print(f"ratio advshape / TRL (median step): {rate['advshape'] / rate['TRL GRPOTrainer']:.2f}x")
     return 0
 
 

@@ -164,6 +164,15 @@ def run_advantage(overrides, rewards_of=binary, group_sizes=GROUP_SIZES):
             GROUP_SIZES,
             r"advshape_grpo_k: .*needs binary rewards",
         ),
+        (  # KL folded into the rewards makes them non-binary
+            [
+                "algorithm.adv_estimator=advshape_skew_r",
+                "algorithm.use_kl_in_reward=True",
+            ],
+            graded,
+            GROUP_SIZES,
+            r"needs binary rewards.*set it to False and use actor_rollout_ref\.actor\.use_kl_loss",
+        ),
         (  # K above a group's size
             ["algorithm.adv_estimator=advshape_grpo_k", "+algorithm.advshape_k=8"],
             binary,

@@ -119,7 +119,13 @@ def _make_estimator(shaper_name: str) -> Callable[..., tuple[torch.Tensor, torch
             try:
                 advantages = shaper.advantages(scores.to(torch.float64), groups=np.asarray(index))
             except ValueError as err:
-                raise ValueError(f"algorithm.adv_estimator={estimator}: {err}") from err
+                hint = ""
+                if config is not None and config.get("use_kl_in_reward", False):
+                    hint = (
+                        " (algorithm.use_kl_in_reward=True adds a KL penalty to the rewards; "
+                        "set it to False and use actor_rollout_ref.actor.use_kl_loss instead)"
+                    )
+                raise ValueError(f"algorithm.adv_estimator={estimator}: {err}{hint}") from err
             advantages = advantages.to(token_level_rewards.dtype).unsqueeze(-1) * response_mask
         return advantages, advantages
 
