@@ -126,6 +126,33 @@ def test_trl_uses_advshape_advantages(spec, score, tokenizer_dir, tmp_path):
     assert len(changed) == len(before)
 
 
+def test_generation_batch_shuffled_and_split_over_steps(tokenizer_dir, tmp_path):
+    """steps_per_generation=2: TRL shuffles each generation batch of 2 groups and spreads it
+    over 2 optimisation steps of 4 rows; every row still carries its whole group's advantage."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    reward = RewardRecorder(parity_reward, "recorded_reward")
+    trainer = RecordingTrainer(
+        model=tiny_model(len(tokenizer)),
+        reward_funcs=reward,
+        args=grpo_config(
+            tmp_path / "out",
+            per_device_train_batch_size=NUM_GENERATIONS,
+            steps_per_generation=2,
+            num_generations=NUM_GENERATIONS,
+            max_steps=4,
+        ),
+        train_dataset=prompts_dataset(),
+        processing_class=tokenizer,
+        shaper="rloo",
+    )
+    trainer.train()
+    assert len(reward.calls) == 2
+    expected, _ = expected_rows(advshape.shaper("rloo"), reward.calls)
+    assert len(trainer.loss_rows) == 16
+    assert Counter(trainer.loss_rows) == Counter(expected)
+    assert any(adv != 0.0 for _, _, adv in expected)
+
+
 def test_shaped_advantages_drops_unscored_rows_and_weights_functions():
     # Two reward functions, weights (1, 0.5); row 2 unscored by both (NaN): advantage 0, and
     # its group is shaped as a group of 3.
