@@ -27,8 +27,9 @@ with the sample std; TRL evaluates it in float32, advshape in float64).
 A completion for which every reward function returned None gets advantage 0 and is left out
 of its group, as in TRL; the rest of its group is shaped as a smaller group.
 
-Supported TRL versions: 1.0 ≤ TRL < 2 (tested with 1.16.0; the two methods and the
-``_logs``/``_metrics``/``reward_weights`` attributes have the same contract throughout 1.x).
+Supported TRL versions: 1.0 ≤ TRL < 2. The test suite passes with TRL 1.0.0 and 1.16.0 (the
+two methods and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract
+across 1.x); an unsupported version fails at import with the versions to install.
 """
 
 from __future__ import annotations
