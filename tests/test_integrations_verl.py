@@ -258,3 +258,36 @@ def test_documented_command_line_composes():
     shaper = advshape_verl.shaper_from_config(fn.advshape_shaper, config.algorithm)
     assert shaper.spec == "grpo_k:k=4"
     check_group_size(shaper, config.actor_rollout_ref.rollout.n, "rollout.n")
+
+
+RAY_LOOKUP = textwrap.dedent(
+    """
+    import ray
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+
+    @ray.remote
+    def lookup():  # runs in a Ray worker process, which imports verl and never advshape
+        from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+        return get_adv_estimator_fn("advshape_pkpo").advshape_shaper
+
+    print(ray.get(lookup.remote(), timeout=180))
+    ray.shutdown()
+    """
+)
+
+
+@pytest.mark.slow
+def test_ray_worker_finds_the_estimators():
+    """A local Ray cluster's worker (where verl computes advantages) sees the estimators."""
+    pytest.importorskip("ray")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
+    result = subprocess.run(
+        [sys.executable, "-c", RAY_LOOKUP],
+        env={**base, "RAY_USAGE_STATS_ENABLED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    assert result.stdout.split()[-1] == "pkpo"

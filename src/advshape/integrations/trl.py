@@ -86,7 +86,7 @@ def shaped_advantages(
         if bool(scored.all()):
             return shaper.advantages(rewards.view(-1, num_generations)).reshape(-1)
         advantages = torch.zeros_like(rewards)
-        # Group ids go in as a host NumPy array: the core factorises them on the host anyway.
+        # Group ids of the scored rows, as a host NumPy array (B·N small integers).
         group_ids = np.arange(total) // num_generations
         kept = scored.cpu().numpy()
         advantages[scored] = shaper.advantages(rewards[scored], groups=group_ids[kept])
