@@ -206,6 +206,17 @@ def test_k_above_num_generations_fails_at_start_up(tokenizer_dir, tmp_path):
         make_trainer(tokenizer_dir, tmp_path, "grpo_k:k=8")
 
 
+def test_settings_are_checked_before_the_model_loads(tmp_path):
+    # The model path does not exist: the shaper/config error must come first.
+    with pytest.raises(ValueError, match=r"GRPOConfig\.num_generations=4 .*k=8"):
+        GRPOTrainer(
+            model=str(tmp_path / "no-such-checkpoint"),
+            reward_funcs=parity_reward,
+            args=grpo_config(tmp_path / "out"),
+            shaper="grpo_k:k=8",
+        )
+
+
 def test_group_size_one_fails_at_start_up(tokenizer_dir, tmp_path):
     # TRL itself refuses num_generations=1 for training; evaluation may use groups of 1.
     with pytest.raises(ValueError, match=r"GRPOConfig\.num_generations_eval=1 .*at least 2"):

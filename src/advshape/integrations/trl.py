@@ -43,7 +43,7 @@ import torch
 from advshape import Shaper
 from advshape.integrations._checks import check_group_size, require_version, resolve_shaper
 
-__all__ = ["SUPPORTED_TRL", "GRPOTrainer", "shaped_advantages"]
+__all__ = ["SUPPORTED_TRL", "GRPOTrainer", "check_settings", "shaped_advantages"]
 
 SUPPORTED_TRL = ("1.0", "2")  # TRL >= 1.0, < 2
 
@@ -99,6 +99,27 @@ def shaped_advantages(
         ) from err
 
 
+def check_settings(shaper: Shaper, config: trl.GRPOConfig) -> None:
+    """Raise ValueError for GRPOConfig settings ``shaper`` cannot work with (see the class)."""
+    if config.multi_objective_aggregation != "sum_then_normalize":
+        raise ValueError(
+            f"GRPOConfig.multi_objective_aggregation={config.multi_objective_aggregation!r} "
+            "normalises each reward before the shaper sees it; advshape shapes the weighted "
+            "sum of raw rewards: set multi_objective_aggregation='sum_then_normalize'"
+        )
+    check_group_size(shaper, config.num_generations, "GRPOConfig.num_generations")
+    if str(config.eval_strategy) not in ("no", "IntervalStrategy.NO"):
+        # TRL evaluates with num_generations_eval, defaulting to num_generations.
+        eval_size = config.num_generations_eval or config.num_generations
+        check_group_size(shaper, eval_size, "GRPOConfig.num_generations_eval")
+    if config.scale_rewards not in ("group", True):
+        warnings.warn(
+            f"GRPOConfig.scale_rewards={config.scale_rewards!r} is ignored: shaper "
+            f"{shaper.spec!r} defines the advantage scale",
+            stacklevel=3,
+        )
+
+
 class GRPOTrainer(trl.GRPOTrainer):
     """TRL's ``GRPOTrainer`` with the advantages of an advshape shaper.
 
@@ -110,32 +131,16 @@ class GRPOTrainer(trl.GRPOTrainer):
     """
 
     def __init__(self, *args: Any, shaper: str | Shaper, **kwargs: Any) -> None:
-        # Resolve first: a bad spec should fail before a model is loaded.
+        # Check before super().__init__ loads the model: a bad setting should cost seconds.
         resolved = resolve_shaper(shaper, "GRPOTrainer(shaper=...)")
+        config = kwargs["args"] if "args" in kwargs else (args[2] if len(args) > 2 else None)
+        if config is not None:
+            check_settings(resolved, config)
         super().__init__(*args, **kwargs)
+        if config is None:  # TRL made its default GRPOConfig
+            check_settings(resolved, self.args)
         self.shaper = resolved
         self._advshape_rewards_per_func: torch.Tensor | None = None
-        self._check_settings()
-
-    def _check_settings(self) -> None:
-        args = self.args
-        if args.multi_objective_aggregation != "sum_then_normalize":
-            raise ValueError(
-                f"GRPOConfig.multi_objective_aggregation={args.multi_objective_aggregation!r} "
-                "normalises each reward before the shaper sees it; advshape shapes the weighted "
-                "sum of raw rewards: set multi_objective_aggregation='sum_then_normalize'"
-            )
-        check_group_size(self.shaper, self.num_generations, "GRPOConfig.num_generations")
-        if str(args.eval_strategy) not in ("no", "IntervalStrategy.NO"):
-            check_group_size(
-                self.shaper, self.num_generations_eval, "GRPOConfig.num_generations_eval"
-            )
-        if args.scale_rewards not in ("group", True):
-            warnings.warn(
-                f"GRPOConfig.scale_rewards={args.scale_rewards!r} is ignored: shaper "
-                f"{self.shaper.spec!r} defines the advantage scale",
-                stacklevel=2,
-            )
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         # TRL returns the rewards gathered from all processes: keep them for the shaper.
