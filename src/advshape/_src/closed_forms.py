@@ -93,7 +93,8 @@ def incomplete_beta(x: ArrayLike, a: float, b: float) -> Array:
 def pass_at_k_population(rho: ArrayLike, k: int) -> Array:
     """ρ_K = 1 − (1 − ρ)^K, the population Pass@K of a prompt with 0/1 success rate ρ."""
     rho = as_rho(rho)
-    return -np.expm1(k * np.log1p(-rho)) if k > 0 else np.zeros_like(rho)
+    with np.errstate(divide="ignore"):  # log1p(−1) = −inf gives exactly ρ_K = 1 at ρ = 1
+        return -np.expm1(k * np.log1p(-rho))
 
 
 def _arcsin_sqrt(x: Array) -> Array:
