@@ -87,7 +87,13 @@ def incomplete_beta(x: ArrayLike, a: float, b: float) -> Array:
     """The (non-regularised) incomplete beta function B(x; a, b) = ∫₀^x u^{a−1}(1−u)^{b−1} du."""
     from scipy import special  # only the Pass@K surrogates need it
 
-    return special.betainc(a, b, np.asarray(x, dtype=np.float64)) * special.beta(a, b)
+    x = np.asarray(x, dtype=np.float64)
+    # For x > ½ use B(x; a, b) = B(a, b)·(1 − I_{1−x}(b, a)): 1 − x is exact there, and SciPy's
+    # I_x(½, ½) loses ~1e-10 near x = 1 otherwise.
+    upper = x > 0.5
+    lower = special.betainc(a, b, np.where(upper, 0.0, x))
+    reflected = 1.0 - special.betainc(b, a, np.where(upper, 1.0 - x, 0.0))
+    return np.where(upper, reflected, lower) * special.beta(a, b)
 
 
 def pass_at_k_population(rho: ArrayLike, k: int) -> Array:
@@ -97,8 +103,10 @@ def pass_at_k_population(rho: ArrayLike, k: int) -> Array:
         return -np.expm1(k * np.log1p(-rho))
 
 
-def _arcsin_sqrt(x: Array) -> Array:
-    return np.arcsin(np.sqrt(x))
+def _arcsin_sqrt(x: Array, one_minus_x: Array | None = None) -> Array:
+    """arcsin√x, as atan2(√x, √(1 − x)): full precision near x = 1, where arcsin's slope is
+    infinite (np.arcsin(np.sqrt(1 − 1e-12)) is off by 6e-11)."""
+    return np.arctan2(np.sqrt(x), np.sqrt(1.0 - x if one_minus_x is None else one_minus_x))
 
 
 def reinforce(rho: ArrayLike) -> Array:
@@ -187,7 +195,9 @@ def biased_k(rho: ArrayLike, k: int) -> Array:
 
 def grpo_k_chen(rho: ArrayLike, k: int) -> Array:
     """GRPO~_K of Chen et al. (Claim 1, Eq. 21): F = (2/K)·arcsin√ρ_K."""
-    return 2.0 / k * _arcsin_sqrt(pass_at_k_population(rho, k))
+    with np.errstate(divide="ignore"):
+        log_fail = k * np.log1p(-as_rho(rho))  # log(1 − ρ_K): no cancellation near ρ_K = 1
+    return 2.0 / k * _arcsin_sqrt(-np.expm1(log_fail), np.exp(log_fail))
 
 
 def mix_direct(rho: ArrayLike, k: int) -> Array:

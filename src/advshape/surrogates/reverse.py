@@ -9,18 +9,20 @@ w⁺∇̂₊ − w⁻∇̂₋ with w⁺ = ρ̂A⁺, w⁻ = −(1 − ρ̂)A⁻. 
 and the shaper ascends F(ρ) = ∫₀^ρ F'(t) dt. We need nothing but the shaper's score
 function ``scores(n_pos, n)``:
 
-1. *Limit weights.* At ρ = m/M the weights of groups of N = M and N = 2M (with N⁺ = ρN) are
+1. *Limit weights.* At ρ = m/M the weights of groups of N = M, 2M, 4M (with N⁺ = ρN) are
    exact; their finite-N error is a power series in 1/N, so the Richardson combination
-   2·w_{2M} − w_M is the limit to O(1/M²). M = 2¹⁹ by default: exact binomial-ratio tables make
-   N = 2²⁰ ≈ 10⁶ cheap.
+   (8·w_{4M} − 6·w_{2M} + w_M)/3 is the limit to O(1/M³). M = 2¹⁸ by default: exact
+   binomial-ratio tables make N = 2²⁰ ≈ 10⁶ cheap.
 2. *Singular ends.* F' typically blows up like ρ^{−1/2} or log ρ at the ends (GRPO-type
    normalisations). With ρ = sin²θ, F(ρ) = ∫₀^θ h(φ) dφ where
    h = F'·dρ/dθ = 2(w⁺·cos/sin + w⁻·sin/cos) is bounded for every shaper in the paper.
    The grid ρ = m/M is dense in θ in the middle and spaced ~√(1/M) at the ends.
-3. *Quadrature.* Cumulative trapezoid rule in θ on that grid; the end values h(0), h(π/2)
-   (0/0 in the formula) are extrapolated quadratically from the nearest grid points. Between
-   grid points F is a cubic Hermite interpolant in θ (values F, slopes h), so F is available at
-   any ρ ∈ [0, 1], ends included.
+3. *Quadrature.* Cumulative trapezoid rule in θ on that grid, except in the 32 cells next to
+   each end: there the Pass@K estimators' finite-N error is a series in 1/N⁻ (not 1/N), so
+   Richardson fails, and h may carry θ·log θ terms. These windows are integrated exactly from a
+   least-squares fit of h (basis 1, x, x·log x, x², x²·log x, x³, x³·log x, x⁴) made on the next
+   96 grid points. Between grid points F is a cubic Hermite interpolant in θ (values F,
+   slopes h), so F is available at any ρ ∈ [0, 1], ends included.
 
 The result agrees with every closed form in the registry to ~1e-8 after normalising
 F(0) = 0, F(1) = 1 (tests/test_surrogates_reverse.py measures it).
@@ -47,7 +49,7 @@ __all__ = ["DEFAULT_RESOLUTION", "SurrogateCurve", "limit_weights", "reverse_eng
 
 Array = NDArray[np.float64]
 
-DEFAULT_RESOLUTION = 2**19  # grid ρ = m/M; weights from N = M and N = 2M ≈ 10⁶
+DEFAULT_RESOLUTION = 2**18  # grid ρ = m/M; weights from N = M, 2M and 4M ≈ 10⁶
 
 
 def count_based(shaper: Shaper | str) -> Shaper:
@@ -69,19 +71,20 @@ def count_based(shaper: Shaper | str) -> Shaper:
 def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
     """N → ∞ limit weights (w⁺, w⁻) on the grid ρ = m/M, m = 0..M (M = ``resolution``).
 
-    Richardson extrapolation 2·w_{2M}(ρ) − w_M(ρ) of the exact weights at N = 2M and N = M
-    (both have N⁺ = ρN integral): the O(1/N) error cancels, O(1/M²) remains.
+    The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers of
+    1/N; the Richardson combination (8·w_{4M} − 6·w_{2M} + w_M)/3 cancels the 1/N and 1/N² terms.
     Returns ``(rho, w_pos, w_neg)``.
     """
     s = count_based(shaper)
     m = int(resolution)
-    if m < 64:
-        raise ValueError(f"resolution must be at least 64 grid cells, got {resolution}")
+    if m < _MIN_RESOLUTION:
+        raise ValueError(
+            f"resolution must be at least {_MIN_RESOLUTION} grid cells, got {resolution}"
+        )
     counts = np.arange(m + 1)
-    w_pos_fine, w_neg_fine = s.weights(2 * counts, np.full(m + 1, 2 * m))
-    w_pos_coarse, w_neg_coarse = s.weights(counts, np.full(m + 1, m))
-    w_pos = 2.0 * w_pos_fine - w_pos_coarse
-    w_neg = 2.0 * w_neg_fine - w_neg_coarse
+    levels = [s.weights(f * counts, np.full(m + 1, f * m)) for f in (1, 2, 4)]
+    w_pos = (8.0 * levels[2][0] - 6.0 * levels[1][0] + levels[0][0]) / 3.0
+    w_neg = (8.0 * levels[2][1] - 6.0 * levels[1][1] + levels[0][1]) / 3.0
     if not (np.all(np.isfinite(w_pos)) and np.all(np.isfinite(w_neg))):
         raise ValueError(
             f"shaper {s.spec!r} has non-finite effective weights at large N; "
@@ -90,27 +93,42 @@ def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
     return counts / m, w_pos, w_neg
 
 
-# End cells: h(θ) = F'·dρ/dθ is bounded but may be non-smooth at the ends, e.g. h − h(0) ∝ θ·log θ
-# for the entropy regulariser, where the trapezoid rule and a Hermite cubic lose accuracy on the
-# few wide cells near θ = 0 (width ~ √(1/M)). There we integrate a least-squares fit of h in the
-# basis {1, x, x·log x, x², x²·log x} (x = θ/θ_fit, so it stays well-conditioned), which is exact
-# for those singular terms and as good as a quadratic for smooth h.
-_END_CELLS = 4  # cells at each end integrated with the fitted model
-_END_FIT_POINTS = 6  # grid points (excluding the end itself) the model is fitted to
+# End windows. Within a few grid points of ρ = 0 or 1 two things go wrong: the finite-N error of
+# Pass@K-type weights is a series in 1/N⁻ (or 1/N⁺), not 1/N, so Richardson extrapolation fails
+# when N⁻ = O(K); and h(θ) = F'·dρ/dθ, bounded, may be non-smooth there (h − h(0) ∝ θ·log θ for
+# the entropy regulariser) while the cells are widest (~ √(1/M)). So the first and last
+# _END_SKIP cells are integrated with a least-squares fit of h, made on the grid points
+# _END_SKIP..4·_END_SKIP away from the end, in the basis {1, x, x·log x, x², x²·log x, x³,
+# x³·log x, x⁴} (x = θ/θ_fit: well-conditioned), which contains those singular terms.
+_END_SKIP = 32
+_MIN_RESOLUTION = 16 * _END_SKIP
 
 
 def _end_basis(x: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
-        xlog = np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
-    return np.stack([np.ones_like(x), x, xlog, x * x, x * xlog], axis=-1)
+        log = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+    x2, x3 = x * x, x * x * x
+    return np.stack([np.ones_like(x), x, x * log, x2, x2 * log, x3, x3 * log, x2 * x2], axis=-1)
 
 
 def _end_antiderivative(x: Array) -> Array:
-    """∫₀^x of each basis function."""
+    """∫₀^x of each basis function (∫ xⁿ log x = xⁿ⁺¹ log x/(n+1) − xⁿ⁺¹/(n+1)²)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        log = np.log(np.where(x > 0, x, 1.0))
-    x2, x3 = x * x, x * x * x
-    return np.stack([x, x2 / 2, x2 / 2 * log - x2 / 4, x3 / 3, x3 / 3 * log - x3 / 9], axis=-1)
+        log = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+    x2, x3, x4 = x * x, x * x * x, x * x * x * x
+    return np.stack(
+        [
+            x,
+            x2 / 2,
+            x2 / 2 * log - x2 / 4,
+            x3 / 3,
+            x3 / 3 * log - x3 / 9,
+            x4 / 4,
+            x4 / 4 * log - x4 / 16,
+            x4 * x / 5,
+        ],
+        axis=-1,
+    )
 
 
 class _EndModel:
@@ -121,8 +139,9 @@ class _EndModel:
         coef, *_ = np.linalg.lstsq(_end_basis(phi / self.scale), h, rcond=None)
         self.coef = coef
 
-    def value_at_end(self) -> float:
-        return float(self.coef[0])
+    def value(self, phi: ArrayLike) -> Array:
+        """The fitted h at distance φ from the end."""
+        return _end_basis(np.asarray(phi, dtype=np.float64) / self.scale) @ self.coef
 
     def integral(self, phi: ArrayLike) -> Array:
         """∫₀^φ h."""
@@ -167,7 +186,7 @@ class SurrogateCurve:
         h01 = t * t * (3 - 2 * t)
         h11 = t * t * (t - 1)
         out = h00 * f[i] + h10 * dx * h[i] + h01 * f[i + 1] + h11 * dx * h[i + 1]
-        e = _END_CELLS
+        e = _END_SKIP
         left = self._left.integral(theta)
         right = (
             f[-1 - e]
@@ -231,10 +250,11 @@ def reverse_engineer(
     h[inner] = 2.0 * (
         w_pos[inner] * cos[inner] / sin[inner] + w_neg[inner] * sin[inner] / cos[inner]
     )
-    e, p = _END_CELLS, _END_FIT_POINTS
-    left = _EndModel(theta[1 : p + 1], h[1 : p + 1])
-    right = _EndModel(theta[-1] - theta[-p - 1 : -1], h[-p - 1 : -1])
-    h[0], h[-1] = left.value_at_end(), right.value_at_end()
+    e = _END_SKIP
+    left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1])
+    right = _EndModel(theta[-1] - theta[-4 * e - 1 : -e], h[-4 * e - 1 : -e])
+    h[:e] = left.value(theta[:e])
+    h[-e:] = right.value(theta[-1] - theta[-e:])
     values = np.empty_like(rho)
     values[: e + 1] = left.integral(theta[: e + 1])
     trapezoid = 0.5 * (h[e + 1 : -e] + h[e : -e - 1]) * np.diff(theta[e:-e])

@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from advshape._src.closed_forms import incomplete_beta, normalise
-from advshape._src.combinatorics import pass_at_k
+from advshape._src.combinatorics import binom_ratio_table
 from advshape._src.expectation import expected_update_coefficient
 from advshape._src.registry import shaper
 from advshape.surrogates.finite import (
@@ -74,6 +74,11 @@ def _pass_k(rho: np.ndarray, k: int) -> np.ndarray:
     return 1.0 - (1.0 - rho) ** k
 
 
+def _asin_sqrt(x: np.ndarray, one_minus_x: np.ndarray | None = None) -> np.ndarray:
+    """arcsin√x evaluated as atan2(√x, √(1 − x)), accurate up to x = 1."""
+    return np.arctan2(np.sqrt(x), np.sqrt(1.0 - x if one_minus_x is None else one_minus_x))
+
+
 class _Curves:
     """Reverse-engineered curves, built once per spec (several checks share them)."""
 
@@ -90,7 +95,8 @@ def _claim_1(curve: _Curves) -> Iterator[Check]:
     ks = (1, 2, 4, 8, 16)
     err = max(
         sup_normalised_error(
-            curve(f"grpo_k_chen:k={k}"), lambda r, k=k: 2 / k * np.arcsin(np.sqrt(_pass_k(r, k)))
+            curve(f"grpo_k_chen:k={k}"),
+            lambda r, k=k: 2 / k * _asin_sqrt(_pass_k(r, k), (1 - r) ** k),
         )
         for k in ks
     )
@@ -110,10 +116,13 @@ def _claim_2(curve: _Curves) -> Iterator[Check]:
             rloo_pos, rloo_neg = _scores(shaper("rloo"), n)
             m = np.arange(n + 1)
             rho = m / n
-            rho_k = pass_at_k(n, m, k)
-            ok = (m > 0) & (m < n) & (rho_k < 1)
+            fail_k = binom_ratio_table(n, k)[n - m]  # 1 − ρ̂_K = C(N⁻, K)/C(N, K), Eq. (11)
+            rho_k = 1 - fail_k
+            ok = (m > 0) & (m < n) & (fail_k > 0)
+            if not np.any(ok):  # N = K: every non-constant group has ρ̂_K = 1
+                continue
             # Eq. (22) with ρ, ρ_K replaced by ρ̂, ρ̂_K; RLOO's N/(N−1) undone (Eq. 7)
-            factor = (1 - rho_k[ok]) / np.sqrt(rho_k[ok] * (1 - rho_k[ok])) / (1 - rho[ok])
+            factor = fail_k[ok] / np.sqrt(rho_k[ok] * fail_k[ok]) / (1 - rho[ok])
             factor = factor * (n - 1) / n
             worst = max(
                 worst,
@@ -153,7 +162,7 @@ def _corollary_1(curve: _Curves) -> Iterator[Check]:
     yield Check(
         "Corollary 1",
         "reverse-engineered GRPO vs 2·arcsin√ρ",
-        sup_normalised_error(curve("grpo"), lambda r: 2 * np.arcsin(np.sqrt(r))),
+        sup_normalised_error(curve("grpo"), lambda r: 2 * _asin_sqrt(r)),
         SURROGATE_TOL,
     )
 
@@ -162,9 +171,7 @@ def _claim_3(curve: _Curves) -> Iterator[Check]:
     yield Check(
         "Claim 3",
         "reverse-engineered skew-R vs arcsin√ρ + √(ρ(1−ρ)) (Eq. 25)",
-        sup_normalised_error(
-            curve("skew_r"), lambda r: np.arcsin(np.sqrt(r)) + np.sqrt(r * (1 - r))
-        ),
+        sup_normalised_error(curve("skew_r"), lambda r: _asin_sqrt(r) + np.sqrt(r * (1 - r))),
         SURROGATE_TOL,
     )
     forward = from_surrogate("asin(sqrt(rho))", regularizer="sqrt(rho*(1-rho))", lam=1.0)
@@ -199,7 +206,7 @@ def _eq_26(curve: _Curves) -> Iterator[Check]:
     def entropy_surrogate(r, lam):
         with np.errstate(divide="ignore", invalid="ignore"):
             h = -np.nan_to_num(r * np.log(r)) - np.nan_to_num((1 - r) * np.log(1 - r))
-        return 2 * np.arcsin(np.sqrt(r)) + lam * h
+        return 2 * _asin_sqrt(r) + lam * h
 
     err = max(
         sup_normalised_error(
@@ -232,16 +239,14 @@ def _app_c1(curve: _Curves) -> Iterator[Check]:
     yield Check(
         "App. C.1",
         "B(ρ; ½, ½) = 2·arcsin√ρ (K = 1: GRPO_1 = GRPO)",
-        float(
-            np.max(np.abs(incomplete_beta(RHO_GRID, 0.5, 0.5) - 2 * np.arcsin(np.sqrt(RHO_GRID))))
-        ),
+        float(np.max(np.abs(incomplete_beta(RHO_GRID, 0.5, 0.5) - 2 * _asin_sqrt(RHO_GRID)))),
         EXACT_TOL,
     )
 
 
 def _app_c2(curve: _Curves) -> Iterator[Check]:
     identity = incomplete_beta(RHO_GRID, 0.5, 1.5) - (
-        np.arcsin(np.sqrt(RHO_GRID)) + np.sqrt(RHO_GRID * (1 - RHO_GRID))
+        _asin_sqrt(RHO_GRID) + np.sqrt(RHO_GRID * (1 - RHO_GRID))
     )
     yield Check(
         "App. C.2",
