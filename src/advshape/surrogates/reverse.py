@@ -216,6 +216,29 @@ class SurrogateCurve:
         return normalise(self(rho), lo, hi)
 
 
+def _check_bounded(s: Shaper, theta: Array, h: Array) -> None:
+    """h = dF/dθ must stay bounded at the ends (F' = O(ρ^{−1/2})). A singular h ∝ φ^{−p} (φ: the
+    distance in θ from the end) grows by the same exponent p on every scale; a bounded one does
+    not: its apparent exponent fades towards the end (h ≈ a − bφ gives p ≈ bφ/a). So p is
+    estimated between grid points 1 and 4 (p₁), and 4 and 16 (p₂), from each end, and h is
+    called singular when p₁, p₂ > 0.25 and p₁ ≥ 0.7·p₂."""
+    for end in (0, 1):
+        index = (1, 4, 16) if end == 0 else (-2, -5, -17)
+        phi = np.array([theta[i] if end == 0 else theta[-1] - theta[i] for i in index])
+        values = h[list(index)]
+        if not (np.all(values > 0) or np.all(values < 0)):
+            continue
+        growth = np.log(values[:-1] / values[1:]) / np.log(phi[1:] / phi[:-1])
+        if np.all(growth > 0.25) and growth[0] >= 0.7 * growth[1]:
+            kind = "diverges" if np.all(growth > 0.9) else "is too singular to integrate accurately"
+            order = (1 + float(growth.min())) / 2
+            raise ValueError(
+                f"the surrogate of shaper {s.spec!r} {kind} at rho = {end}: F'(ρ) = w⁺/ρ + "
+                f"w⁻/(1 − ρ) grows like |ρ − {end}|^(−{order:.2f}) there; reverse-engineering "
+                "needs F' = O(|ρ − end|^(−1/2)), i.e. weights that vanish like √(ρ(1 − ρ)) or faster"
+            )
+
+
 def reverse_engineer(
     shaper: Shaper | str,
     n: int | None = None,
@@ -251,6 +274,7 @@ def reverse_engineer(
         w_pos[inner] * cos[inner] / sin[inner] + w_neg[inner] * sin[inner] / cos[inner]
     )
     e = _END_SKIP
+    _check_bounded(s, theta, h)
     left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1])
     right = _EndModel(theta[-1] - theta[-4 * e - 1 : -e], h[-4 * e - 1 : -e])
     h[:e] = left.value(theta[:e])
