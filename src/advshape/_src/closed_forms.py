@@ -218,7 +218,8 @@ def mix_chen(rho: ArrayLike, k: int) -> Array:
         F(ρ) = B(ρ; ½, 3/2) + (1/K)·[G(1) − G(1 − ρ_K)],  G(v) = B(v; ½, ½) − B(v; 1/K + ½, ½).
     """
     rho = as_rho(rho)
-    v = 1.0 - pass_at_k_population(rho, k)  # (1 − ρ)^K
+    with np.errstate(divide="ignore"):
+        v = np.exp(k * np.log1p(-rho))  # (1 − ρ)^K = 1 − ρ_K, without cancellation
 
     def g(x: ArrayLike) -> Array:
         return incomplete_beta(x, 0.5, 0.5) - incomplete_beta(x, 1.0 / k + 0.5, 0.5)
