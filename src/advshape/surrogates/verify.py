@@ -70,6 +70,19 @@ def _scores(s, n: int):
     return s.scores(m, np.full(n + 1, n))
 
 
+def _score_gap(ours, theirs, ns, factor: Callable[[int], float]) -> float:
+    """Worst relative gap between the scores of ``ours`` and factor(N) × those of ``theirs``."""
+    worst = 0.0
+    for n in ns:
+        for a, b in zip(_scores(ours, n), _scores(theirs, n)):
+            worst = max(worst, _relative(a, factor(n) * b))
+    return worst
+
+
+def _rloo_factor(n: int) -> float:
+    return n / (n - 1)  # forward-engineered shapers inherit RLOO's N/(N − 1)
+
+
 def _pass_k(rho: np.ndarray, k: int) -> np.ndarray:
     return 1.0 - (1.0 - rho) ** k
 
@@ -149,14 +162,10 @@ def _claim_2(curve: _Curves) -> Iterator[Check]:
 
 def _corollary_1(curve: _Curves) -> Iterator[Check]:
     forward = from_surrogate("2*asin(sqrt(rho))")
-    worst = 0.0
-    for n in range(2, 65):
-        fwd, grpo = _scores(forward, n), _scores(shaper("grpo"), n)
-        worst = max(worst, *(_relative(f, n / (n - 1) * g) for f, g in zip(fwd, grpo)))
     yield Check(
         "Corollary 1",
         "from_surrogate(2·arcsin√ρ) scores = N/(N−1) × GRPO scores, N = 2..64",
-        worst,
+        _score_gap(forward, shaper("grpo"), range(2, 65), _rloo_factor),
         EXACT_TOL,
     )
     yield Check(
@@ -175,14 +184,10 @@ def _claim_3(curve: _Curves) -> Iterator[Check]:
         SURROGATE_TOL,
     )
     forward = from_surrogate("asin(sqrt(rho))", regularizer="sqrt(rho*(1-rho))", lam=1.0)
-    worst = 0.0
-    for n in (2, 4, 16, 64):
-        fwd, skew = _scores(forward, n), _scores(shaper("skew_r"), n)
-        worst = max(worst, *(_relative(f, n / (n - 1) * g) for f, g in zip(fwd, skew)))
     yield Check(
         "Claim 3",
         "from_surrogate(arcsin√ρ, Ω = √(ρ(1−ρ)), λ = 1) = N/(N−1) × skew-R scores, N = 2..64",
-        worst,
+        _score_gap(forward, shaper("skew_r"), range(2, 65), _rloo_factor),
         EXACT_TOL,
     )
 
@@ -193,9 +198,8 @@ def _eq_26(curve: _Curves) -> Iterator[Check]:
         forward = from_surrogate(
             "2*asin(sqrt(rho))", regularizer="-rho*log(rho)-(1-rho)*log(1-rho)", lam=lam
         )
-        for n in (2, 4, 16, 64):
-            fwd, ent = _scores(forward, n), _scores(shaper(f"entropy:lam={lam}"), n)
-            worst = max(worst, *(_relative(f, n / (n - 1) * g) for f, g in zip(fwd, ent)))
+        entropy = shaper(f"entropy:lam={lam}")
+        worst = max(worst, _score_gap(forward, entropy, (2, 4, 16, 64), _rloo_factor))
     yield Check(
         "Eq. (26)",
         "from_surrogate(2·arcsin√ρ + λH) = N/(N−1) × entropy scores, λ = 0.25, 1, 2",
@@ -272,19 +276,10 @@ def _app_c3(curve: _Curves) -> Iterator[Check]:
         err,
         SURROGATE_TOL,
     )
-    worst = 0.0
-    for n in range(2, 65):
-        worst = max(
-            worst,
-            *(
-                _relative(a, b)
-                for a, b in zip(_scores(shaper("biased_k:k=2"), n), _scores(shaper("skew_r"), n))
-            ),
-        )
     yield Check(
         "App. C.3",
         "biased scaling at K = 2 = skew-R scores, N = 2..64",
-        worst,
+        _score_gap(shaper("biased_k:k=2"), shaper("skew_r"), range(2, 65), lambda n: 1.0),
         EXACT_TOL,
     )
 
