@@ -68,6 +68,18 @@ class Shaper(NamedTuple):
     )
     surrogate: Callable[[ArrayLike], NDArray[np.float64]] | None = None
 
+    def __reduce__(self):
+        # Registry shapers travel (to Ray / multiprocessing workers) as their spec string.
+        from advshape._src import registry
+
+        entry = registry.registry().get(self.name)
+        if entry is not None and self.info.equation == entry.equation:
+            return (registry.shaper, (self.spec,))
+        raise TypeError(
+            f"shaper {self.spec!r} is not in the registry and cannot be pickled; "
+            "build it inside the worker (or register it with advshape.register)"
+        )
+
 
 def weights_from_scores(scores: Callable, n_pos: ArrayLike, n: ArrayLike):
     """(w⁺, w⁻) = (ρ̂·A⁺, −(1 − ρ̂)·A⁻) from a score function (paper Eqs. 7, 9; Table 1)."""
