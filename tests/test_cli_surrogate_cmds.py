@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from advshape.cli import COMMANDS, UsageError, surrogate_cmds
+from advshape.cli import COMMANDS, UsageError, main, surrogate_cmds
 from advshape.surrogates import verify
 
 
@@ -24,7 +24,7 @@ def test_commands_are_registered():
 
 
 def test_verify_passes_and_prints_every_claim(capsys):
-    assert _run("verify") == 0
+    assert main(["verify"]) == 0  # through the real dispatcher
     out = capsys.readouterr().out
     for claim in (
         "Table 1",
@@ -64,6 +64,8 @@ def test_table(capsys):
     assert capsys.readouterr().out.startswith("| algorithm")
     with pytest.raises(UsageError, match="--n must be"):
         _run("table", "--k", "8", "--n", "4")
+    assert main(["table", "--k", "0"]) == 2  # the dispatcher turns the error into exit code 2
+    assert "--k must be >= 1" in capsys.readouterr().err
 
 
 def test_plot(tmp_path, capsys):
