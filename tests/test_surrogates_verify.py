@@ -13,6 +13,8 @@ def test_check_pass_fail_semantics():
     assert not verify.Check("c", "x", float("nan"), 1e-6).passed
     assert verify.Check("c", "x", 0.0, 0.0).passed
     assert not verify.Check("c", "x", float("inf"), 0.0).passed
+    assert verify.Check("c", "trend", 5.0, None, ok=True).passed  # judged by its trend
+    assert not verify.Check("c", "trend", 0.0, None, ok=False).passed
 
 
 def test_sup_normalised_error_is_affine_invariant_and_detects_differences():

@@ -32,9 +32,8 @@ def run_verify(args: argparse.Namespace) -> int:
         if args.quiet and check.passed:
             return
         status = "PASS" if check.passed else "FAIL"
-        print(
-            f"{status:4}  {check.claim:<12} {check.error:9.1e}  {check.tolerance:7.0e}  {check.compared}"
-        )
+        tol = "trend" if check.tolerance is None else f"{check.tolerance:.0e}"
+        print(f"{status:4}  {check.claim:<12} {check.error:9.1e}  {tol:>7}  {check.compared}")
         if check.note:
             print(f"{'':4}  {'':<12} {'':9}  {'':7}  ({check.note})")
         sys.stdout.flush()
