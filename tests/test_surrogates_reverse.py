@@ -199,6 +199,9 @@ def test_bad_inputs():
         reverse_engineer("grpo", resolution=100)
     with pytest.raises(ValueError, match="unknown shaper"):
         reverse_engineer("grpoo")
+    with pytest.raises(ValueError, match="only be given with a spec string"):
+        reverse_engineer(advshape.shaper("grpo_k:k=2"), k=3)
+    assert reverse_engineer("grpo_k", k=2, n=4).shaper.spec == "grpo_k:k=2"
 
 
 def test_lazy_top_level_export():

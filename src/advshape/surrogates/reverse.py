@@ -149,7 +149,7 @@ class _EndModel:
         return self.scale * (_end_antiderivative(x) @ self.coef)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare curves by value, not ==
 class SurrogateCurve:
     """A reverse-engineered surrogate F(ρ): call it on any array of ρ ∈ [0, 1].
 
@@ -257,6 +257,11 @@ def reverse_engineer(
     ``shaper`` is a :class:`advshape.Shaper` (registry, ``count_shaper`` or ``from_surrogate``)
     or a spec string (``params`` are passed to :func:`advshape.shaper`).
     """
+    if params and not isinstance(shaper, str):
+        raise ValueError(
+            f"parameters {sorted(params)} can only be given with a spec string, not with a built "
+            "Shaper (its parameters are fixed)"
+        )
     s = count_based(build_shaper(shaper, **params) if isinstance(shaper, str) else shaper)
     if n is not None:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
