@@ -160,3 +160,17 @@ def test_bad_regularizer_and_lam():
 
 def test_lazy_top_level_export():
     assert advshape.from_surrogate is from_surrogate
+
+
+def test_forward_shaper_on_torch_tensors():
+    torch = pytest.importorskip("torch")
+    forward = from_surrogate("2*asin(sqrt(rho))")
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)
+    adv = forward.advantages(rewards)
+    assert isinstance(adv, torch.Tensor) and adv.dtype == torch.float64
+    grpo = advshape.shaper("grpo").advantages(rewards)
+    torch.testing.assert_close(adv, 4 / 3 * grpo, rtol=1e-14, atol=1e-15)  # Corollary 1
+    ragged = forward.advantages(torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0]), groups=[0, 0, 1, 1, 1])
+    a_pos, a_neg = forward.scores(np.array([1, 1]), np.array([2, 3]))
+    expected = torch.tensor([a_pos[0], a_neg[0], a_pos[1], a_neg[1], a_neg[1]], dtype=ragged.dtype)
+    torch.testing.assert_close(ragged, expected)
