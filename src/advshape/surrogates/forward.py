@@ -261,7 +261,7 @@ def from_surrogate(
 
     ``F``, ``regularizer`` (Ω): strings or SymPy expressions in ``rho`` (symbolic derivative),
     or callables ρ -> value (numerical derivative, see :func:`numeric_derivative`).
-    F must be non-decreasing on [0, 1] and finite at both ends (checked on a grid of 4,175
+    F must be non-decreasing on [0, 1] and finite at both ends (checked on a grid of 4,177
     points, dense near the ends); Ω need only be differentiable inside (0, 1) and finite at the
     ends. ``lam`` ≥ 0. The shaper's ``surrogate`` is F + λΩ; ``reverse_engineer`` of the
     shaper recovers it (round trip), and ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to
