@@ -14,7 +14,8 @@ F and Ω may be SymPy expressions or strings in ``rho`` (differentiated symbolic
 compiled to NumPy with ``sympy.lambdify``), or Python callables ρ -> value (differentiated
 numerically by Ridders' extrapolated central differences: absolute error ≲ 1e-9·max(1, |F'|)
 for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py).
-SymPy is imported only when a string or expression is given.
+SymPy is imported only when a string or expression is given. Strings are read with SymPy's
+``parse_expr``, which evaluates Python: pass only formulas you would run yourself.
 """
 
 from __future__ import annotations
