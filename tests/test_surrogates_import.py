@@ -33,3 +33,14 @@ def test_lazy_names_resolve_and_unknown_names_raise():
         assert "no_such_thing" in str(err)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_missing_optional_dependency_names_the_extra():
+    from advshape.surrogates import _optional
+
+    try:
+        _optional.require("no_such_module_for_advshape", "from_surrogate with a string")
+    except ImportError as err:
+        assert "advshape[surrogates]" in str(err) and "from_surrogate" in str(err)
+    else:
+        raise AssertionError("expected ImportError")

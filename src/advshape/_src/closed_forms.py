@@ -85,7 +85,13 @@ def normalise(values: ArrayLike, at_zero: float, at_one: float) -> Array:
 
 def incomplete_beta(x: ArrayLike, a: float, b: float) -> Array:
     """The (non-regularised) incomplete beta function B(x; a, b) = ∫₀^x u^{a−1}(1−u)^{b−1} du."""
-    from scipy import special  # only the Pass@K surrogates need it
+    try:  # only the Pass@K surrogates need SciPy
+        from scipy import special
+    except ImportError as err:
+        raise ImportError(
+            "the incomplete beta function (Pass@K surrogates, Eq. 35) needs scipy: "
+            "pip install 'advshape[surrogates]'"
+        ) from err
 
     x = np.asarray(x, dtype=np.float64)
     # For x > ½ use B(x; a, b) = B(a, b)·(1 − I_{1−x}(b, a)): 1 − x is exact there, and SciPy's

@@ -30,7 +30,9 @@ GREEN, BLUE, RED, PURPLE, GRAY = "#2ca02c", "#1f77b4", "#d62728", "#9467bd", "#7
 
 
 def _pyplot():
-    import matplotlib
+    from advshape.surrogates._optional import require
+
+    matplotlib = require("matplotlib", "advshape plot")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

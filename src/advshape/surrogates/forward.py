@@ -32,6 +32,7 @@ from advshape._src.closed_forms import as_rho
 from advshape._src.registry import THIS_PAPER
 from advshape._src.registry import shaper as registry_shaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape.surrogates._optional import require
 
 __all__ = ["SurrogateFunction", "from_surrogate", "numeric_derivative", "shaper_from_text"]
 
@@ -107,8 +108,7 @@ class SurrogateFunction:
             self.at_zero = float(np.asarray(self._value(np.array([0.0])))[0])
             self.at_one = float(np.asarray(self._value(np.array([1.0])))[0])
         else:
-            import sympy
-
+            sympy = require("sympy", "from_surrogate with a string or SymPy expression")
             expr, rho = _parse(source, role)
             self.text = str(expr)
             self.symbolic = True
