@@ -107,7 +107,7 @@ class BanditConfig:
             self.model == "tabular" or self.features >= 1,
             f"the shared model needs features >= 1, got {self.features}",
         )
-        n_train = self.problems - int(round(self.test_fraction * self.problems))
+        n_train = self.problems - round(self.test_fraction * self.problems)
         if self.model == "tabular":
             n_train = self.problems
         need(

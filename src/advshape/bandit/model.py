@@ -168,7 +168,7 @@ def make_problems(
         )
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
-    n_test = int(round(test_fraction * num_problems))
+    n_test = round(test_fraction * num_problems)
     if test_fraction > 0 and (n_test < 1 or n_test >= num_problems):
         raise ValueError(
             f"test_fraction={test_fraction} of {num_problems} problems leaves an empty train or "

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
     "show": ("registry_cmds", "print A+, A-, w+, w- for every N+ of one shaper"),
+    "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
 }
 
 
