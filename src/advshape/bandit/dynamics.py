@@ -53,7 +53,7 @@ class BanditConfig:
     """One bandit training run (the model, the data and the optimiser), minus the shaper."""
 
     model: str = _arg("shared", "policy parameterisation", choices=bandit_model.MODELS)
-    problems: int = _arg(1024, "number of problems P (train + test)")
+    problems: int = _arg(2048, "number of problems P (train + test)")
     test_fraction: float = _arg(0.25, "fraction of problems held out (shared model only)")
     answers: int = _arg(32, "candidate answers M per problem")
     max_correct: int = _arg(3, "each problem has 1..max_correct correct answers")
@@ -71,10 +71,10 @@ class BanditConfig:
     dynamics: str = _arg("sampled", "sampled responses or exact expected update", choices=DYNAMICS)
     optimizer: str = _arg("adam", "gradient-ascent optimiser", choices=OPTIMIZERS)
     lr: float = _arg(0.05, "learning rate")
-    steps: int = _arg(300, "optimisation steps")
+    steps: int = _arg(800, "optimisation steps")
     batch: int = _arg(64, "problems per step (samples per step = batch * N)")
     sampling: str = _arg("uniform", "problem sampling", choices=SAMPLINGS)
-    log_every: int = _arg(10, "record metrics every this many steps")
+    log_every: int = _arg(20, "record metrics every this many steps")
 
     def validate(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -292,14 +292,15 @@ def _zero_update_mask(table, n: int) -> NDArray[np.bool_]:
 
 def evaluate(policy, ks: tuple[int, ...]) -> dict[str, float]:
     """Exact mean pass@k on the train and test problems (float64, no sampling)."""
-    rho = bandit_model.success_rates(policy)
+    rho, fail = bandit_model.success_and_failure_rates(policy)
     out: dict[str, float] = {}
     for split in ("train", "test"):
         rows = getattr(policy.problems, split)
         if len(rows) == 0:
             continue
         for k in ks:
-            out[f"{split}_pass@{k}"] = float(bandit_model.pass_at_k_exact(rho[rows], k).mean())
+            pass_k = bandit_model.pass_at_k_exact(rho[rows], k, fail=fail[rows])
+            out[f"{split}_pass@{k}"] = float(pass_k.mean())
     return out
 
 

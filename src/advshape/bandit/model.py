@@ -126,11 +126,15 @@ def softmax(logits: NDArray, axis: int = -1) -> NDArray:
     return e
 
 
-def pass_at_k_exact(rho: NDArray, k: int) -> NDArray[np.float64]:
-    """ρ_K = 1 − (1 − ρ)^K, computed as −expm1(K·log1p(−ρ)) so small ρ keeps its precision."""
+def pass_at_k_exact(rho: NDArray, k: int, fail: NDArray | None = None) -> NDArray[np.float64]:
+    """ρ_K = 1 − (1 − ρ)^K, as −expm1(K·log(1 − ρ)) so small ρ keeps its precision.
+
+    Pass ``fail`` = 1 − ρ when it is known more accurately than ``1 - rho`` (ρ near 1).
+    """
     rho = np.asarray(rho, np.float64)
+    fail = np.clip(1.0 - rho if fail is None else np.asarray(fail, np.float64), 0.0, 1.0)
     with np.errstate(divide="ignore"):
-        return -np.expm1(k * np.log1p(-rho))
+        return -np.expm1(k * np.log(fail))
 
 
 def make_problems(
@@ -226,8 +230,19 @@ def make_problems(
 
 
 def _rho_from_logits(logits: NDArray, correct: NDArray[np.bool_]) -> NDArray[np.float64]:
-    pi = softmax(np.asarray(logits, np.float64))
-    return np.where(correct, pi, 0.0).sum(axis=-1)
+    return success_and_failure(logits, correct)[0]
+
+
+def success_and_failure(
+    logits: NDArray, correct: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(ρ, 1 − ρ) per row, each as its own ratio S±/(S⁺ + S⁻) so neither loses precision."""
+    z = np.asarray(logits, np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    s_pos = np.where(correct, e, 0.0).sum(axis=-1)
+    s_neg = np.where(correct, 0.0, e).sum(axis=-1)
+    total = s_pos + s_neg
+    return s_pos / total, s_neg / total
 
 
 class TabularPolicy:
@@ -295,8 +310,15 @@ def make_policy(kind: str, problems: BanditProblems) -> Policy:
 
 def success_rates(policy: Policy, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
     """Exact ρ_p (float64) for the given problems (all by default)."""
+    return success_and_failure_rates(policy, rows)[0]
+
+
+def success_and_failure_rates(
+    policy: Policy, rows: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact (ρ_p, 1 − ρ_p) (float64) for the given problems (all by default)."""
     correct = policy.problems.correct if rows is None else policy.problems.correct[rows]
-    return _rho_from_logits(policy.logits(rows), correct)
+    return success_and_failure(policy.logits(rows), correct)
 
 
 def rho_logit_grad(
