@@ -278,6 +278,45 @@ class ProblemSampler:
         self.tracked[rows] = success
 
 
+# --------------------------------------------------------------------------- one step
+
+
+def parameter_update(
+    policy,
+    rows: NDArray[np.int64],
+    shaper,
+    n: int,
+    dynamics: str,
+    rng: np.random.Generator,
+    table: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    """One update direction for the batch ``rows``: (parameter gradient, success per row,
+    fraction of all-equal groups, fraction of all-zero-advantage groups).
+
+    ``sampled``: success = ρ̂ = N⁺/N of the drawn group (float32 policy for speed);
+    ``expected``: success = exact ρ, fractions are exact probabilities (float64 throughout).
+    """
+    table = score_table(shaper, n) if table is None else table
+    zero_update = _zero_update_mask(table, n)
+    correct = policy.problems.correct[rows]
+    if dynamics == "sampled":
+        pi = bandit_model.softmax(policy.logits(rows, dtype=np.float32))
+        answers = sample_answers(pi, rng, n)
+        update, n_pos = sampled_logit_update(pi, correct, answers, table)
+        success = n_pos / n
+        zero_group = float(np.mean((n_pos == 0) | (n_pos == n)))
+        zero_upd = float(np.mean(zero_update[n_pos]))
+    elif dynamics == "expected":
+        pi = bandit_model.softmax(policy.logits(rows))
+        update, success = expected_logit_update(shaper, n, pi, correct)
+        pmf = advshape.binomial_pmf(n, success)
+        zero_group = float(np.mean(pmf[:, 0] + pmf[:, n]))
+        zero_upd = float(np.mean(pmf @ zero_update))
+    else:
+        raise ValueError(f"unknown dynamics {dynamics!r}; choose one of {DYNAMICS}")
+    return policy.param_grad(rows, update), success, zero_group, zero_upd
+
+
 # --------------------------------------------------------------------------- one run
 
 
@@ -309,7 +348,7 @@ def simulate(
     shaper,
     seed: int,
     *,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int, Any], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train one policy with one shaper from one seed; return the metric records.
 
@@ -320,13 +359,12 @@ def simulate(
     dynamics, where each step stands for that many samples), exact mean pass@k on train and
     test, and, for the step just taken, ``zero_group_frac`` (groups all correct or all wrong)
     and ``zero_update_frac`` (groups whose advantages are all zero) — exact probabilities
-    under expected dynamics.
+    under expected dynamics. ``on_step(step, policy)`` is called after every update.
     """
     config.validate()
     shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
     n = config.n
     table = score_table(shaper, n)  # also validates N against the shaper (e.g. K <= N)
-    zero_update = _zero_update_mask(table, n)
     problems = bandit_model.make_problems(
         np.random.default_rng([seed, 0]),
         num_problems=config.problems,
@@ -354,24 +392,13 @@ def simulate(
     ]
     for step in range(1, config.steps + 1):
         rows = sampler.draw(rng)
-        correct = problems.correct[rows]
-        if config.dynamics == "sampled":
-            pi = bandit_model.softmax(policy.logits(rows, dtype=np.float32))
-            answers = sample_answers(pi, rng, n)
-            update, n_pos = sampled_logit_update(pi, correct, answers, table)
-            sampler.observe(rows, n_pos / n)
-            zero_group = float(np.mean((n_pos == 0) | (n_pos == n)))
-            zero_upd = float(np.mean(zero_update[n_pos]))
-        else:
-            pi = bandit_model.softmax(policy.logits(rows))
-            update, rho = expected_logit_update(shaper, n, pi, correct)
-            sampler.observe(rows, rho)
-            pmf = advshape.binomial_pmf(n, rho)
-            zero_group = float(np.mean(pmf[:, 0] + pmf[:, n]))
-            zero_upd = float(np.mean(pmf @ zero_update))
-        optimizer.step(policy.params, policy.param_grad(rows, update))
+        grad, success, zero_group, zero_upd = parameter_update(
+            policy, rows, shaper, n, config.dynamics, rng, table
+        )
+        sampler.observe(rows, success)
+        optimizer.step(policy.params, grad)
         if on_step is not None:
-            on_step(step)
+            on_step(step, policy)
         if step % config.log_every == 0 or step == config.steps:
             records.append(
                 {
