@@ -1,0 +1,178 @@
+"""advshape.bandit.run and the ``advshape simulate`` command: run folder, resume, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+import advshape
+from advshape.bandit import run as bandit_run
+from advshape.bandit.dynamics import BanditConfig
+from advshape.cli import bandit_cmds
+
+
+def _study(**kw):
+    bandit = BanditConfig(problems=60, steps=10, batch=12, log_every=5, features=4)
+    args = dict(bandit=bandit, shapers=("grpo", "grpo_k"), seeds=2, target=0.2)
+    args.update(kw)
+    return bandit_run.StudyConfig(**args)
+
+
+def test_run_folder_contents(tmp_path):
+    out = tmp_path / "study"
+    result = bandit_run.run_study(_study(), out, progress=False)
+    for name in ("config.json", "metrics.jsonl", "summary.md", "pass_at_1.png", "pass_at_K.png"):
+        assert (out / name).stat().st_size > 0, name
+    config = json.loads((out / "config.json").read_text())
+    assert config["study"]["shapers"] == ["grpo", "grpo_k:k=8"]  # k filled in from --k
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 * 2 * 3  # shapers x seeds x records (steps 0, 5, 10)
+    assert {(r["shaper"], r["seed"]) for r in lines} == {
+        (s, seed) for s in ("grpo", "grpo_k:k=8") for seed in (0, 1)
+    }
+    summary = (out / "summary.md").read_text()
+    assert "| grpo_k:k=8 |" in summary and "test pass@8" in summary
+    assert [r["shaper"] for r in result["summary"]] == ["grpo", "grpo_k:k=8"]
+    assert not list(out.rglob("*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_summary_statistics_are_computed_from_the_records():
+    recs = []
+    for seed, (hit, final) in enumerate([(200, 0.5), (400, 0.7)]):
+        for step, samples, value in [(0, 0, 0.1), (1, hit, 0.45), (2, 600, final)]:
+            recs.append(
+                {
+                    "shaper": "x",
+                    "seed": seed,
+                    "step": step,
+                    "samples": samples,
+                    "train_pass@1": value,
+                    "train_pass@8": value,
+                    "zero_group_frac": 0.5,
+                }
+            )
+    (row,) = bandit_run.summarise(recs, ["x"], 8, 0.4)
+    assert row["reached"] == 2
+    assert row["samples_to_target"] == pytest.approx((300.0, 141.42135623730951))
+    assert row["train_pass@8"] == pytest.approx((0.6, 0.1414213562373095))
+    (row,) = bandit_run.summarise(recs, ["x"], 8, 0.65)
+    assert row["reached"] == 1 and row["samples_to_target"] == (600.0, 0.0)
+
+
+def test_resume_skips_finished_runs_and_reruns_missing_ones(tmp_path, monkeypatch):
+    out = tmp_path / "study"
+    first = bandit_run.run_study(_study(), out, progress=False, plots=False)
+    calls = []
+    real = bandit_run.simulate
+
+    def counting(config, shaper, seed, **kw):
+        calls.append((shaper.spec, seed))
+        return real(config, shaper, seed, **kw)
+
+    monkeypatch.setattr(bandit_run, "simulate", counting)
+    again = bandit_run.run_study(_study(), out, progress=False, plots=False)
+    assert calls == []
+    assert again["records"] == first["records"]
+    next(out.glob("runs/01-*seed1.json")).unlink()
+    bandit_run.run_study(_study(), out, progress=False, plots=False)
+    assert calls == [("grpo_k:k=8", 1)]
+    assert (out / "metrics.jsonl").read_text().count("\n") == len(first["records"])
+
+
+def test_a_folder_never_mixes_configurations(tmp_path):
+    out = tmp_path / "study"
+    bandit_run.run_study(_study(), out, progress=False, plots=False)
+    with pytest.raises(ValueError, match="another configuration"):
+        bandit_run.run_study(_study(seeds=3), out, progress=False, plots=False)
+
+
+def test_same_configuration_same_numbers_with_workers(tmp_path):
+    a = bandit_run.run_study(_study(), tmp_path / "a", progress=False, plots=False)
+    b = bandit_run.run_study(_study(), tmp_path / "b", progress=False, plots=False, workers=2)
+    assert a["records"] == b["records"]
+
+
+def test_resolve_shaper():
+    assert bandit_run.resolve_shaper("rloo_k", 4).spec == "rloo_k:k=4"
+    assert bandit_run.resolve_shaper("rloo_k:k=2", 4).spec == "rloo_k:k=2"
+    assert bandit_run.resolve_shaper("entropy:lam=0.5", 4).params == {"lam": 0.5}
+    with pytest.raises(ValueError, match="unknown shaper 'grop'"):
+        bandit_run.resolve_shaper("grop", 4)
+    with pytest.raises(ValueError, match="needs parameter 'lam'"):
+        bandit_run.resolve_shaper("entropy", 4)
+    with pytest.raises(ValueError, match="non-empty"):
+        bandit_run.resolve_shaper(" ", 4)
+
+
+def test_surrogate_specs_go_to_from_surrogate(monkeypatch):
+    monkeypatch.delattr(advshape, "from_surrogate", raising=False)
+    with pytest.raises(ValueError, match="no from_surrogate"):
+        bandit_run.resolve_shaper("surrogate:F=rho", 8)
+    seen = []
+
+    def fake(text):
+        seen.append(text)
+        return advshape.shaper("skew_r")
+
+    monkeypatch.setattr(advshape, "from_surrogate", fake, raising=False)
+    assert bandit_run.resolve_shaper("surrogate:F=asin(sqrt(rho))", 8).name == "skew_r"
+    assert seen == ["F=asin(sqrt(rho))"]
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser()
+    bandit_cmds.configure_simulate(parser)
+    return bandit_cmds.run_simulate(parser.parse_args(argv))
+
+
+def test_cli_runs_and_prints_the_summary(tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["--shapers", "grpo", "skew_r", "--seeds", "1", "--problems", "50", "--batch", "8"]
+    argv += ["--steps", "6", "--log-every", "3", "--features", "3", "--sampling", "prioritised"]
+    argv += ["--out", str(out), "--no-plots", "--no-progress", "--workers", "1"]
+    assert _cli(argv) == 0
+    text = capsys.readouterr().out
+    assert "| skew_r |" in text and "prioritised problem sampling" in text
+    assert json.loads((out / "config.json").read_text())["study"]["bandit"]["sampling"] == (
+        "prioritised"
+    )
+
+
+def test_cli_defaults_are_the_issue_study():
+    parser = argparse.ArgumentParser()
+    bandit_cmds.configure_simulate(parser)
+    args = parser.parse_args([])
+    assert args.shapers == list(bandit_run.DEFAULT_SHAPERS)
+    assert (args.seeds, args.n, args.k) == (3, 16, 8)
+    assert args.model == "shared" and args.dynamics == "sampled"
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--seeds", "0"], "seeds must be >= 1"),
+        (["--target", "1.5"], "target pass@K"),
+        (["--shapers", "grpo_k:k=32"], "k=32 > group size n=16"),
+        (["--shapers", "grpo", "grpo"], "listed twice"),
+        (["--workers", "0"], "--workers must be >= 1"),
+        (["--difficulty", "loguniform:0.5,0.1"], "LOW <= HIGH"),
+    ],
+)
+def test_cli_bad_input(tmp_path, argv, match):
+    with pytest.raises(ValueError, match=match):
+        _cli([*argv, "--out", str(tmp_path / "x"), "--no-progress", "--no-plots"])
+
+
+def test_cli_rejects_unknown_choice():
+    parser = argparse.ArgumentParser()
+    bandit_cmds.configure_simulate(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--model", "deep"])
+
+
+def test_simulate_is_registered_in_the_dispatcher():
+    from advshape.cli import COMMANDS
+
+    assert COMMANDS["simulate"][0] == "bandit_cmds"
