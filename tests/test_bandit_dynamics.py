@@ -290,3 +290,32 @@ def test_shaper_that_needs_more_samples_than_n():
     config = dyn.BanditConfig(problems=40, batch=8, n=4)
     with pytest.raises(ValueError, match="k=8 > group size n=4"):
         dyn.simulate(config, "grpo_k:k=8", seed=0)
+
+
+def test_simulate_step_path_matches_expected_update_on_average():
+    # parameter_update("sampled") is the exact code simulate() runs (unnormalised softmax,
+    # row totals from the CDF); with each problem repeated T = 40,000 times in one batch the
+    # tabular gradient sums the T sampled updates, so sum/T must approach c_N(ρ)·∇ρ.
+    # Tolerance 0.01 absolute: about 4 standard errors for these updates (|A| <= 4, N = 16).
+    shaper, n, trials = advshape.shaper("grpo_k", k=4), 16, 40_000
+    pr, policy = _tabular(num_problems=3, num_answers=6, difficulty="uniform:0.1,0.5", seed=8)
+    exact, _ = dyn.expected_logit_update(shaper, n, bm.softmax(policy.logits()), pr.correct)
+    rows = np.repeat(np.arange(3), trials)
+    grad, success, *_ = dyn.parameter_update(
+        policy, rows, shaper, n, "sampled", np.random.default_rng(9)
+    )
+    np.testing.assert_allclose(grad / trials, exact, atol=0.01)
+    assert success.shape == (3 * trials,) and set(np.unique(success * n)) <= set(range(n + 1))
+
+
+def test_unnormalised_rows_with_totals_give_the_normalised_update():
+    rng = np.random.default_rng(0)
+    pi = bm.softmax(rng.standard_normal((5, 9)))
+    correct = rng.random((5, 9)) < 0.3
+    answers = dyn.sample_answers(pi.astype(np.float32), rng, 16)
+    table = dyn.score_table(advshape.shaper("rloo"), 16)
+    want, n_pos = dyn.sampled_logit_update(pi, correct, answers, table)
+    scale = rng.uniform(0.5, 7.0, size=5)
+    got, n_pos2 = dyn.sampled_logit_update(pi * scale[:, None], correct, answers, table, scale)
+    np.testing.assert_allclose(got, want, atol=1e-13)
+    np.testing.assert_array_equal(n_pos, n_pos2)

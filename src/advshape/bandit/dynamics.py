@@ -131,27 +131,40 @@ def reported_ks(n: int, k: int) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- sampling
 
 
-def sample_answers(pi: NDArray[np.float32], rng: np.random.Generator, n: int) -> NDArray[np.int32]:
+def sample_answers(pi: NDArray, rng: np.random.Generator, n: int) -> NDArray[np.int32]:
     """N answers per row of π [B, M] by inverse-CDF sampling: one uniform matrix [B, N].
 
-    The row CDFs are searched with a vectorised binary search (log2 M gathers over [B, N]),
-    which beats both a [B, N, M] comparison tensor and ``Generator.multinomial``. A uniform
-    beyond the float32 CDF's last value (rounding) lands on the last answer.
+    Rows need not be normalised: the uniforms are scaled by each row's total. The row CDFs
+    (float32, padded with +inf to a power-of-two width) are searched by a vectorised binary
+    search — log2 M gathers over [B, N] — which beats both a [B, N, M] comparison tensor and
+    ``Generator.multinomial``. Answer a is returned with probability π(a) up to float32
+    rounding of the CDF (relative error ~1e-7).
     """
+    return _sample_answers(pi, rng, n)[0]
+
+
+def _sample_answers(
+    pi: NDArray, rng: np.random.Generator, n: int
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """:func:`sample_answers`, also returning the row totals (the CDFs' last entries)."""
     b, m = pi.shape
-    cdf = np.cumsum(pi, axis=1, dtype=np.float32).ravel()
+    width = 1 << max(m - 1, 0).bit_length()  # next power of two >= m
+    cdf = np.empty((b, width), dtype=np.float32)
+    np.cumsum(pi, axis=1, dtype=np.float32, out=cdf[:, :m])
+    cdf[:, m:] = np.inf
     u = rng.random((b, n), dtype=np.float32)
-    row = (np.arange(b, dtype=np.int64) * m)[:, None]
-    idx = np.zeros((b, n), dtype=np.int64)
-    step = 1 << max(m - 1, 1).bit_length() - 1
-    while step >= 1:
-        cand = idx + step
-        ok = cand < m
-        # answer index >= cand iff CDF[cand − 1] <= u
-        go = ok & (cdf[row + np.minimum(cand, m) - 1] <= u)
-        idx += go * step
-        step >>= 1
-    return idx.astype(np.int32)
+    u *= cdf[:, m - 1 : m]
+    flat = cdf.ravel()
+    # answer index = #{a : CDF[a] <= u}; the search probes CDF[idx + step − 1]
+    base = (np.arange(b, dtype=np.int32) * np.int32(width) - np.int32(1))[:, None]
+    idx = np.zeros((b, n), dtype=np.int32)
+    step = width // 2
+    while step:
+        go = flat[base + (idx + np.int32(step))] <= u
+        idx += go.astype(np.int32) * np.int32(step)
+        step //= 2
+    np.minimum(idx, m - 1, out=idx)  # u rounded up onto the row total
+    return idx, cdf[:, m - 1]
 
 
 def score_table(shaper, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -170,11 +183,13 @@ def sampled_logit_update(
     correct: NDArray[np.bool_],
     answers: NDArray[np.int32],
     table: tuple[NDArray[np.float64], NDArray[np.float64]],
+    totals: NDArray | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """(1/N)·Σ_i A_i·∇_z log π(y_i) per row [B, M], and N⁺ per row, from sampled answers [B, N].
 
     ∇_z log π(y) = e_y − π, so the update is (1/N)·[Σ_i A_i·e_{y_i} − (Σ_i A_i)·π]; the first
-    term is one weighted ``bincount`` over all rows at once.
+    term is one weighted ``bincount`` over all rows at once. With ``totals`` [B], ``pi`` may
+    be unnormalised (π = pi / totals), which saves a normalisation pass.
     """
     b, m = pi.shape
     n = answers.shape[1]
@@ -183,8 +198,10 @@ def sampled_logit_update(
     n_pos = is_correct.sum(axis=1)
     a_pos, a_neg = table
     adv = np.where(is_correct, a_pos[n_pos][:, None], a_neg[n_pos][:, None])
-    scatter = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
-    update = (scatter - adv.sum(axis=1, keepdims=True) * pi) / n
+    update = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
+    coef = adv.sum(axis=1) if totals is None else adv.sum(axis=1) / totals
+    update -= coef[:, None] * pi
+    update /= n
     return update, n_pos
 
 
@@ -300,9 +317,10 @@ def parameter_update(
     zero_update = _zero_update_mask(table, n)
     correct = policy.problems.correct[rows]
     if dynamics == "sampled":
-        pi = bandit_model.softmax(policy.logits(rows, dtype=np.float32))
-        answers = sample_answers(pi, rng, n)
-        update, n_pos = sampled_logit_update(pi, correct, answers, table)
+        z = policy.logits(rows, dtype=np.float32)
+        weights = np.exp(z - z.max(axis=1, keepdims=True))  # softmax up to its row totals
+        answers, totals = _sample_answers(weights, rng, n)
+        update, n_pos = sampled_logit_update(weights, correct, answers, table, totals)
         success = n_pos / n
         zero_group = float(np.mean((n_pos == 0) | (n_pos == n)))
         zero_upd = float(np.mean(zero_update[n_pos]))

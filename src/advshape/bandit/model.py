@@ -264,8 +264,14 @@ class TabularPolicy:
         Each problem's own logits receive its own gradient (the objective is the sum over
         problems), so a problem's step does not shrink with the batch size.
         """
+        rows = np.asarray(rows)
+        if len(rows) == len(self.params) and np.array_equal(rows, np.arange(len(rows))):
+            return np.asarray(logit_grad, dtype=np.float64)
         grad = np.zeros_like(self.params)
-        np.add.at(grad, rows, logit_grad)
+        if len(rows) < 2 or np.all(rows[1:] > rows[:-1]):  # distinct rows: plain assignment
+            grad[rows] = logit_grad
+        else:
+            np.add.at(grad, rows, logit_grad)
         return grad
 
 
