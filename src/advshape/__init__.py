@@ -11,7 +11,7 @@ Pass@K Policy Gradients", exact and vectorised over NumPy, PyTorch and any Array
 Only NumPy and array-api-compat are imported here; torch and friends stay out of the way.
 """
 
-from advshape._src.combinatorics import binom_ratio_table, fail_at_k_loo, pass_at_k
+from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo, pass_at_k
 from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import (
     REQUIRED,
@@ -38,6 +38,7 @@ __all__ = [
     "binomial_pmf",
     "count_shaper",
     "expected_update_coefficient",
+    "fail_at_k",
     "fail_at_k_loo",
     "finite_n_surrogate",
     "names",

@@ -113,8 +113,10 @@ def _factorize(groups: Any, n: int, xp, device) -> tuple[Array, np.ndarray]:
             raise ValueError(
                 f"groups must be 1-D with one id per reward ({n}), got shape {tuple(groups.shape)}"
             )
-        res = gxp.unique_all(groups)
-        inverse, sizes = res.inverse_indices, to_numpy(res.counts)
+        # unique_inverse and unique_counts both sort the ids, so their outputs line up
+        # (torch has no unique_all).
+        inverse = gxp.unique_inverse(groups).inverse_indices
+        sizes = to_numpy(gxp.unique_counts(groups).counts)
         inverse = xp.asarray(inverse, device=device)
         return xp.astype(xp.reshape(inverse, (-1,)), xp.int64), sizes.astype(np.int64)
     ids = np.asarray(groups)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["binom_ratio_table", "fail_at_k_loo", "pass_at_k"]
+__all__ = ["binom_ratio_table", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
 
 # Tables are small (top + 1 floats) and reused by every call with the same group size.
 _TABLE_CACHE_SIZE = 256
@@ -116,8 +116,14 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
     accurate for n up to 10⁶ (no binomial is ever formed). Raises ``ValueError`` for
     k > n (no unbiased estimator exists), c > n, k < 1 or negative counts.
     """
-    n_, c_, k_ = _check_n_c_k(n, c, k, what="pass_at_k")
-    return 1.0 - _gather(n_, k_, n_ - c_)
+    return 1.0 - fail_at_k(n, c, k)
+
+
+def fail_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Unbiased Fail@K estimate 1 − ρ̂_K = C(n − c, k) / C(n, k), without the cancellation
+    of computing 1 − :func:`pass_at_k` when ρ̂_K is close to 1. Same arguments and errors."""
+    n_, c_, k_ = _check_n_c_k(n, c, k, what="fail_at_k")
+    return _gather(n_, k_, n_ - c_)
 
 
 def fail_at_k_loo(

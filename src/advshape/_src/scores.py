@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from advshape._src.combinatorics import binom_ratio_table, fail_at_k_loo, pass_at_k
+from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo
 
 Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
@@ -113,10 +113,9 @@ def grpo_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
 def chen_omega(n_pos: NDArray, n: NDArray, k: int) -> NDArray[np.float64]:
     """ω̃_K = √((1 − ρ̂_K)/ρ̂_K)·√(ρ̂/(1 − ρ̂)) (paper Eq. 19); 0 where ρ̂ ∈ {0, 1}."""
     rho = _rho(n_pos, n)
-    rho_k = pass_at_k(n, n_pos, k)
-    inner = rho > 0
-    inner &= rho < 1
-    ratio = _safe_div((1.0 - rho_k) * rho, np.where(inner, rho_k * (1.0 - rho), 0.0))
+    fail_k = fail_at_k(n, n_pos, k)  # 1 − ρ̂_K, accurate also when ρ̂_K ≈ 1
+    inner = (rho > 0) & (rho < 1)
+    ratio = _safe_div(fail_k * rho, np.where(inner, (1.0 - fail_k) * (1.0 - rho), 0.0))
     return np.sqrt(ratio)
 
 
