@@ -70,11 +70,11 @@ class BanditConfig:
     k: int = _arg(8, "the K of the reported Pass@K (and of k-shapers without an explicit k)")
     dynamics: str = _arg("sampled", "sampled responses or exact expected update", choices=DYNAMICS)
     optimizer: str = _arg("adam", "gradient-ascent optimiser", choices=OPTIMIZERS)
-    lr: float = _arg(0.05, "learning rate")
+    lr: float = _arg(0.01, "learning rate")
     steps: int = _arg(800, "optimisation steps")
     batch: int = _arg(64, "problems per step (samples per step = batch * N)")
     sampling: str = _arg("uniform", "problem sampling", choices=SAMPLINGS)
-    log_every: int = _arg(20, "record metrics every this many steps")
+    log_every: int = _arg(5, "record metrics every this many steps")
 
     def validate(self) -> None:
         def need(ok: bool, msg: str) -> None:

@@ -58,7 +58,7 @@ class StudyConfig:
     bandit: BanditConfig = field(default_factory=BanditConfig)
     shapers: tuple[str, ...] = DEFAULT_SHAPERS
     seeds: int = 3
-    target: float = 0.4
+    target: float = 0.44
 
     def validate(self) -> None:
         self.bandit.validate()

@@ -29,7 +29,7 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds 0..S-1 (default: 3)")
     parser.add_argument(
-        "--target", type=float, default=0.4, help="target train pass@K for 'samples to target'"
+        "--target", type=float, default=0.44, help="target train pass@K for 'samples to target'"
     )
     parser.add_argument(
         "--out", default="runs/simulate", help="run folder (resumed if it holds this study)"
