@@ -160,23 +160,18 @@ def test_rloo_k_expected_update_is_the_pass_at_k_gradient(model):
     np.testing.assert_allclose(grad, fd, atol=1e-6 if model == "shared" else 1e-9)
 
 
+def _expected_tabular(**kw):
+    """Full-batch tabular SGD under expected dynamics (deterministic)."""
+    kw = {"model": "tabular", "dynamics": "expected", "optimizer": "sgd", "n": 16, "k": 8, **kw}
+    return dyn.BanditConfig(batch=kw["problems"], log_every=kw["steps"], **kw)
+
+
 def test_rloo_k_expected_trajectory_is_gradient_ascent_on_pass_at_k():
     # five SGD steps of simulate() == five steps of gradient ascent on Σ ρ_K / K, where the
     # gradient is K(1-ρ)^{K-1} ∂ρ/∂z written out directly
     k, n, lr = 8, 16, 0.5
-    config = dyn.BanditConfig(
-        model="tabular",
-        problems=10,
-        answers=6,
-        difficulty="loguniform:0.01,0.5",
-        dynamics="expected",
-        optimizer="sgd",
-        lr=lr,
-        steps=5,
-        batch=10,
-        log_every=5,
-        n=n,
-        k=k,
+    config = _expected_tabular(
+        problems=10, answers=6, difficulty="loguniform:0.01,0.5", lr=lr, steps=5, n=n, k=k
     )
     got = []
     dyn.simulate(config, "rloo_k:k=8", seed=2, on_step=lambda s, pol: got.append(pol.params.copy()))
@@ -196,18 +191,7 @@ def test_rloo_k_expected_trajectory_is_gradient_ascent_on_pass_at_k():
 
 
 def test_zero_gradient_fraction_expected_is_exact_probability():
-    config = dyn.BanditConfig(
-        model="tabular",
-        problems=8,
-        answers=4,
-        difficulty="fixed:0.1",
-        dynamics="expected",
-        steps=1,
-        batch=8,
-        log_every=1,
-        n=16,
-        k=8,
-    )
+    config = _expected_tabular(problems=8, answers=4, difficulty="fixed:0.1", steps=1)
     rec = dyn.simulate(config, "grpo", seed=0)[-1]
     # the step is taken at ρ = 0.1 exactly: P[all wrong or all right] = 0.9^16 + 0.1^16
     assert rec["zero_group_frac"] == pytest.approx(0.9**16 + 0.1**16, rel=1e-12)
