@@ -57,6 +57,11 @@ def test_summary_statistics_are_computed_from_the_records():
     assert row["reached"] == 2
     assert row["samples_to_target"] == pytest.approx((300.0, 141.42135623730951))
     assert row["train_pass@8"] == pytest.approx((0.6, 0.1414213562373095))
+    assert row["peak_train_pass@8"] == pytest.approx((0.6, 0.1414213562373095))
+    recs[2]["train_pass@8"] = 0.2  # seed 0 ends below its peak 0.45
+    (row,) = bandit_run.summarise(recs, ["x"], 8, 0.4)
+    assert row["peak_train_pass@8"] == pytest.approx((0.575, 0.1767766952966369))
+    assert row["train_pass@8"] == pytest.approx((0.45, 0.3535533905932738))
     (row,) = bandit_run.summarise(recs, ["x"], 8, 0.65)
     assert row["reached"] == 1 and row["samples_to_target"] == (600.0, 0.0)
 

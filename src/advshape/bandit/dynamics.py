@@ -197,11 +197,11 @@ def sampled_logit_update(
     is_correct = correct.ravel()[flat]
     n_pos = is_correct.sum(axis=1)
     a_pos, a_neg = table
-    adv = np.where(is_correct, a_pos[n_pos][:, None], a_neg[n_pos][:, None])
+    # the 1/N is folded into the [B, N] advantages and the [B] coefficients, not the [B, M] result
+    adv = np.where(is_correct, (a_pos / n)[n_pos][:, None], (a_neg / n)[n_pos][:, None])
     update = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
     coef = adv.sum(axis=1) if totals is None else adv.sum(axis=1) / totals
     update -= coef[:, None] * pi
-    update /= n
     return update, n_pos
 
 
