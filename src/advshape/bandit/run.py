@@ -173,9 +173,12 @@ def run_study(
     todo = [j for j in jobs if not _run_file(out, *j).exists()]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="run", desc="simulate")
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # progress is a nicety: run without it (pip install tqdm for it)
+            tqdm = None
+        if tqdm is not None:
+            bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="run", desc="simulate")
     bandit_dict = study.bandit.to_dict()
     try:
         args = [(bandit_dict, spec, seed) for _, spec, seed in todo]
