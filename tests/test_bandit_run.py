@@ -189,3 +189,26 @@ def test_simulate_is_registered_in_the_dispatcher():
     from advshape.cli import COMMANDS
 
     assert COMMANDS["simulate"][0] == "bandit_cmds"
+
+
+def test_paired_differences_against_the_first_shaper():
+    recs = []
+    for shaper, offset in (("a", (0.0, 0.0)), ("b", (0.1, -0.3))):
+        for seed in (0, 1):
+            recs.append(
+                {
+                    "shaper": shaper,
+                    "seed": seed,
+                    "step": 0,
+                    "samples": 0,
+                    "train_pass@1": 0.5 + offset[seed],
+                    "train_pass@8": 0.5,
+                    "zero_group_frac": 0.0,
+                }
+            )
+    rows = bandit_run.summarise(recs, ["a", "b"], 8, 0.9)
+    assert rows[0]["paired"]["train_pass@1"] == (0.0, 0.0)
+    assert rows[1]["paired"]["train_pass@1"] == pytest.approx((-0.1, 0.28284271247461906))
+    assert rows[1]["paired_positive"] == {"train_pass@1": 1, "train_pass@8": 0}
+    text = bandit_run.summary_markdown(rows, _study(shapers=("a", "b")))
+    assert "| b | -0.100 ± 0.283 (1/2) | +0.000 ± 0.000 (0/2) |" in text

@@ -243,7 +243,22 @@ def summarise(
                     row[name] = _mean_std([f[name] for f in finals])
         row[f"peak_train_pass@{k}"] = _mean_std(peaks)
         row["zero_group_frac"] = _mean_std([f["zero_group_frac"] for f in finals])
+        row["_finals"] = dict(zip(seeds, finals))
         rows.append(row)
+    # Seeds fix the problems and the training randomness for every shaper alike, so the
+    # per-seed difference to the first shaper removes the problem-set variance.
+    ref = rows[0]["_finals"]
+    for row in rows:
+        mine = row.pop("_finals")
+        common = sorted(set(mine) & set(ref))
+        row["paired"] = {
+            name: _mean_std([mine[s][name] - ref[s][name] for s in common])
+            for name in ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            if name in mine[common[0]]
+        }
+        row["paired_positive"] = {
+            name: sum(mine[s][name] > ref[s][name] for s in common) for name in row["paired"]
+        }
     return rows
 
 
@@ -306,6 +321,22 @@ def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
         lines.append(
             f"| {r['shaper']} | {reach_txt} | {' | '.join(cells)} | {_fmt(r['zero_group_frac'], 2)} |"
         )
+    ref = rows[0]["shaper"]
+    names = list(rows[0]["paired"])
+    lines += [
+        "",
+        f"Final value minus {ref}'s on the same seed (same problems, same random numbers): "
+        "mean ± std over seeds, and in how many seeds the shaper came out above.",
+        "",
+        "| shaper | " + " | ".join(f"Δ {n.replace('_', ' ')}" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for r in rows[1:]:
+        cells = [
+            f"{r['paired'][n][0]:+.3f} ± {r['paired'][n][1]:.3f} ({r['paired_positive'][n]}/{r['seeds']})"
+            for n in names
+        ]
+        lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
