@@ -315,7 +315,8 @@ def parameter_update(
     """
     table = score_table(shaper, n) if table is None else table
     zero_update = _zero_update_mask(table, n)
-    correct = policy.problems.correct[rows]
+    all_rows = bandit_model.is_all_rows(rows, policy.problems.num_problems)
+    correct = policy.problems.correct if all_rows else policy.problems.correct[rows]
     if dynamics == "sampled":
         z = policy.logits(rows, dtype=np.float32)
         weights = np.exp(z - z.max(axis=1, keepdims=True))  # softmax up to its row totals

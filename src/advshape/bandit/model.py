@@ -245,6 +245,13 @@ def success_and_failure(
     return s_pos / total, s_neg / total
 
 
+def is_all_rows(rows: NDArray[np.int64] | None, num: int) -> bool:
+    """True if ``rows`` is None or exactly 0..num−1 in order (then no gather is needed)."""
+    if rows is None:
+        return True
+    return len(rows) == num and bool(np.array_equal(rows, np.arange(num)))
+
+
 class TabularPolicy:
     """One free logit vector per problem: θ = z, shape [P, M], initialised at the prior."""
 
@@ -255,7 +262,7 @@ class TabularPolicy:
         self.params = problems.prior.copy()
 
     def logits(self, rows: NDArray[np.int64] | None = None, dtype=np.float64) -> NDArray:
-        z = self.params if rows is None else self.params[rows]
+        z = self.params if is_all_rows(rows, len(self.params)) else self.params[rows]
         return z.astype(dtype, copy=False)
 
     def param_grad(self, rows: NDArray[np.int64], logit_grad: NDArray) -> NDArray[np.float64]:
@@ -265,7 +272,7 @@ class TabularPolicy:
         problems), so a problem's step does not shrink with the batch size.
         """
         rows = np.asarray(rows)
-        if len(rows) == len(self.params) and np.array_equal(rows, np.arange(len(rows))):
+        if is_all_rows(rows, len(self.params)):
             return np.asarray(logit_grad, dtype=np.float64)
         grad = np.zeros_like(self.params)
         if len(rows) < 2 or np.all(rows[1:] > rows[:-1]):  # distinct rows: plain assignment
