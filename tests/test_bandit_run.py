@@ -212,3 +212,15 @@ def test_paired_differences_against_the_first_shaper():
     assert rows[1]["paired_positive"] == {"train_pass@1": 1, "train_pass@8": 0}
     text = bandit_run.summary_markdown(rows, _study(shapers=("a", "b")))
     assert "| b | -0.100 ± 0.283 (1/2) | +0.000 ± 0.000 (0/2) |" in text
+
+
+def test_surrogate_shapers_run_under_their_own_spec(tmp_path, monkeypatch):
+    def fake(text):
+        assert text == "F=2*asin(sqrt(rho))"
+        return advshape.count_shaper("mine", advshape.shaper("grpo").scores)
+
+    monkeypatch.setattr(advshape, "from_surrogate", fake, raising=False)
+    study = _study(shapers=("grpo", "surrogate:F=2*asin(sqrt(rho))"), seeds=1)
+    result = bandit_run.run_study(study, tmp_path / "s", progress=False, plots=False)
+    grpo, mine = ([r for r in result["records"] if r["shaper"] == s] for s in study.shapers)
+    assert mine == [{**r, "shaper": study.shapers[1]} for r in grpo]  # same scores, same run

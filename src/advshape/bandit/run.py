@@ -151,7 +151,12 @@ def run_study(
     study.validate()
     out = Path(out)
     shapers = [resolve_shaper(s, study.bandit.k) for s in study.shapers]
-    specs = [s.spec for s in shapers]
+    # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
+    # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
+    specs = [
+        text.strip() if text.strip().startswith(SURROGATE_PREFIX) else s.spec
+        for text, s in zip(study.shapers, shapers)
+    ]
     if len(set(specs)) != len(specs):
         raise ValueError(f"the same shaper is listed twice: {specs}")
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
