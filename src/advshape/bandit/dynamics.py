@@ -12,7 +12,8 @@ The logit update is chained to the parameters (per problem for the tabular model
 for the shared one) and applied by SGD or Adam (gradient *ascent*). Problems are drawn
 uniformly or by prioritised sampling (Kimi k1.5: P(p) ∝ 1 − tracked success rate, which
 paper section 6.2 equates with skew-R at the example level). Everything is vectorised over
-problems and responses; the only Python loop is over log2(M) binary-search steps.
+problems and responses; the only Python loops run over the M answers (building a CDF) and
+the log2(M) binary-search steps, each a vector operation over all problems.
 """
 
 from __future__ import annotations
@@ -135,10 +136,11 @@ def sample_answers(pi: NDArray, rng: np.random.Generator, n: int) -> NDArray[np.
     """N answers per row of π [B, M] by inverse-CDF sampling: one uniform matrix [B, N].
 
     Rows need not be normalised: the uniforms are scaled by each row's total. The row CDFs
-    (float32, padded with +inf to a power-of-two width) are searched by a vectorised binary
-    search — log2 M gathers over [B, N] — which beats both a [B, N, M] comparison tensor and
-    ``Generator.multinomial``. Answer a is returned with probability π(a) up to float32
-    rounding of the CDF (relative error ~1e-7).
+    (float32, padded with +inf to a power-of-two width) are built by M − 1 column additions
+    (vectorised over rows; ``np.cumsum`` along the short axis is several times slower) and
+    searched by a vectorised binary search — log2 M gathers over [B, N] — which beats both a
+    [B, N, M] comparison tensor and ``Generator.multinomial``. Answer a is returned with
+    probability π(a) up to float32 rounding of the CDF (relative error ~1e-7).
     """
     return _sample_answers(pi, rng, n)[0]
 
@@ -150,21 +152,22 @@ def _sample_answers(
     b, m = pi.shape
     width = 1 << max(m - 1, 0).bit_length()  # next power of two >= m
     cdf = np.empty((b, width), dtype=np.float32)
-    np.cumsum(pi, axis=1, dtype=np.float32, out=cdf[:, :m])
+    cdf[:, 0] = pi[:, 0]
+    for a in range(1, m):  # a loop over answers, each step vectorised over all problems
+        np.add(cdf[:, a - 1], pi[:, a], out=cdf[:, a])
     cdf[:, m:] = np.inf
     u = rng.random((b, n), dtype=np.float32)
     u *= cdf[:, m - 1 : m]
     flat = cdf.ravel()
     # answer index = #{a : CDF[a] <= u}; the search probes CDF[idx + step − 1]
-    base = (np.arange(b, dtype=np.int32) * np.int32(width) - np.int32(1))[:, None]
-    idx = np.zeros((b, n), dtype=np.int32)
+    base = (np.arange(b, dtype=np.intp) * width - 1)[:, None]
+    idx = np.zeros((b, n), dtype=np.intp)
     step = width // 2
     while step:
-        go = flat[base + (idx + np.int32(step))] <= u
-        idx += go.astype(np.int32) * np.int32(step)
+        idx += (flat[base + (idx + step)] <= u) * step
         step //= 2
     np.minimum(idx, m - 1, out=idx)  # u rounded up onto the row total
-    return idx, cdf[:, m - 1]
+    return idx.astype(np.int32), cdf[:, m - 1]
 
 
 def score_table(shaper, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -318,8 +321,11 @@ def parameter_update(
     all_rows = bandit_model.is_all_rows(rows, policy.problems.num_problems)
     correct = policy.problems.correct if all_rows else policy.problems.correct[rows]
     if dynamics == "sampled":
-        z = policy.logits(rows, dtype=np.float32)
-        weights = np.exp(z - z.max(axis=1, keepdims=True))  # softmax up to its row totals
+        weights = policy.logits(rows, dtype=np.float32)
+        if weights is policy.params:  # never exponentiate the parameters in place
+            weights = weights.copy()
+        weights -= weights.max(axis=1, keepdims=True)
+        np.exp(weights, out=weights)  # the softmax up to its row totals
         answers, totals = _sample_answers(weights, rng, n)
         update, n_pos = sampled_logit_update(weights, correct, answers, table, totals)
         success = n_pos / n
