@@ -303,3 +303,22 @@ def test_unnormalised_rows_with_totals_give_the_normalised_update():
     got, n_pos2 = dyn.sampled_logit_update(pi * scale[:, None], correct, answers, table, scale)
     np.testing.assert_allclose(got, want, atol=1e-13)
     np.testing.assert_array_equal(n_pos, n_pos2)
+
+
+def test_lazy_adam_moves_only_the_batch_rows():
+    params = np.zeros((4, 3))
+    adam = dyn.Adam(0.1)
+    grad = np.zeros((4, 3))
+    grad[1] = [2.0, -1.0, 0.0]
+    adam.step(params, grad, rows=np.array([1, 2]))
+    np.testing.assert_allclose(params[1], [0.1, -0.1, 0.0], rtol=1e-6)  # first step: lr·sign(g)
+    np.testing.assert_array_equal(params[[0, 2, 3]], 0.0)
+    # row 1 is absent from the next batch: it does not drift on its momentum
+    grad[:] = 0.0
+    grad[3] = [1.0, 1.0, 1.0]
+    adam.step(params, grad, rows=np.array([0, 3]))
+    np.testing.assert_allclose(params[1], [0.1, -0.1, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(params[3], 0.1, rtol=1e-6)  # its own first step
+    assert adam.t.tolist() == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="distinct rows"):
+        adam.step(params, grad, rows=np.array([0, 0]))

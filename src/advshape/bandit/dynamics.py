@@ -226,31 +226,62 @@ class Sgd:
     def __init__(self, lr: float):
         self.lr = lr
 
-    def step(self, params: NDArray[np.float64], grad: NDArray[np.float64]) -> None:
+    def step(
+        self,
+        params: NDArray[np.float64],
+        grad: NDArray[np.float64],
+        rows: NDArray[np.int64] | None = None,
+    ) -> None:
+        """``rows`` is accepted for symmetry with :class:`Adam`; other rows have zero gradient."""
         params += self.lr * grad
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015) for ascent, β = (0.9, 0.999), ε = 1e-8, bias-corrected."""
+    """Adam (Kingma & Ba 2015) for ascent, β = (0.9, 0.999), ε = 1e-8, bias-corrected.
+
+    With ``rows`` (the tabular model) it is *lazy*, like ``torch.optim.SparseAdam``: only
+    the rows of the batch update their moments and take a step, each with its own step
+    count. Dense Adam would keep moving every problem on stale momentum between its visits.
+    """
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m: NDArray[np.float64] | None = None
         self.v: NDArray[np.float64] | None = None
-        self.t = 0
+        self.t: NDArray[np.int64] | int = 0
 
-    def step(self, params: NDArray[np.float64], grad: NDArray[np.float64]) -> None:
+    def step(
+        self,
+        params: NDArray[np.float64],
+        grad: NDArray[np.float64],
+        rows: NDArray[np.int64] | None = None,
+    ) -> None:
         if self.m is None:
             self.m = np.zeros_like(params)
             self.v = np.zeros_like(params)
-        self.t += 1
-        self.m *= self.beta1
-        self.m += (1 - self.beta1) * grad
-        self.v *= self.beta2
-        self.v += (1 - self.beta2) * grad * grad
-        m_hat = self.m / (1 - self.beta1**self.t)
-        v_hat = self.v / (1 - self.beta2**self.t)
-        params += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            if rows is not None:
+                self.t = np.zeros(len(params), dtype=np.int64)
+        if rows is None:
+            self.t += 1
+            self.m *= self.beta1
+            self.m += (1 - self.beta1) * grad
+            self.v *= self.beta2
+            self.v += (1 - self.beta2) * grad * grad
+            m_hat = self.m / (1 - self.beta1**self.t)
+            v_hat = self.v / (1 - self.beta2**self.t)
+            params += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            return
+        if len(np.unique(rows)) != len(rows):
+            raise ValueError("lazy Adam needs distinct rows in a batch")
+        self.t[rows] += 1
+        t = self.t[rows][:, None]
+        g = grad[rows]
+        m = self.beta1 * self.m[rows] + (1 - self.beta1) * g
+        v = self.beta2 * self.v[rows] + (1 - self.beta2) * g * g
+        self.m[rows], self.v[rows] = m, v
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        params[rows] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 def make_optimizer(name: str, lr: float) -> Sgd | Adam:
@@ -421,7 +452,7 @@ def simulate(
             policy, rows, shaper, n, config.dynamics, rng, table
         )
         sampler.observe(rows, success)
-        optimizer.step(policy.params, grad)
+        optimizer.step(policy.params, grad, rows if policy.kind == "tabular" else None)
         if on_step is not None:
             on_step(step, policy)
         if step % config.log_every == 0 or step == config.steps:
