@@ -226,12 +226,7 @@ class Sgd:
     def __init__(self, lr: float):
         self.lr = lr
 
-    def step(
-        self,
-        params: NDArray[np.float64],
-        grad: NDArray[np.float64],
-        rows: NDArray[np.int64] | None = None,
-    ) -> None:
+    def step(self, params: NDArray[np.float64], grad: NDArray[np.float64], rows=None) -> None:
         """``rows`` is accepted for symmetry with :class:`Adam`; other rows have zero gradient."""
         params += self.lr * grad
 
