@@ -17,6 +17,9 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
     "show": ("registry_cmds", "print A+, A-, w+, w- for every N+ of one shaper"),
+    "verify": ("surrogate_cmds", "check the paper's surrogate-reward claims numerically"),
+    "table": ("surrogate_cmds", "print the paper's Table 1 from the registry, checked"),
+    "plot": ("surrogate_cmds", "draw Figures 1-5, or weights/surrogates of any shapers"),
     "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
 }
 
