@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 import pytest
 
 import advshape
@@ -120,7 +121,8 @@ def test_resolve_shaper():
 
 
 def test_surrogate_specs_go_to_from_surrogate(monkeypatch):
-    monkeypatch.delattr(advshape, "from_surrogate", raising=False)
+    # a tree without the surrogates module (advshape loads from_surrogate lazily)
+    monkeypatch.setattr(advshape, "from_surrogate", None, raising=False)
     with pytest.raises(ValueError, match="no from_surrogate"):
         bandit_run.resolve_shaper("surrogate:F=rho", 8)
     seen = []
@@ -224,3 +226,28 @@ def test_surrogate_shapers_run_under_their_own_spec(tmp_path, monkeypatch):
     result = bandit_run.run_study(study, tmp_path / "s", progress=False, plots=False)
     grpo, mine = ([r for r in result["records"] if r["shaper"] == s] for s in study.shapers)
     assert mine == [{**r, "shaper": study.shapers[1]} for r in grpo]  # same scores, same run
+
+
+def test_surrogate_spec_parts():
+    assert bandit_run._surrogate_args("surrogate:2*asin(sqrt(rho))") == ("2*asin(sqrt(rho))", {})
+    assert bandit_run._surrogate_args("surrogate:F;regularizer=rho*(1-rho);lam=0.5") == (
+        "F",
+        {"regularizer": "rho*(1-rho)", "lam": 0.5},
+    )
+    with pytest.raises(ValueError, match="regularizer=, lam= or name="):
+        bandit_run._surrogate_args("surrogate:F;lamda=0.5")
+    with pytest.raises(ValueError, match="lam must be a number"):
+        bandit_run._surrogate_args("surrogate:F;lam=big")
+
+
+def test_real_from_surrogate_arcsine_is_grpo_up_to_n_over_n_minus_1():
+    if not hasattr(advshape, "from_surrogate"):
+        pytest.skip("advshape.from_surrogate is not in this tree")
+    pytest.importorskip("sympy")
+    n = 16
+    shaper = bandit_run.resolve_shaper("surrogate:2*asin(sqrt(rho))", 8)
+    counts = np.arange(1, n)  # 0 < N+ < N: the groups with a gradient
+    got_pos, got_neg = shaper.scores(counts, np.full(n - 1, n))
+    want_pos, want_neg = advshape.shaper("grpo").scores(counts, np.full(n - 1, n))
+    np.testing.assert_allclose(got_pos, want_pos * n / (n - 1), rtol=1e-9)
+    np.testing.assert_allclose(got_neg, want_neg * n / (n - 1), rtol=1e-9)

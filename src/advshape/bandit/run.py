@@ -93,7 +93,11 @@ def resolve_shaper(spec: str, k: int):
                 "module is not installed in this version); use a registry shaper "
                 f"({', '.join(advshape.names())})"
             )
-        shaper = from_surrogate(spec[len(SURROGATE_PREFIX) :])
+        surrogate, kwargs = _surrogate_args(spec)
+        try:
+            shaper = from_surrogate(surrogate, **kwargs)
+        except ImportError as err:  # e.g. sympy missing: say so as a usage error, no traceback
+            raise ValueError(f"shaper {spec!r}: {err}") from err
     else:
         name, params = advshape.parse_spec(spec)
         entry = advshape.registry().get(name)
@@ -105,6 +109,28 @@ def resolve_shaper(spec: str, k: int):
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
     return shaper
+
+
+def _surrogate_args(spec: str) -> tuple[str, dict[str, Any]]:
+    """``surrogate:F[;regularizer=Ω][;lam=λ]`` -> (F, keyword arguments of from_surrogate).
+
+    ';' separates the parts because F and Ω themselves may contain commas.
+    """
+    first, *rest = spec[len(SURROGATE_PREFIX) :].split(";")
+    kwargs: dict[str, Any] = {}
+    for item in rest:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in ("regularizer", "lam", "name") or not value.strip():
+            raise ValueError(
+                f"cannot parse {item!r} in {spec!r}: write 'surrogate:F;regularizer=OMEGA;lam=0.5' "
+                "(parts after F are regularizer=, lam= or name=, separated by ';')"
+            )
+        try:
+            kwargs[key] = float(value) if key == "lam" else value.strip()
+        except ValueError:
+            raise ValueError(f"lam must be a number in {spec!r}, got {value.strip()!r}") from None
+    return first.strip(), kwargs
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
