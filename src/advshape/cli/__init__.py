@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("surrogate_cmds", "check the paper's surrogate-reward claims numerically"),
     "table": ("surrogate_cmds", "print the paper's Table 1 from the registry, checked"),
     "plot": ("surrogate_cmds", "draw Figures 1-5, or weights/surrogates of any shapers"),
+    "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
 }
 
 
