@@ -8,15 +8,17 @@ tokenizer, built from a config with random weights, given advshape.lm's cached s
 start of ``--warmstart-steps`` steps, the checkpoint advshape's trainer starts RL from), train on
 the same reasoning-gym task (advshape.lm's compact prompts and its verifier), with the same
 shaper, N responses per prompt, B prompts per step, response length cap, learning rate,
-temperature and number of optimisation steps. TRL runs through advshape.integrations.trl
-(the same advantages as advshape's trainer; the shaping itself is microseconds per step).
+temperature and number of optimisation steps. TRL runs through advshape.integrations.trl,
+so both trainers compute the same advantages.
 
 Timed: each optimisation step (sampling, scoring, advantages, forward/backward, optimiser
 step), after ``--warmup-steps`` untimed steps; evaluation and set-up are not timed.
-Each trainer runs ``--repeats`` times, alternating, so that drifting load on a shared machine
-hits both. Printed: samples per second (B·N over the median step time, and over the mean) for
-each trainer, the mean response length (the work per sample; both sample from the same policy),
-the machine's load average, and the ratio advshape / TRL of the median-step rates.
+Each trainer first runs once untimed (first-use costs in the process), then ``--repeats``
+timed runs, alternating advshape, TRL, advshape, TRL, so that drifting load on a shared machine
+hits both. Printed: the step times of every run; samples per second (B·N per step) from the
+best step, which other jobs on the machine can only make slower, and from the median step;
+the mean response length (the work per sample; both sample from the same checkpoint); the
+load average; and the ratios advshape / TRL.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Args:
     prompts_per_step: int = 8  # B
     samples_per_prompt: int = 8  # N
     steps: int = 6  # optimisation steps per trainer run, warm-up included
-    repeats: int = 2  # runs per trainer, alternating advshape, TRL, advshape, TRL, ...
+    repeats: int = 2  # timed runs per trainer (after one warm-up run), alternating
     warmup_steps: int = 1  # untimed first steps (lazy initialisation, allocator warm-up)
     max_new_tokens: int = 0  # response cap; 0: the task's answer length + 1
     lr: float = 1e-4
@@ -51,7 +53,9 @@ class Args:
     hidden_size: int = 128  # advshape.lm's default tiny Llama
     num_layers: int = 4
     num_heads: int = 4
-    threads: int = 0  # torch threads for both; 0: torch's default
+    # torch threads for both; 1 by default: on a shared machine, 2 threads contending with
+    # other jobs made single steps 10-50x slower and the comparison meaningless. 0: torch's choice.
+    threads: int = 1
     warmstart_steps: int = 1  # advshape.lm's supervised warm start before RL (cached)
     seed: int = 0
 
@@ -117,6 +121,7 @@ def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
     from trl import GRPOConfig
 
     import advshape
@@ -172,6 +177,7 @@ def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str
         callbacks=[timer],
         shaper=shaper,
     )
+    trainer.remove_callback(PrinterCallback)  # keep stdout to the benchmark's own report
     trainer.train()
     return timer.seconds[args.warmup_steps :], timer.lengths[args.warmup_steps :]
 
@@ -195,13 +201,19 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_trl_") as workdir:
         checkpoint = os.path.join(workdir, "checkpoint")
         build_checkpoint(args, task, checkpoint)
-        for run_id in range(args.repeats):  # alternate, so drifting machine load hits both
-            start, secs, lens = run_advshape(args, checkpoint, max_new_tokens, workdir, run_id)
-            seconds["advshape"] += secs
-            lengths["advshape"] += lens
-            secs, lens = run_trl(args, task, start, max_new_tokens, workdir)
-            seconds["TRL GRPOTrainer"] += secs
-            lengths["TRL GRPOTrainer"] += lens
+        # Run 0 of each trainer is an untimed warm-up (first-use costs in this process); then
+        # the trainers alternate, so drifting load from other jobs hits both.
+        for run_id in range(args.repeats + 1):
+            start, a_secs, a_lens = run_advshape(args, checkpoint, max_new_tokens, workdir, run_id)
+            t_secs, t_lens = run_trl(args, task, start, max_new_tokens, workdir)
+            print(f"run {run_id} advshape step seconds: {[round(x, 3) for x in a_secs]}")
+            print(f"run {run_id} TRL      step seconds: {[round(x, 3) for x in t_secs]}")
+            if run_id == 0:
+                continue
+            seconds["advshape"] += a_secs
+            lengths["advshape"] += a_lens
+            seconds["TRL GRPOTrainer"] += t_secs
+            lengths["TRL GRPOTrainer"] += t_lens
     samples_per_step = args.prompts_per_step * args.samples_per_prompt
     print(
         f"task={args.task} shaper={args.shaper} B={args.prompts_per_step} "
@@ -210,16 +222,20 @@ def main(argv=None) -> int:
         f"torch_threads={torch.get_num_threads()}, "
         f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'trainer':<18}{'samples/s (median step)':>25}{'(mean)':>10}{'response tokens':>18}")
-    rate = {}
+    print(f"{'trainer':<18}{'samples/s: best step':>22}{'median step':>13}{'response tokens':>17}")
+    best, median = {}, {}
     for name in seconds:
-        rate[name] = samples_per_step / statistics.median(seconds[name])
-        mean_rate = samples_per_step * len(seconds[name]) / sum(seconds[name])
+        best[name] = samples_per_step / min(seconds[name])
+        median[name] = samples_per_step / statistics.median(seconds[name])
         print(
-            f"{name:<18}{rate[name]:>25.1f}{mean_rate:>10.1f}"
-            f"{statistics.mean(lengths[name]):>18.2f}"
+            f"{name:<18}{best[name]:>22.1f}{median[name]:>13.1f}"
+            f"{statistics.mean(lengths[name]):>17.2f}"
         )
-    print(f"ratio advshape / TRL (median step): {rate['advshape'] / rate['TRL GRPOTrainer']:.2f}x")
+    trl = "TRL GRPOTrainer"
+    print(
+        f"ratio advshape / TRL: {best['advshape'] / best[trl]:.2f}x (best step), "
+        f"{median['advshape'] / median[trl]:.2f}x (median step)"
+    )
     return 0
 
 
