@@ -1,0 +1,51 @@
+"""advshape: advantage shaping for reinforcement learning with verifiable rewards.
+
+Every advantage shaping of "Advantage Shaping as Surrogate Reward Maximization: Unifying
+Pass@K Policy Gradients", exact and vectorised over NumPy, PyTorch and any Array-API library::
+
+    import advshape
+    s = advshape.shaper("grpo_k:k=4")
+    adv = s.advantages(rewards)          # rewards [..., N]: one group per row
+    a_pos, a_neg = s.scores(n_pos, N)    # advantage of a correct / wrong response
+
+Only NumPy and array-api-compat are imported here; torch and friends stay out of the way.
+"""
+
+from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo, pass_at_k
+from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
+from advshape._src.registry import (
+    REQUIRED,
+    Param,
+    ShaperEntry,
+    names,
+    parse_spec,
+    register,
+    registry,
+    shaper,
+)
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_scores
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "REQUIRED",
+    "Param",
+    "Shaper",
+    "ShaperEntry",
+    "ShaperInfo",
+    "__version__",
+    "binom_ratio_table",
+    "binomial_pmf",
+    "count_shaper",
+    "expected_update_coefficient",
+    "fail_at_k",
+    "fail_at_k_loo",
+    "finite_n_surrogate",
+    "names",
+    "parse_spec",
+    "pass_at_k",
+    "register",
+    "registry",
+    "shaper",
+    "weights_from_scores",
+]

@@ -1,0 +1,153 @@
+"""Exact-as-float64 binomial ratios, the unbiased Pass@K estimator and Fail@(K-1) weights.
+
+Every quantity here is a ratio of binomial coefficients C(m, d) / C(top, d). Computing the
+binomials themselves overflows float64 beyond n ≈ 1030, so we never do: the ratio is the
+product ∏_{j=m+1}^{top} (1 − d/j), accumulated in log space with ``log1p`` (all terms have
+the same sign, so the relative error stays below ~top·ε). A table for every m = 0..top
+costs O(top) and serves a whole batch whose groups share a size.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["binom_ratio_table", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
+
+# Tables are small (top + 1 floats) and reused by every call with the same group size.
+_TABLE_CACHE_SIZE = 256
+
+
+@lru_cache(maxsize=_TABLE_CACHE_SIZE)
+def _binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
+    table = np.zeros(top + 1, dtype=np.float64)
+    if d == 0:
+        table[:] = 1.0
+        return table
+    # log T[m] = Σ_{j=m+1}^{top} log1p(−d/j) for m ≥ d; T[m] = C(m, d)/C(top, d) = 0 for m < d.
+    j = np.arange(d + 1, top + 1, dtype=np.float64)
+    terms = np.log1p(-d / j)
+    tail = np.concatenate([np.cumsum(terms[::-1])[::-1], [0.0]])  # tail[i] = Σ terms[i:]
+    table[d:] = np.exp(tail)
+    table.setflags(write=False)
+    return table
+
+
+def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
+    """T[m] = C(m, d) / C(top, d) for m = 0..top, as float64 (read-only, cached).
+
+    Computed as ∏_{j=m+1}^{top} (1 − d/j) in log space, so it neither overflows nor
+    loses relative accuracy for top up to 10⁶ and beyond. Requires 0 ≤ d ≤ top.
+    """
+    top, d = int(top), int(d)
+    if not 0 <= d <= top:
+        raise ValueError(f"binom_ratio_table needs 0 <= d <= top, got d={d}, top={top}")
+    return _binom_ratio_table_cached(top, d)
+
+
+def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_:
+        raise ValueError(f"{name} must be integer counts, got booleans")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"{name} must be finite integer counts, got {arr[~np.isfinite(arr)].ravel()[0]}"
+            )
+        if not np.all(arr == np.round(arr)):
+            bad = arr[arr != np.round(arr)].ravel()[0]
+            raise ValueError(f"{name} must be whole numbers, got {bad}")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer counts, got dtype {arr.dtype}")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative, got {arr[arr < 0].ravel()[0]}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _gather(
+    tops: NDArray[np.int64], ds: NDArray[np.int64], ms: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Elementwise C(m, d)/C(top, d) over broadcast arrays, one table per distinct (top, d)."""
+    out = np.empty(tops.shape, dtype=np.float64)
+    if tops.size == 0:
+        return out
+    if np.all(tops == tops.flat[0]) and np.all(ds == ds.flat[0]):
+        return binom_ratio_table(int(tops.flat[0]), int(ds.flat[0]))[ms]
+    pairs, inverse = np.unique(
+        np.stack([tops.ravel(), ds.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    inverse = inverse.ravel()
+    flat_m, flat_out = ms.ravel(), out.reshape(-1)
+    for p, (top, d) in enumerate(pairs):
+        sel = inverse == p
+        flat_out[sel] = binom_ratio_table(int(top), int(d))[flat_m[sel]]
+    return out
+
+
+def _check_n_c_k(n: ArrayLike, c: ArrayLike, k: ArrayLike, *, what: str):
+    n_, c_, k_ = np.broadcast_arrays(_as_counts("n", n), _as_counts("c", c), _as_counts("k", k))
+    if np.any(c_ > n_):
+        i = np.argmax(c_ > n_)
+        raise ValueError(
+            f"{what}: c (correct count) cannot exceed n, got c={c_.flat[i]} > n={n_.flat[i]}"
+        )
+    if np.any(k_ < 1):
+        raise ValueError(f"{what}: k must be >= 1, got k={k_[k_ < 1].flat[0]}")
+    if np.any(k_ > n_):
+        i = np.argmax(k_ > n_)
+        raise ValueError(
+            f"{what}: k={k_.flat[i]} > n={n_.flat[i]}: no unbiased estimator exists with fewer "
+            "samples than k; sample n >= k responses, or use the biased (1 - rho_hat)^(k-1) "
+            "scaling (shaper 'biased_k')"
+        )
+    return n_, c_, k_
+
+
+def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Unbiased Pass@K estimate from n samples of which c are correct.
+
+        ρ̂_K = 1 − C(n − c, k) / C(n, k)                (paper Eq. 11; Chen et al. 2021)
+
+    the probability that k responses drawn without replacement from the n contain at least
+    one correct one. Vectorised with NumPy broadcasting over ``n``, ``c`` and ``k``; float64,
+    accurate for n up to 10⁶ (no binomial is ever formed). Raises ``ValueError`` for
+    k > n (no unbiased estimator exists), c > n, k < 1 or negative counts.
+    """
+    return 1.0 - fail_at_k(n, c, k)
+
+
+def fail_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Unbiased Fail@K estimate 1 − ρ̂_K = C(n − c, k) / C(n, k), without the cancellation
+    of computing 1 − :func:`pass_at_k` when ρ̂_K is close to 1. Same arguments and errors."""
+    n_, c_, k_ = _check_n_c_k(n, c, k, what="fail_at_k")
+    return _gather(n_, k_, n_ - c_)
+
+
+def fail_at_k_loo(
+    n: ArrayLike, c: ArrayLike, k: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Leave-one-out Fail@(K−1) weights (f̂⁺_{K−1}, f̂⁻_{K−1}) of a correct and a wrong response.
+
+        f̂⁺ = C(N⁻, K−1) / C(N−1, K−1) = (1 − ρ̂_K) / (1 − ρ̂ − (K−1)/N)
+        f̂⁻ = C(N⁻−1, K−1) / C(N−1, K−1) = (1 − ρ̂_K) / (1 − ρ̂)     (paper Eq. 13, Lemma 1)
+
+    with N = n, N⁻ = n − c. Each is the unbiased Fail@(K−1) estimate from the other N − 1
+    responses. Where a weight is never used its binomial form still defines it: f̂⁺ at c = 0
+    is N/(N − K + 1) and f̂⁻ at c = n is 0 (1 when K = 1). Same broadcasting and errors as
+    :func:`pass_at_k`; n ≥ 1.
+    """
+    n_, c_, k_ = _check_n_c_k(n, c, k, what="fail_at_k_loo")
+    n_neg = n_ - c_
+    top, d = n_ - 1, k_ - 1
+    # f+: index N⁻ into the (N−1, K−1) table; N⁻ = N (no correct response) is outside it.
+    has_pos = c_ >= 1
+    f_pos = np.where(has_pos, 0.0, n_ / np.maximum(n_ - k_ + 1, 1)).astype(np.float64)
+    f_pos_in = _gather(top, d, np.where(has_pos, n_neg, 0))
+    f_pos = np.where(has_pos, f_pos_in, f_pos)
+    has_neg = n_neg >= 1
+    f_neg = _gather(top, d, np.where(has_neg, n_neg - 1, 0))
+    f_neg = np.where(has_neg, f_neg, np.where(k_ == 1, 1.0, 0.0))
+    return f_pos, f_neg

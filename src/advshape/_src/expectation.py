@@ -1,0 +1,81 @@
+"""Exact expected update of a count-based shaper at finite group size N.
+
+Given the rewards, responses are independent and E[∇log π | r = 1] = ∇ρ/ρ,
+E[∇log π | r = 0] = −∇ρ/(1 − ρ) (paper Lemma 2). Averaging the update (1/N)Σ A_i ∇log π(y_i)
+over N⁺ ~ Binomial(N, ρ) therefore gives exactly c_N(ρ)·∇ρ with
+
+    c_N(ρ) = (1/N) Σ_{m=0}^{N} Bin(m; N, ρ)·[A⁺(m, N)·m/ρ − A⁻(m, N)·(N − m)/(1 − ρ)]
+           = Σ_{j=0}^{N−1} Bin(j; N−1, ρ)·[A⁺(j+1, N) − A⁻(j, N)]
+
+(the second form, from m·Bin(m; N, ρ) = Nρ·Bin(m−1; N−1, ρ), is finite at ρ ∈ {0, 1}).
+j is the number of correct responses among the N − 1 *others*. The paper only has the
+N → ∞ limit; this is the exact finite-N version.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
+
+
+def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
+    """Bin(j; n, ρ) for j = 0..n, shape ``rho.shape + (n + 1,)``; exact 0/1 at ρ ∈ {0, 1}."""
+    rho = np.asarray(rho, dtype=np.float64)
+    if np.any(~np.isfinite(rho)) or np.any((rho < 0) | (rho > 1)):
+        raise ValueError("rho must lie in [0, 1]")
+    j = np.arange(n + 1, dtype=np.float64)
+    log_binom = np.array(
+        [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(n + 1)]
+    )
+    r = rho[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = (
+            log_binom
+            + np.where(j > 0, j * np.log(r), 0.0)
+            + np.where(j < n, (n - j) * np.log1p(-r), 0.0)
+        )
+    return np.exp(log_p)
+
+
+def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
+    """c_N(ρ): the expected update of ``shaper`` with groups of ``n`` is exactly c_N(ρ)·∇ρ.
+
+    ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
+    Vectorised over ``rho`` in [0, 1]. Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}.
+    """
+    scores = getattr(shaper, "scores", None)
+    if scores is None:
+        raise ValueError(
+            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
+            "c_N needs advantages that depend on the rewards only through N+ and N"
+        )
+    n = int(n)
+    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
+    diff = a_pos[1:] - a_neg[:-1]  # A⁺(j+1, N) − A⁻(j, N), j = 0..N−1
+    return binomial_pmf(n - 1, rho) @ diff
+
+
+def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
+    """F_N(ρ) = ∫₀^ρ c_N(t) dt, the surrogate a shaper ascends in expectation at group size N.
+
+    Exact, no quadrature: ∫₀^ρ Bin(j; N−1, t) dt = (1/N)·P[Bin(N, ρ) > j], so with
+    d_j = A⁺(j+1, N) − A⁻(j, N),
+
+        F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
+    """
+    scores = getattr(shaper, "scores", None)
+    if scores is None:
+        raise ValueError(
+            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
+            "F_N needs advantages that depend on the rewards only through N+ and N"
+        )
+    n = int(n)
+    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
+    diff = a_pos[1:] - a_neg[:-1]
+    pmf = binomial_pmf(n, rho)  # Bin(i; N, ρ), i = 0..N
+    tail = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]  # tail[i] = P[Bin ≥ i]
+    return tail[..., 1:] @ diff / n

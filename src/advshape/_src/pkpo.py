@@ -1,0 +1,92 @@
+"""PKPO reward transformation (Walder & Karkhanis 2025) for binary and continuous rewards.
+
+Sort a group ascending, x₍₁₎ ≤ … ≤ x₍ₙ₎ (ties in any order: every quantity below is a
+mean of subset maxima, which ties do not change). A k-subset containing the response at
+sorted position p has maximum x₍ₚ₎ if its other k − 1 members lie below p, and x₍q₎ for
+the largest q > p otherwise. Counting subsets gives, in O(n log n) per group,
+
+    s₍ₚ₎ = [C(p−1, k−1)·x₍ₚ₎ + Σ_{q>p} C(q−2, k−2)·x₍q₎] / C(n−1, k−1)
+
+the mean max over the k-subsets containing p. The leave-one-out baselines average the max
+over the subsets of the *other* n − 1 responses, of size k ("loo") or k − 1
+("loo_minus_one", max ∅ := 0):
+
+    b^loo₍ₚ₎   = [Σ_{q<p} C(q−1, k−1)·x₍q₎ + Σ_{q>p} C(q−2, k−1)·x₍q₎] / C(n−1, k)
+    s − b^loo−1 = [C(p−1, k−1)·x₍ₚ₎ − Σ_{q<p} C(q−1, k−2)·x₍q₎] / C(n−1, k−1)
+
+(the Σ_{q>p} terms of s and b^loo−1 cancel). With k = n, "loo_minus_one" gives the best
+response x₍ₙ₎ − x₍ₙ₋₁₎ and everyone else 0. All weights are binomial ratios taken from
+:func:`binom_ratio_table`, so nothing overflows.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import array_api_compat
+import numpy as np
+from numpy.typing import NDArray
+
+from advshape._src.combinatorics import binom_ratio_table
+
+BASELINES = ("none", "loo", "loo_minus_one")
+
+__all__ = ["BASELINES", "pkpo_dense", "pkpo_position_weights"]
+
+
+@lru_cache(maxsize=256)
+def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np.float64]]:
+    """Weights per sorted position p = 1..n (index p − 1) for group size n and target k.
+
+    Returns ``self`` (on x₍ₚ₎), ``above`` (summed over q > p) and ``below`` (summed over q < p).
+    """
+    p = np.arange(1, n + 1)
+    zeros = np.zeros(n)
+    # α_p = C(p−1, k−1)/C(n−1, k−1)
+    alpha = binom_ratio_table(n - 1, k - 1)[p - 1]
+    if baseline == "none":
+        # β_q = C(q−2, k−2)/C(n−1, k−1) = (k−1)/(n−1)·C(q−2, k−2)/C(n−2, k−2), q ≥ 2
+        beta = zeros.copy()
+        if k >= 2:
+            beta[1:] = (k - 1) / (n - 1) * binom_ratio_table(n - 2, k - 2)[p[1:] - 2]
+        return {"self": alpha, "above": beta, "below": zeros}
+    if baseline == "loo_minus_one":
+        # ε_q = C(q−1, k−2)/C(n−1, k−1) = (k−1)/(n−k+1)·C(q−1, k−2)/C(n−1, k−2)
+        eps = zeros.copy()
+        if k >= 2:
+            eps = (k - 1) / (n - k + 1) * binom_ratio_table(n - 1, k - 2)[p - 1]
+        return {"self": alpha, "above": zeros, "below": -eps}
+    if baseline == "loo":  # needs k ≤ n − 1
+        beta = zeros.copy()
+        if k >= 2:
+            beta[1:] = (k - 1) / (n - 1) * binom_ratio_table(n - 2, k - 2)[p[1:] - 2]
+        # γ_q = C(q−1, k−1)/C(n−1, k) = k/(n−k)·α_q ; δ_q = C(q−2, k−1)/C(n−1, k) = k/(n−1)·C(q−2, k−1)/C(n−2, k−1)
+        gamma = k / (n - k) * alpha
+        delta = zeros.copy()
+        delta[1:] = k / (n - 1) * binom_ratio_table(n - 2, k - 1)[p[1:] - 2]
+        return {"self": alpha, "above": beta - delta, "below": -gamma}
+    raise ValueError(f"unknown PKPO baseline {baseline!r}; choose one of {BASELINES}")
+
+
+def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
+    """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library)."""
+    n = int(rewards.shape[-1])
+    w = pkpo_position_weights(n, k, baseline)
+    device = array_api_compat.device(rewards)
+    x = xp.astype(rewards, out_dtype)
+    order = xp.argsort(x, axis=-1, stable=True)
+    xs = xp.take_along_axis(x, order, axis=-1)
+    w_self = xp.asarray(w["self"], dtype=out_dtype, device=device)
+    out = w_self * xs
+    if np.any(w["above"]):
+        weighted = xp.asarray(w["above"], dtype=out_dtype, device=device) * xs
+        # Σ_{q>p} = total − inclusive prefix sum
+        out = out + (
+            xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
+        )
+    if np.any(w["below"]):
+        weighted = xp.asarray(w["below"], dtype=out_dtype, device=device) * xs
+        out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
+    # Back to the responses' own order.
+    inverse = xp.argsort(order, axis=-1)
+    return xp.take_along_axis(out, inverse, axis=-1)

@@ -1,0 +1,405 @@
+"""The registry: one table row per shaper, read by the API, the CLI, the README and the tests.
+
+Adding a shaper is adding one :class:`ShaperEntry` to ``_ENTRIES``: its score function, its
+parameters and its metadata. ``advshape.shaper("grpo_k:k=4")`` parses a spec string,
+validates the parameters against the entry and builds the :class:`Shaper`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from advshape._src import continuous, scores
+from advshape._src.pkpo import BASELINES
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+
+__all__ = ["REQUIRED", "Param", "ShaperEntry", "names", "parse_spec", "registry", "shaper"]
+
+THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025)"
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+class Param(NamedTuple):
+    """A shaper parameter: name, Python type, default (or REQUIRED), doc, constraints."""
+
+    name: str
+    kind: type
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+
+
+class ShaperEntry(NamedTuple):
+    """One row of the registry."""
+
+    name: str
+    summary: str
+    paper: str
+    equation: str
+    formula: str
+    unbiased: bool
+    binary_only: bool
+    params: tuple[Param, ...]
+    scores: Callable[..., Any]  # scores(n_pos, n, **params) -> (A⁺, A⁻)
+    generic: Callable[..., Any] | None = None  # generic(xp, rewards, dtype, **params): real rewards
+    min_n: Callable[[Mapping[str, Any]], int] = lambda p: 1
+    k_le_n: bool = False  # needs K ≤ N (an unbiased Pass@K estimator)
+    # surrogate(rho, **params) -> F(rho): the population surrogate reward, if known in closed form
+    surrogate: Callable[..., Any] | None = None
+
+    def target_k(self, params: Mapping[str, Any]) -> int:
+        return int(params.get("k", 1))
+
+
+K = Param("k", int, REQUIRED, "the K of the Pass@K target", minimum=1)
+
+_ENTRIES: tuple[ShaperEntry, ...] = (
+    ShaperEntry(
+        name="reinforce",
+        summary="REINFORCE: the reward itself",
+        paper="Williams 1992",
+        equation="Eq. (5)",
+        formula="A⁺ = 1, A⁻ = 0",
+        unbiased=True,
+        binary_only=False,
+        params=(),
+        scores=scores.reinforce,
+        generic=continuous.reinforce,
+    ),
+    ShaperEntry(
+        name="rloo",
+        summary="REINFORCE leave-one-out baseline",
+        paper="Kool et al. 2019; Ahmadian et al. 2024",
+        equation="Eq. (6)",
+        formula="A⁺ = N(1−ρ̂)/(N−1), A⁻ = −Nρ̂/(N−1)",
+        unbiased=True,
+        binary_only=False,
+        params=(),
+        scores=scores.rloo,
+        generic=continuous.rloo,
+        min_n=lambda p: 2,
+    ),
+    ShaperEntry(
+        name="grpo",
+        summary="GRPO: mean-centred, std-normalised",
+        paper="Shao et al. 2024",
+        equation="Eq. (8)",
+        formula="A⁺ = √((1−ρ̂)/ρ̂), A⁻ = −√(ρ̂/(1−ρ̂))",
+        unbiased=False,
+        binary_only=False,
+        params=(
+            Param(
+                "std",
+                str,
+                "population",
+                "std estimator: population (the paper's) or sample",
+                choices=("population", "sample"),
+            ),
+            Param("eps", float, 0.0, "added to the std before dividing", minimum=0.0),
+        ),
+        scores=scores.grpo,
+        generic=continuous.grpo,
+        min_n=lambda p: 2 if p.get("std") == "sample" else 1,
+    ),
+    ShaperEntry(
+        name="dr_grpo",
+        summary="Dr. GRPO: mean-centred, no std division",
+        paper="Liu et al. 2025",
+        equation="Sec. 7 (normalisation)",
+        formula="A⁺ = 1−ρ̂, A⁻ = −ρ̂",
+        unbiased=True,
+        binary_only=False,
+        params=(),
+        scores=scores.dr_grpo,
+        generic=continuous.dr_grpo,
+    ),
+    ShaperEntry(
+        name="skew_r",
+        summary="skew-R: GRPO scaled by (1 − ρ̂), regularised surrogate",
+        paper=THIS_PAPER,
+        equation="Claim 3, Eq. (25)",
+        formula="A± = (1−ρ̂)·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(),
+        scores=scores.skew_r,
+    ),
+    ShaperEntry(
+        name="reinforce_k",
+        summary="REINFORCE_K: REINFORCE reweighted by leave-one-out Fail@(K−1)",
+        paper=THIS_PAPER + "; Mahdavi et al. 2025",
+        equation="Eqs. (12), (14)",
+        formula="A⁺ = f̂⁺_{K−1}, A⁻ = 0",
+        unbiased=True,
+        binary_only=True,
+        params=(K,),
+        scores=scores.reinforce_k,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="rloo_k",
+        summary="RLOO_K: RLOO reweighted by leave-one-out Fail@(K−1)",
+        paper=THIS_PAPER,
+        equation="Eq. (15), Table 1",
+        formula="A⁺ = f̂⁺_{K−1}·N(1−ρ̂)/(N−1), A⁻ = −f̂⁻_{K−1}·Nρ̂/(N−1)",
+        unbiased=True,
+        binary_only=True,
+        params=(K,),
+        scores=scores.rloo_k,
+        min_n=lambda p: 2,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="grpo_k",
+        summary="GRPO_K: GRPO reweighted by leave-one-out Fail@(K−1)",
+        paper=THIS_PAPER,
+        equation="Eqs. (16)–(17)",
+        formula="A± = f̂±_{K−1}·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(K,),
+        scores=scores.grpo_k,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="grpo_k_chen",
+        summary="GRPO~_K: Chen et al.'s Pass@K advantage shaping",
+        paper="Chen et al. 2025",
+        equation="Eqs. (18)–(19)",
+        formula="A± = ω̃_K·A±_GRPO, ω̃_K = √((1−ρ̂_K)/ρ̂_K)·√(ρ̂/(1−ρ̂))",
+        unbiased=False,
+        binary_only=True,
+        params=(K,),
+        scores=scores.grpo_k_chen,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="mix_chen",
+        summary="Chen et al.'s mix of GRPO~_K and GRPO, weighted by ρ̂",
+        paper="Chen et al. 2025",
+        equation="Eq. (23)",
+        formula="A± = (1−ρ̂+ρ̂·ω̃_K)·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(K,),
+        scores=scores.mix_chen,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="mix_direct",
+        summary="mix of GRPO_K and GRPO, weighted by ρ̂",
+        paper=THIS_PAPER,
+        equation="Eq. (24)",
+        formula="A± = (1−ρ̂+ρ̂·f̂±_{K−1})·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(K,),
+        scores=scores.mix_direct,
+        k_le_n=True,
+    ),
+    ShaperEntry(
+        name="biased_k",
+        summary="biased Pass@K scaling (1 − ρ̂)^(K−1) of GRPO; any K, also K > N",
+        paper="Mahdavi et al. 2025",
+        equation="Eq. (36), App. C.3",
+        formula="A± = (1−ρ̂)^{K−1}·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(K,),
+        scores=scores.biased_k,
+    ),
+    ShaperEntry(
+        name="entropy",
+        summary="entropy-regularised GRPO: surrogate 2·arcsin√ρ + λ·H(ρ)",
+        paper=THIS_PAPER,
+        equation="Eq. (26), App. B.5",
+        formula="A± = [1 + λ·√(ρ̂(1−ρ̂))·log((1−ρ̂)/ρ̂)]·A±_GRPO",
+        unbiased=False,
+        binary_only=True,
+        params=(Param("lam", float, REQUIRED, "regularisation strength λ ≥ 0", minimum=0.0),),
+        scores=scores.entropy,
+    ),
+    ShaperEntry(
+        name="pkpo",
+        summary="PKPO: mean max-reward over k-subsets, leave-one-out baseline; continuous rewards too",
+        paper="Walder & Karkhanis 2025",
+        equation="Eq. (37), App. C.4; PKPO",
+        formula="s_i = mean over k-subsets ∋ i of max r; A = s − b (b: none, loo, loo−1)",
+        unbiased=True,
+        binary_only=False,
+        params=(
+            K,
+            Param(
+                "baseline", str, "loo_minus_one", "variance-reduction baseline", choices=BASELINES
+            ),
+        ),
+        scores=scores.pkpo,
+        generic=continuous.pkpo,
+        min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") == "loo" else 1,
+        k_le_n=True,
+    ),
+)
+
+_REGISTRY: dict[str, ShaperEntry] = {e.name: e for e in _ENTRIES}
+
+
+def registry() -> Mapping[str, ShaperEntry]:
+    """The registry table, name -> :class:`ShaperEntry` (read-only view)."""
+    return dict(_REGISTRY)
+
+
+def names() -> tuple[str, ...]:
+    """Names of every registered shaper, in table order."""
+    return tuple(_REGISTRY)
+
+
+def register(entry: ShaperEntry) -> None:
+    """Add a shaper to the registry (used for shapers defined outside this table)."""
+    if entry.name in _REGISTRY:
+        raise ValueError(f"a shaper named {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+
+
+def _lookup(name: str) -> ShaperEntry:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"unknown shaper {name!r}{hint} (known: {', '.join(_REGISTRY)})")
+
+
+def _parse_value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"grpo_k:k=4,eps=0.1"`` -> ``("grpo_k", {"k": 4, "eps": 0.1})`` (values typed by look)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(
+            f"a shaper spec must be a non-empty string like 'grpo_k:k=4', got {spec!r}"
+        )
+    name, _, rest = spec.strip().partition(":")
+    params: dict[str, Any] = {}
+    if rest.strip():
+        for item in rest.split(","):
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip() or not value.strip():
+                raise ValueError(
+                    f"cannot parse {item!r} in shaper spec {spec!r}: write parameters as key=value, "
+                    "comma-separated, e.g. 'grpo_k:k=4' or 'grpo:std=sample,eps=1e-6'"
+                )
+            if key.strip() in params:
+                raise ValueError(f"parameter {key.strip()!r} given twice in shaper spec {spec!r}")
+            params[key.strip()] = _parse_value(value)
+    return name.strip(), params
+
+
+def _coerce(entry: ShaperEntry, p: Param, value: Any) -> Any:
+    where = f"shaper {entry.name!r} parameter {p.name!r}"
+    if p.kind is int:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{where} must be an integer, got {value!r} ({type(value).__name__})")
+        value = int(value)
+    elif p.kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise ValueError(f"{where} must be a number, got {value!r} ({type(value).__name__})")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{where} must be finite, got {value!r}")
+    elif p.kind is str and not isinstance(value, str):
+        raise ValueError(f"{where} must be a string, got {value!r}")
+    if p.choices and value not in p.choices:
+        raise ValueError(f"{where} must be one of {', '.join(map(repr, p.choices))}, got {value!r}")
+    if p.minimum is not None and value < p.minimum:
+        raise ValueError(f"{where} must be >= {p.minimum:g}, got {value!r}")
+    return value
+
+
+def resolve_params(entry: ShaperEntry, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Check names and types of ``given`` against the entry; fill defaults."""
+    known = {p.name: p for p in entry.params}
+    unknown = [k for k in given if k not in known]
+    if unknown:
+        valid = ", ".join(p.name for p in entry.params) or "none"
+        raise ValueError(
+            f"shaper {entry.name!r} has no parameter {unknown[0]!r} (its parameters: {valid})"
+        )
+    resolved: dict[str, Any] = {}
+    for p in entry.params:
+        if p.name in given:
+            resolved[p.name] = _coerce(entry, p, given[p.name])
+        elif p.default is REQUIRED:
+            raise ValueError(
+                f"shaper {entry.name!r} needs parameter {p.name!r} ({p.doc}), e.g. "
+                f"'{entry.name}:{p.name}={4 if p.kind is int else 0.5}'"
+            )
+        else:
+            resolved[p.name] = p.default
+    return resolved
+
+
+def canonical_spec(entry: ShaperEntry, params: Mapping[str, Any]) -> str:
+    """The spec string that rebuilds this shaper: name plus non-default parameters."""
+    items = [f"{p.name}={params[p.name]}" for p in entry.params if params[p.name] != p.default]
+    return entry.name + (":" + ",".join(items) if items else "")
+
+
+def shaper(spec: str | Shaper, **params: Any) -> Shaper:
+    """Build a registered shaper from its name and parameters.
+
+    ``advshape.shaper("grpo_k", k=4)`` and ``advshape.shaper("grpo_k:k=4")`` are the same.
+    A :class:`Shaper` passes through unchanged. Unknown names suggest the closest ones;
+    unknown, missing or ill-typed parameters raise ``ValueError``.
+    """
+    if isinstance(spec, Shaper):
+        if params:
+            raise ValueError("parameters cannot be given with an already-built Shaper")
+        return spec
+    name, from_spec = parse_spec(spec)
+    both = set(from_spec) & set(params)
+    if both:
+        raise ValueError(f"parameter {sorted(both)[0]!r} given both in the spec and as a keyword")
+    entry = _lookup(name)
+    resolved = resolve_params(entry, {**from_spec, **params})
+    info = ShaperInfo(
+        summary=entry.summary,
+        paper=entry.paper,
+        equation=entry.equation,
+        formula=entry.formula,
+        target_k=entry.target_k(resolved),
+        unbiased=entry.unbiased,
+        binary_only=entry.binary_only,
+        count_based=True,
+        min_n=entry.min_n(resolved),
+        k_le_n=entry.k_le_n,
+    )
+    return count_shaper(
+        entry.name,
+        partial(entry.scores, **resolved),
+        params=resolved,
+        spec=canonical_spec(entry, resolved),
+        info=info,
+        generic=partial(entry.generic, **resolved) if entry.generic is not None else None,
+        surrogate=partial(entry.surrogate, **resolved) if entry.surrogate is not None else None,
+    )
