@@ -17,6 +17,8 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
     "show": ("registry_cmds", "print A+, A-, w+, w- for every N+ of one shaper"),
+    "train": ("lm_cmds", "RLVR of a small language model on a reasoning-gym task with one shaper"),
+    "compare": ("lm_cmds", "train several shapers x seeds from one warm start; HTML/PNG report"),
 }
 
 

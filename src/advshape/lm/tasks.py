@@ -171,10 +171,10 @@ class Task:
     def _build(self, ds, n: int, exclude: frozenset[str]) -> list[Problem]:
         out: list[Problem] = []
         seen: set[str] = set()
-        # Stop after many duplicates: the problem space is (nearly) exhausted.
+        # A thousand duplicates in a row: the problem space is (nearly) exhausted.
         misses = 0
         for i in range(len(ds)):
-            if misses > 20 * n + 1000:
+            if misses > 1000:
                 break
             entry = ds[i]
             problem = Problem(
@@ -184,6 +184,7 @@ class Task:
             if problem.key in exclude or problem.key in seen:
                 misses += 1
                 continue
+            misses = 0
             seen.add(problem.key)
             out.append(problem)
             if len(out) == n:
