@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("reasoning_gym")
 
-from advshape.lm.tasks import Task, task_names  # noqa: E402
+from advshape.lm.tasks import Task, task_names
 
 
 @pytest.fixture(scope="module", params=["countdown", "chain_sum"])

@@ -18,17 +18,37 @@ from advshape.lm.rollout import encode_prompts, encode_responses, token_logprobs
 from advshape.lm.train import Args, TrainingDiverged, policy_loss, train, validate  # noqa: E402
 
 ALPHABET = "0123456789+-*/()=>: "
-TINY = TinyModelConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                       num_attention_heads=2, max_position_embeddings=48)
+TINY = TinyModelConfig(
+    hidden_size=16,
+    intermediate_size=32,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    max_position_embeddings=48,
+)
 
 
 def tiny_args(tmp_path, **overrides) -> Args:
     base = dict(
-        task="countdown", shaper="grpo", steps=4, prompts_per_step=4, samples_per_prompt=4,
-        n_train=40, eval_problems=4, eval_samples=4, eval_ks=(1, 2, 4), eval_every=2,
-        hidden_size=16, num_layers=1, num_heads=2, warmstart_steps=3, warmstart_batch_size=8,
-        cache_dir=str(tmp_path / "cache"), out=str(tmp_path / "run"), progress=False,
-        threads=1, lr=1e-2,
+        task="countdown",
+        shaper="grpo",
+        steps=4,
+        prompts_per_step=4,
+        samples_per_prompt=4,
+        n_train=40,
+        eval_problems=4,
+        eval_samples=4,
+        eval_ks=(1, 2, 4),
+        eval_every=2,
+        hidden_size=16,
+        num_layers=1,
+        num_heads=2,
+        warmstart_steps=3,
+        warmstart_batch_size=8,
+        cache_dir=str(tmp_path / "cache"),
+        out=str(tmp_path / "run"),
+        progress=False,
+        threads=1,
+        lr=1e-2,
     )
     base.update(overrides)
     return Args(**base)
@@ -63,33 +83,22 @@ def _logp_and_mask():
     return logp, mask
 
 
+# Row 0: A = 2 over 3 tokens; row 1: A = −1 over 1 token (2 padding positions).
+# At γ = 1, −J = −Σ_i A_i·(token weight)·|y_i| and ∂(−J)/∂log π_it = −A_i·(token weight):
+# sum → 1/rows; token-mean → 1/Σ|y|; seq-mean → 1/(rows·|y_i|).
 @pytest.mark.parametrize(
-    ("aggregation", "expected"),
-    [
-        # rows: A=2 with Σ_t logp = -3.5 over 3 tokens; A=-1 with -0.25 over 1 token.
-        ("sum", -(2 * -3.5 + -1 * -0.25) / 2),
-        ("token-mean", -(2 * -3.5 + -1 * -0.25) / 4),
-        ("seq-mean", -(2 * -3.5 / 3 + -1 * -0.25 / 1) / 2),
-    ],
+    ("aggregation", "weights"),
+    [("sum", (1 / 2, 1 / 2)), ("token-mean", (1 / 4, 1 / 4)), ("seq-mean", (1 / 6, 1 / 2))],
 )
-def test_loss_aggregations_match_hand_computation(aggregation, expected):
+def test_loss_aggregations_match_hand_computation(aggregation, weights):
     logp, mask = _logp_and_mask()
     adv = torch.tensor([2.0, -1.0])
-    # With old = logp the ratio is 1 and -J has the gradient of -Σ A log π; compare the
-    # linearised value Σ A (logp - old) + Σ A by evaluating at old = logp - 0 exactly.
     loss = policy_loss(logp, logp.detach(), mask, adv, clip=0.2, aggregation=aggregation)
     loss.backward()
-    # The gradient w.r.t. log π of token t of row i is -A_i · weight (ratio 1).
-    weight = {"sum": [1 / 2] * 2, "token-mean": [1 / 4] * 2, "seq-mean": [1 / 6, 1 / 2]}[
-        aggregation
-    ]
-    assert logp.grad[0, 0].item() == pytest.approx(-2 * weight[0])
-    assert logp.grad[1, 0].item() == pytest.approx(1 * weight[1])
-    assert logp.grad[1, 1].item() == 0.0  # padding gets no gradient
-    # -J at ratio 1 is -(Σ A·(#tokens or weights)); check value against the same weights.
-    value = {"sum": -(2 * 3 - 1) / 2, "token-mean": -(2 * 3 - 1) / 4, "seq-mean": -(2 - 1) / 2}
-    assert loss.item() == pytest.approx(value[aggregation])
-    assert math.isfinite(expected)
+    assert logp.grad[0].tolist() == pytest.approx([-2 * weights[0]] * 3)
+    assert logp.grad[1, 0].item() == pytest.approx(1 * weights[1])
+    assert logp.grad[1, 1:].tolist() == [0.0, 0.0]  # padding gets no gradient
+    assert loss.item() == pytest.approx(-(2 * 3 * weights[0] - 1 * 1 * weights[1]))
 
 
 def test_clip_stops_the_gradient_outside_the_trust_region():
@@ -142,9 +151,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, 
     import advshape.lm.train as train_module
 
     real = train_module.policy_loss
-    monkeypatch.setattr(
-        train_module, "policy_loss", lambda *a, **k: real(*a, **k) * float("nan")
-    )
+    monkeypatch.setattr(train_module, "policy_loss", lambda *a, **k: real(*a, **k) * float("nan"))
     args = tiny_args(tmp_path)
     with pytest.raises(TrainingDiverged, match=r"step 1: loss=nan .* checkpoint \(step 0\)"):
         train(args)

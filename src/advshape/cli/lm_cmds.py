@@ -85,9 +85,7 @@ def run_compare(ns: argparse.Namespace) -> int:
     _, warm = prepare_model(base, task, progress=base.progress)  # shared by every run
     print(
         "warm start: "
-        + ", ".join(
-            f"{k} = {v:.3f}" for k, v in warm["heldout"].items() if k.startswith("pass@")
-        ),
+        + ", ".join(f"{k} = {v:.3f}" for k, v in warm["heldout"].items() if k.startswith("pass@")),
         file=sys.stderr,
     )
 

@@ -57,7 +57,9 @@ def plot_metric(groups: dict[str, list[dict[str, Any]]], metric: str, path: str,
 
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for label, runs in groups.items():
-        source = "train" if metric in ("train_reward", "entropy", "zero_variance_groups") else "evals"
+        source = (
+            "train" if metric in ("train_reward", "entropy", "zero_variance_groups") else "evals"
+        )
         curves = [[(r["samples"], r[metric]) for r in run[source]] for run in runs]
         length = min(len(c) for c in curves)
         if length == 0:

@@ -15,9 +15,7 @@ from typing import Any
 
 def encode_prompts(tokenizer, prompts: Sequence[str], device) -> tuple[Any, Any]:
     """Left-padded ``(input_ids, attention_mask)`` of the prompts, no special tokens."""
-    enc = tokenizer(
-        list(prompts), padding=True, add_special_tokens=False, return_tensors="pt"
-    )
+    enc = tokenizer(list(prompts), padding=True, add_special_tokens=False, return_tensors="pt")
     return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
 

@@ -124,9 +124,7 @@ def get_task_spec(name: str) -> TaskSpec:
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown task {name!r}; choose one of: {', '.join(TASKS)}"
-        ) from None
+        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}") from None
 
 
 class Task:

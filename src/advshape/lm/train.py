@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -164,7 +165,7 @@ def _field_docs(cls) -> dict[str, str]:
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body
     docs = {}
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(nxt, ast.Expr)
@@ -525,7 +526,7 @@ def train(args: Args) -> dict[str, Any]:
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
                 raise TrainingDiverged(
-                    f"step {step}: loss={float(loss)} grad_norm={float(grad_norm)} is not finite; "
+                    f"step {step}: loss={loss.item()} grad_norm={grad_norm.item()} is not finite; "
                     f"stopped without updating. The last good checkpoint (step {last_checkpoint}) "
                     f"is kept in {checkpoint_path!r}; lower --lr and rerun with --resume"
                 )
