@@ -291,3 +291,20 @@ def test_count_shaper_makes_a_user_shaper():
     np.testing.assert_allclose(adv, [[0.5625, -0.1875, -0.1875, -0.1875]])
     with pytest.raises(ValueError, match="needs binary rewards"):
         mine.advantages(np.array([[0.5, 0, 0, 0]]))
+
+
+def test_registry_shapers_pickle_as_their_spec():
+    import pickle
+
+    s = advshape.shaper("pkpo:k=4,baseline=loo")
+    t = pickle.loads(pickle.dumps(s))
+    assert t.spec == s.spec
+    np.testing.assert_array_equal(t.scores(np.arange(9), 8), s.scores(np.arange(9), 8))
+    mine = advshape.count_shaper("mine", lambda n_pos, n: (n_pos * 0.0 + 1, n_pos * 0.0))
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(mine)
+
+
+def test_expected_update_rejects_rho_outside_0_1():
+    with pytest.raises(ValueError, match=r"rho must lie in \[0, 1\].*1.5"):
+        advshape.expected_update_coefficient(advshape.shaper("grpo"), 8, [0.5, 1.5])

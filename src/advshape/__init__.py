@@ -27,12 +27,34 @@ from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_
 
 __version__ = "0.1.0"
 
+# Surrogate-reward tools, loaded on first use so that `import advshape` stays NumPy-only
+# (they pull in SymPy/SciPy when called).
+_LAZY = {
+    "reverse_engineer": "advshape.surrogates",
+    "from_surrogate": "advshape.surrogates",
+    "SurrogateCurve": "advshape.surrogates",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'advshape' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "REQUIRED",
     "Param",
     "Shaper",
     "ShaperEntry",
     "ShaperInfo",
+    "SurrogateCurve",
     "__version__",
     "binom_ratio_table",
     "binomial_pmf",
@@ -41,11 +63,13 @@ __all__ = [
     "fail_at_k",
     "fail_at_k_loo",
     "finite_n_surrogate",
+    "from_surrogate",
     "names",
     "parse_spec",
     "pass_at_k",
     "register",
     "registry",
+    "reverse_engineer",
     "shaper",
     "weights_from_scores",
 ]

@@ -119,17 +119,50 @@ def _factorize(groups: Any, n: int, xp, device) -> tuple[Array, np.ndarray]:
         sizes = to_numpy(gxp.unique_counts(groups).counts)
         inverse = xp.asarray(inverse, device=device)
         return xp.astype(xp.reshape(inverse, (-1,)), xp.int64), sizes.astype(np.int64)
-    ids = np.asarray(groups)
+    ids = groups if isinstance(groups, np.ndarray) else np.asarray(groups, dtype=object)
     if ids.ndim != 1 or ids.shape[0] != n:
         raise ValueError(f"groups must be 1-D with one id per reward ({n}), got shape {ids.shape}")
-    if ids.dtype == object:
-        try:  # uuid strings (verl's uid) sort far faster as a fixed-width unicode array
-            ids = ids.astype(str)
-        except (TypeError, ValueError):
-            pass
-    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    inverse = xp.asarray(inverse.reshape(-1).astype(np.int64), device=device)
-    return inverse, counts.astype(np.int64)
+    codes = _codes(ids)
+    sizes = np.bincount(codes)
+    inverse = xp.asarray(codes, device=device)
+    return inverse, sizes.astype(np.int64)
+
+
+def _codes(ids: np.ndarray) -> np.ndarray:
+    """Dense int64 group codes 0..G−1 for an array of ids (any order)."""
+    if ids.dtype.kind in "biu":
+        return np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    if ids.dtype.kind in "US":
+        return _string_codes(ids)
+    # Python objects (verl's uid strings): hashing them is per-object work whatever we do;
+    # one dict pass beats sorting them, which compares objects in Python too.
+    lookup: dict[Any, int] = {}
+    try:
+        return np.fromiter(
+            (lookup.setdefault(x, len(lookup)) for x in ids), dtype=np.int64, count=ids.size
+        )
+    except TypeError as err:
+        raise ValueError(
+            f"group ids must be hashable (ints or strings), got {type(ids[0]).__name__}"
+        ) from err
+
+
+def _string_codes(ids: np.ndarray) -> np.ndarray:
+    """Codes for fixed-width string ids: a vectorised 64-bit FNV-style hash per id, then a
+    sort of the hashes (far faster than sorting strings), verified exactly afterwards."""
+    width = ids.dtype.itemsize // (4 if ids.dtype.kind == "U" else 1)
+    chars = np.ascontiguousarray(ids).view(np.uint32 if ids.dtype.kind == "U" else np.uint8)
+    chars = chars.reshape(ids.size, max(width, 1))
+    h = np.full(ids.size, 14695981039346656037, dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    for j in range(chars.shape[1]):  # over character positions, not responses
+        h ^= chars[:, j].astype(np.uint64)
+        h *= prime
+    _, first, codes = np.unique(h, return_index=True, return_inverse=True)
+    codes = codes.reshape(-1)
+    if not np.array_equal(ids[first][codes], ids):  # a 64-bit collision: fall back to exact
+        codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
+    return codes.astype(np.int64)
 
 
 def apply_grouped(

@@ -26,7 +26,8 @@ def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """Bin(j; n, ρ) for j = 0..n, shape ``rho.shape + (n + 1,)``; exact 0/1 at ρ ∈ {0, 1}."""
     rho = np.asarray(rho, dtype=np.float64)
     if np.any(~np.isfinite(rho)) or np.any((rho < 0) | (rho > 1)):
-        raise ValueError("rho must lie in [0, 1]")
+        bad = rho[~np.isfinite(rho) | (rho < 0) | (rho > 1)].ravel()[0]
+        raise ValueError(f"rho must lie in [0, 1] (a success probability), got {bad}")
     j = np.arange(n + 1, dtype=np.float64)
     log_binom = np.array(
         [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(n + 1)]

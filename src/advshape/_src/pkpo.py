@@ -68,25 +68,60 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
     raise ValueError(f"unknown PKPO baseline {baseline!r}; choose one of {BASELINES}")
 
 
+# Up to this group size the whole transformation is one small matrix product per group
+# (O(n²) but a single BLAS call); beyond it, prefix sums keep the cost O(n).
+_MATMUL_MAX_N = 64
+
+
+@lru_cache(maxsize=256)
+def pkpo_matrix(n: int, k: int, baseline: str) -> NDArray[np.float64]:
+    """W with A₍ₚ₎ = Σ_q x₍q₎·W[q, p] on sorted rewards: diag = self, q > p = above, q < p = below."""
+    w = pkpo_position_weights(n, k, baseline)
+    ones = np.ones((n, n))
+    return (
+        np.diag(w["self"])
+        + np.tril(w["above"][:, None] * ones, -1)
+        + np.triu(w["below"][:, None] * ones, 1)
+    )
+
+
 def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library)."""
     n = int(rewards.shape[-1])
-    w = pkpo_position_weights(n, k, baseline)
     device = array_api_compat.device(rewards)
-    x = xp.astype(rewards, out_dtype)
-    order = xp.argsort(x, axis=-1, stable=True)
-    xs = xp.take_along_axis(x, order, axis=-1)
-    w_self = xp.asarray(w["self"], dtype=out_dtype, device=device)
-    out = w_self * xs
-    if np.any(w["above"]):
-        weighted = xp.asarray(w["above"], dtype=out_dtype, device=device) * xs
-        # Σ_{q>p} = total − inclusive prefix sum
-        out = out + (
-            xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
-        )
-    if np.any(w["below"]):
-        weighted = xp.asarray(w["below"], dtype=out_dtype, device=device) * xs
-        out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
-    # Back to the responses' own order.
-    inverse = xp.argsort(order, axis=-1)
-    return xp.take_along_axis(out, inverse, axis=-1)
+    x = xp.astype(rewards, out_dtype, copy=False)
+    if isinstance(x, np.ndarray):  # plain NumPy: an unstable argsort (the compat one is stable)
+        order = np.argsort(x, axis=-1)
+        xs = np.take_along_axis(x, order, axis=-1)
+    elif array_api_compat.is_torch_array(x):
+        xs, order = x.sort(dim=-1)  # values and permutation in one pass
+    else:
+        order = xp.argsort(x, axis=-1)  # ties may land in any order: results do not depend on it
+        xs = xp.take_along_axis(x, order, axis=-1)
+    if n <= _MATMUL_MAX_N:
+        matrix = xp.asarray(pkpo_matrix(n, k, baseline), dtype=out_dtype, device=device)
+        out = np.matmul(xs, matrix) if isinstance(xs, np.ndarray) else xp.matmul(xs, matrix)
+    else:
+        w = pkpo_position_weights(n, k, baseline)
+        out = xp.asarray(w["self"], dtype=out_dtype, device=device) * xs
+        if np.any(w["above"]):
+            weighted = xp.asarray(w["above"], dtype=out_dtype, device=device) * xs
+            # Σ_{q>p} = total − inclusive prefix sum
+            out = out + (
+                xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
+            )
+        if np.any(w["below"]):
+            weighted = xp.asarray(w["below"], dtype=out_dtype, device=device) * xs
+            out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
+    return _unsort(xp, out, order)
+
+
+def _unsort(xp, values, order):
+    """Inverse of take_along_axis(·, order): out[..., order[..., i]] = values[..., i]."""
+    if isinstance(values, np.ndarray):
+        out = np.empty_like(values)
+        np.put_along_axis(out, order, values, axis=-1)
+        return out
+    if array_api_compat.is_torch_array(values):
+        return values.new_empty(values.shape).scatter_(-1, order, values)
+    return xp.take_along_axis(values, xp.argsort(order, axis=-1), axis=-1)

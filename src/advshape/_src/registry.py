@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from advshape._src import continuous, scores
+from advshape._src import closed_forms, continuous, scores
 from advshape._src.pkpo import BASELINES
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
 
@@ -77,6 +77,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=False,
         params=(),
         scores=scores.reinforce,
+        surrogate=closed_forms.reinforce,
         generic=continuous.reinforce,
     ),
     ShaperEntry(
@@ -89,6 +90,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=False,
         params=(),
         scores=scores.rloo,
+        surrogate=closed_forms.rloo,
         generic=continuous.rloo,
         min_n=lambda p: 2,
     ),
@@ -111,6 +113,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
             Param("eps", float, 0.0, "added to the std before dividing", minimum=0.0),
         ),
         scores=scores.grpo,
+        surrogate=closed_forms.grpo,
         generic=continuous.grpo,
         min_n=lambda p: 2 if p.get("std") == "sample" else 1,
     ),
@@ -124,6 +127,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=False,
         params=(),
         scores=scores.dr_grpo,
+        surrogate=closed_forms.dr_grpo,
         generic=continuous.dr_grpo,
     ),
     ShaperEntry(
@@ -136,6 +140,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(),
         scores=scores.skew_r,
+        surrogate=closed_forms.skew_r,
     ),
     ShaperEntry(
         name="reinforce_k",
@@ -147,6 +152,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.reinforce_k,
+        surrogate=closed_forms.reinforce_k,
         k_le_n=True,
     ),
     ShaperEntry(
@@ -159,6 +165,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.rloo_k,
+        surrogate=closed_forms.rloo_k,
         min_n=lambda p: 2,
         k_le_n=True,
     ),
@@ -172,6 +179,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.grpo_k,
+        surrogate=closed_forms.grpo_k,
         k_le_n=True,
     ),
     ShaperEntry(
@@ -184,6 +192,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.grpo_k_chen,
+        surrogate=closed_forms.grpo_k_chen,
         k_le_n=True,
     ),
     ShaperEntry(
@@ -196,6 +205,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.mix_chen,
+        surrogate=closed_forms.mix_chen,
         k_le_n=True,
     ),
     ShaperEntry(
@@ -208,6 +218,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.mix_direct,
+        surrogate=closed_forms.mix_direct,
         k_le_n=True,
     ),
     ShaperEntry(
@@ -220,6 +231,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(K,),
         scores=scores.biased_k,
+        surrogate=closed_forms.biased_k,
     ),
     ShaperEntry(
         name="entropy",
@@ -231,6 +243,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         binary_only=True,
         params=(Param("lam", float, REQUIRED, "regularisation strength λ ≥ 0", minimum=0.0),),
         scores=scores.entropy,
+        surrogate=closed_forms.entropy,
     ),
     ShaperEntry(
         name="pkpo",
@@ -247,6 +260,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
             ),
         ),
         scores=scores.pkpo,
+        surrogate=closed_forms.pkpo,
         generic=continuous.pkpo,
         min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") == "loo" else 1,
         k_le_n=True,

@@ -68,6 +68,18 @@ class Shaper(NamedTuple):
     )
     surrogate: Callable[[ArrayLike], NDArray[np.float64]] | None = None
 
+    def __reduce__(self):
+        # Registry shapers travel (to Ray / multiprocessing workers) as their spec string.
+        from advshape._src import registry
+
+        entry = registry.registry().get(self.name)
+        if entry is not None and self.info.equation == entry.equation:
+            return (registry.shaper, (self.spec,))
+        raise TypeError(
+            f"shaper {self.spec!r} is not in the registry and cannot be pickled; "
+            "build it inside the worker (or register it with advshape.register)"
+        )
+
 
 def weights_from_scores(scores: Callable, n_pos: ArrayLike, n: ArrayLike):
     """(w⁺, w⁻) = (ρ̂·A⁺, −(1 − ρ̂)·A⁻) from a score function (paper Eqs. 7, 9; Table 1)."""
@@ -105,9 +117,90 @@ def _validated_scores(spec: str, info: ShaperInfo, raw: Callable) -> Callable:
             for size in np.unique(n_):
                 check(int(size))
         a_pos, a_neg = raw(n_pos_, n_)
-        return np.asarray(a_pos, np.float64), np.asarray(a_neg, np.float64)
+        # + 0.0 turns the −0.0 of products like −ρ̂·0 into 0.0
+        return np.asarray(a_pos, np.float64) + 0.0, np.asarray(a_neg, np.float64) + 0.0
 
     return scores
+
+
+def _dense_numpy(rewards: np.ndarray, table: Callable) -> np.ndarray | None:
+    """The table lookup for NumPy, tuned for many short rows; None if rewards are not binary.
+
+    NumPy's generic reductions and broadcast ``where`` pay a per-row cost on rows of ~16;
+    counting through a uint8 ``einsum`` and selecting with exact 0/1 masks avoids it.
+    """
+    n = rewards.shape[-1]
+    if rewards.dtype == np.bool_:
+        pos = rewards
+    else:
+        pos = rewards == 1
+        # binary iff every entry is 0 or 1 (NaN and inf are neither)
+        if np.count_nonzero(pos | (rewards == 0)) != rewards.size:
+            return None
+    pos2 = np.ascontiguousarray(pos).reshape(-1, n)
+    if n < 256:
+        n_pos = np.einsum("ij->i", pos2.view(np.uint8))
+    else:
+        n_pos = pos2.sum(axis=-1)
+    tab_pos, tab_neg = table(n)
+    dtype = rewards.dtype if rewards.dtype.kind == "f" else np.float64
+    a_pos = np.repeat(tab_pos.astype(dtype)[n_pos], n).reshape(pos2.shape)
+    a_neg = np.repeat(tab_neg.astype(dtype)[n_pos], n).reshape(pos2.shape)
+    # a⁻·[r = 0] + a⁺·[r = 1]: multiplying by exact 0/1 keeps every value bit-exact
+    a_neg *= ~pos2
+    a_pos *= pos2
+    a_neg += a_pos
+    return a_neg.reshape(rewards.shape)
+
+
+_NUMPY_SHARED: set = set()  # torch dtypes NumPy can view without a copy (filled lazily)
+
+
+def _dense_torch(rewards, table: Callable, cache: dict):
+    """The table lookup for PyTorch (CPU or CUDA); None if rewards are not binary."""
+    import torch
+
+    if not _NUMPY_SHARED:
+        _NUMPY_SHARED.update(
+            {
+                torch.float32,
+                torch.float64,
+                torch.int64,
+                torch.int32,
+                torch.int16,
+                torch.int8,
+                torch.uint8,
+                torch.bool,
+            }
+        )
+    dtype = rewards.dtype if rewards.dtype.is_floating_point else torch.get_default_dtype()
+    if (
+        rewards.device.type == "cpu"
+        and rewards.dtype in _NUMPY_SHARED
+        and not rewards.requires_grad
+    ):
+        # On the CPU the NumPy path is several times faster than torch's small-row kernels,
+        # and from_numpy/.numpy() share memory, so the detour costs nothing.
+        out = _dense_numpy(rewards.numpy(), table)
+        return None if out is None else torch.from_numpy(out).to(dtype)
+    if rewards.dtype == torch.bool:
+        pos = rewards
+    else:
+        pos = rewards == 1
+        if not bool(torch.logical_or(pos, rewards == 0).all()):
+            return None
+    n = int(rewards.shape[-1])
+    key = (n, rewards.device, dtype)
+    if key not in cache:
+        tab_pos, tab_neg = table(n)
+        cache[key] = (
+            torch.as_tensor(tab_pos, dtype=dtype, device=rewards.device),
+            torch.as_tensor(tab_neg, dtype=dtype, device=rewards.device),
+        )
+    tab_pos, tab_neg = cache[key]
+    n_pos = pos.sum(dim=-1)
+    # a⁻·[r = 0] + a⁺·[r = 1]: exact, and faster than a broadcast torch.where on CPU
+    return tab_neg[n_pos].unsqueeze(-1) * ~pos + tab_pos[n_pos].unsqueeze(-1) * pos
 
 
 def count_shaper(
@@ -151,6 +244,20 @@ def count_shaper(
         return a_pos, a_neg
 
     def dense(xp, rewards):
+        if isinstance(rewards, np.ndarray) and rewards.dtype.kind in "biuf":
+            out = _dense_numpy(rewards, table)
+            if out is not None:
+                return out
+            if generic is None:
+                raise arrays.non_binary_error(xp, rewards, spec)
+            arrays.check_finite(xp, rewards, spec)
+            return generic(xp, rewards, arrays.float_dtype(xp, rewards))
+        if arrays.array_api_compat.is_torch_array(rewards):
+            out = _dense_torch(rewards, table, device_tables)
+            if out is not None:
+                return out
+            if generic is None:
+                raise arrays.non_binary_error(xp, rewards, spec)
         counts = arrays.binary_counts(xp, rewards)
         dtype = arrays.float_dtype(xp, rewards)
         if counts is None:
@@ -171,6 +278,7 @@ def count_shaper(
         )
         return xp.where(pos, a_pos, a_neg)
 
+    device_tables: dict = {}  # (n, device, dtype) -> tables already on the device
     check_size = _size_checker(spec, info)
 
     def advantages(rewards, groups=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
     "show": ("registry_cmds", "print A+, A-, w+, w- for every N+ of one shaper"),
+    "verify": ("surrogate_cmds", "check the paper's surrogate-reward claims numerically"),
+    "table": ("surrogate_cmds", "print the paper's Table 1 from the registry, checked"),
+    "plot": ("surrogate_cmds", "draw Figures 1-5, or weights/surrogates of any shapers"),
+    "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
     "train": ("lm_cmds", "RLVR of a small language model on a reasoning-gym task with one shaper"),
     "compare": ("lm_cmds", "train several shapers x seeds from one warm start; HTML/PNG report"),
 }
@@ -51,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("advshape: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `advshape table | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

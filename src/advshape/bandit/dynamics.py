@@ -1,0 +1,467 @@
+"""Training dynamics on the bandit: sampled (N responses per problem) or expected (exact).
+
+One step on a batch of problems b with logits z_b and policy π_b:
+
+- **sampled**: draw N answers y_1..y_N ~ π_b per problem, reward r_i = c_b(y_i), advantages
+  A_i from the shaper's scores (A⁺ or A⁻ by correctness, functions of N⁺), and the logit
+  update (1/N)·Σ_i A_i·∇_z log π_b(y_i) = (1/N)·[Σ_i A_i·e_{y_i} − (Σ_i A_i)·π_b];
+- **expected**: its exact expectation over the N responses, c_N(ρ_b)·∂ρ_b/∂z
+  (``advshape.expected_update_coefficient``; no sampling noise).
+
+The logit update is chained to the parameters (per problem for the tabular model, batch mean
+for the shared one) and applied by SGD or Adam (gradient *ascent*). Problems are drawn
+uniformly or by prioritised sampling (Kimi k1.5: P(p) ∝ 1 − tracked success rate, which
+paper section 6.2 equates with skew-R at the example level). Everything is vectorised over
+problems and responses; the only Python loops run over the M answers (building a CDF) and
+the log2(M) binary-search steps, each a vector operation over all problems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import advshape
+from advshape.bandit import model as bandit_model
+
+__all__ = [
+    "Adam",
+    "BanditConfig",
+    "ProblemSampler",
+    "Sgd",
+    "expected_logit_update",
+    "sample_answers",
+    "sampled_logit_update",
+    "simulate",
+]
+
+DYNAMICS = ("sampled", "expected")
+OPTIMIZERS = ("adam", "sgd")
+SAMPLINGS = ("uniform", "prioritised")
+
+
+def _arg(default: Any, help_text: str, **extra: Any):
+    return field(default=default, metadata={"help": help_text, **extra})
+
+
+@dataclass
+class BanditConfig:
+    """One bandit training run (the model, the data and the optimiser), minus the shaper."""
+
+    model: str = _arg("shared", "policy parameterisation", choices=bandit_model.MODELS)
+    problems: int = _arg(2048, "number of problems P (train + test)")
+    test_fraction: float = _arg(0.25, "fraction of problems held out (shared model only)")
+    answers: int = _arg(32, "candidate answers M per problem")
+    max_correct: int = _arg(3, "each problem has 1..max_correct correct answers")
+    difficulty: str = _arg(
+        "loguniform:0.001,0.5",
+        "initial success rates: loguniform:LOW,HIGH | uniform:LOW,HIGH | fixed:RHO",
+    )
+    features: int = _arg(16, "feature dimension D of the shared model")
+    feature_signal: float = _arg(
+        1.0, "shift of correct answers' features along the hidden direction"
+    )
+    prior_noise: float = _arg(1.0, "std of the random prior logits")
+    n: int = _arg(16, "group size N: responses sampled per problem per step")
+    k: int = _arg(8, "the K of the reported Pass@K (and of k-shapers without an explicit k)")
+    dynamics: str = _arg("sampled", "sampled responses or exact expected update", choices=DYNAMICS)
+    optimizer: str = _arg("adam", "gradient-ascent optimiser", choices=OPTIMIZERS)
+    lr: float = _arg(0.01, "learning rate")
+    steps: int = _arg(800, "optimisation steps")
+    batch: int = _arg(64, "problems per step (samples per step = batch * N)")
+    sampling: str = _arg("uniform", "problem sampling", choices=SAMPLINGS)
+    log_every: int = _arg(5, "record metrics every this many steps")
+
+    def validate(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ValueError(msg)
+
+        need(
+            self.model in bandit_model.MODELS,
+            f"model must be one of {bandit_model.MODELS}, got {self.model!r}",
+        )
+        need(
+            self.dynamics in DYNAMICS, f"dynamics must be one of {DYNAMICS}, got {self.dynamics!r}"
+        )
+        need(
+            self.optimizer in OPTIMIZERS,
+            f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}",
+        )
+        need(
+            self.sampling in SAMPLINGS,
+            f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}",
+        )
+        need(self.n >= 1, f"group size n must be >= 1, got {self.n}")
+        need(self.k >= 1, f"k must be >= 1, got {self.k}")
+        need(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+        need(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
+        need(
+            math.isfinite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr}"
+        )
+        need(
+            self.model == "tabular" or self.features >= 1,
+            f"the shared model needs features >= 1, got {self.features}",
+        )
+        n_train = self.problems - round(self.test_fraction * self.problems)
+        if self.model == "tabular":
+            n_train = self.problems
+        need(
+            1 <= self.batch <= n_train,
+            f"batch={self.batch} must be between 1 and the number of training problems ({n_train}); "
+            "lower --batch or raise --problems",
+        )
+        bandit_model.Difficulty.parse(self.difficulty)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reported_ks(n: int, k: int) -> tuple[int, ...]:
+    """k = 1, 2, 4, 8, 16, … up to max(16, N, K), plus K itself."""
+    top = max(16, n, k)
+    ks = {2**i for i in range(int(math.log2(top)) + 1)} | {k}
+    return tuple(sorted(ks))
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_answers(pi: NDArray, rng: np.random.Generator, n: int) -> NDArray[np.int32]:
+    """N answers per row of π [B, M] by inverse-CDF sampling: one uniform matrix [B, N].
+
+    Rows need not be normalised: the uniforms are scaled by each row's total. The row CDFs
+    (float32, padded with +inf to a power-of-two width) are built by M − 1 column additions
+    (vectorised over rows; ``np.cumsum`` along the short axis is several times slower) and
+    searched by a vectorised binary search — log2 M gathers over [B, N] — which beats both a
+    [B, N, M] comparison tensor and ``Generator.multinomial``. Answer a is returned with
+    probability π(a) up to float32 rounding of the CDF (relative error ~1e-7).
+    """
+    return _sample_answers(pi, rng, n)[0]
+
+
+def _sample_answers(
+    pi: NDArray, rng: np.random.Generator, n: int
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """:func:`sample_answers`, also returning the row totals (the CDFs' last entries)."""
+    b, m = pi.shape
+    width = 1 << max(m - 1, 0).bit_length()  # next power of two >= m
+    cdf = np.empty((b, width), dtype=np.float32)
+    cdf[:, 0] = pi[:, 0]
+    for a in range(1, m):  # a loop over answers, each step vectorised over all problems
+        np.add(cdf[:, a - 1], pi[:, a], out=cdf[:, a])
+    cdf[:, m:] = np.inf
+    u = rng.random((b, n), dtype=np.float32)
+    u *= cdf[:, m - 1 : m]
+    flat = cdf.ravel()
+    # answer index = #{a : CDF[a] <= u}; the search probes CDF[idx + step − 1]
+    base = (np.arange(b, dtype=np.intp) * width - 1)[:, None]
+    idx = np.zeros((b, n), dtype=np.intp)
+    step = width // 2
+    while step:
+        idx += (flat[base + (idx + step)] <= u) * step
+        step //= 2
+    np.minimum(idx, m - 1, out=idx)  # u rounded up onto the row total
+    return idx.astype(np.int32), cdf[:, m - 1]
+
+
+def score_table(shaper, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(A⁺[N⁺], A⁻[N⁺]) for N⁺ = 0..N from the shaper's own score function."""
+    scores = getattr(shaper, "scores", None)
+    if scores is None:
+        raise ValueError(
+            f"shaper {shaper.spec!r} is not count-based (no scores(n_pos, n)); the bandit "
+            "needs advantages that depend on the rewards only through N+ and N"
+        )
+    return scores(np.arange(n + 1), np.full(n + 1, n))
+
+
+def sampled_logit_update(
+    pi: NDArray,
+    correct: NDArray[np.bool_],
+    answers: NDArray[np.int32],
+    table: tuple[NDArray[np.float64], NDArray[np.float64]],
+    totals: NDArray | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """(1/N)·Σ_i A_i·∇_z log π(y_i) per row [B, M], and N⁺ per row, from sampled answers [B, N].
+
+    ∇_z log π(y) = e_y − π, so the update is (1/N)·[Σ_i A_i·e_{y_i} − (Σ_i A_i)·π]; the first
+    term is one weighted ``bincount`` over all rows at once. With ``totals`` [B], ``pi`` may
+    be unnormalised (π = pi / totals), which saves a normalisation pass.
+    """
+    b, m = pi.shape
+    n = answers.shape[1]
+    flat = answers + (np.arange(b, dtype=np.int64) * m)[:, None]
+    is_correct = correct.ravel()[flat]
+    n_pos = is_correct.sum(axis=1)
+    a_pos, a_neg = table
+    # the 1/N is folded into the [B, N] advantages and the [B] coefficients, not the [B, M] result
+    adv = np.where(is_correct, (a_pos / n)[n_pos][:, None], (a_neg / n)[n_pos][:, None])
+    update = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
+    coef = adv.sum(axis=1) if totals is None else adv.sum(axis=1) / totals
+    update -= coef[:, None] * pi
+    return update, n_pos
+
+
+def expected_logit_update(
+    shaper, n: int, pi: NDArray[np.float64], correct: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact E[update] = c_N(ρ)·∂ρ/∂z per row [B, M], and ρ per row (float64)."""
+    rho, grad = bandit_model.rho_logit_grad(pi, correct)
+    coef = advshape.expected_update_coefficient(shaper, n, rho)
+    return coef[:, None] * grad, rho
+
+
+# --------------------------------------------------------------------------- optimisers
+
+
+class Sgd:
+    """θ ← θ + lr·g (ascent)."""
+
+    def __init__(self, lr: float):
+        self.lr = lr
+
+    def step(self, params: NDArray[np.float64], grad: NDArray[np.float64], rows=None) -> None:
+        """``rows`` is accepted for symmetry with :class:`Adam`; other rows have zero gradient."""
+        params += self.lr * grad
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) for ascent, β = (0.9, 0.999), ε = 1e-8, bias-corrected.
+
+    With ``rows`` (the tabular model) it is *lazy*, like ``torch.optim.SparseAdam``: only
+    the rows of the batch update their moments and take a step, each with its own step
+    count. Dense Adam would keep moving every problem on stale momentum between its visits.
+    """
+
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m: NDArray[np.float64] | None = None
+        self.v: NDArray[np.float64] | None = None
+        self.t: NDArray[np.int64] | int = 0
+
+    def step(
+        self,
+        params: NDArray[np.float64],
+        grad: NDArray[np.float64],
+        rows: NDArray[np.int64] | None = None,
+    ) -> None:
+        if self.m is None:
+            self.m = np.zeros_like(params)
+            self.v = np.zeros_like(params)
+            if rows is not None:
+                self.t = np.zeros(len(params), dtype=np.int64)
+        if rows is None:
+            self.t += 1
+            self.m *= self.beta1
+            self.m += (1 - self.beta1) * grad
+            self.v *= self.beta2
+            self.v += (1 - self.beta2) * grad * grad
+            m_hat = self.m / (1 - self.beta1**self.t)
+            v_hat = self.v / (1 - self.beta2**self.t)
+            params += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            return
+        if len(np.unique(rows)) != len(rows):
+            raise ValueError("lazy Adam needs distinct rows in a batch")
+        self.t[rows] += 1
+        t = self.t[rows][:, None]
+        g = grad[rows]
+        m = self.beta1 * self.m[rows] + (1 - self.beta1) * g
+        v = self.beta2 * self.v[rows] + (1 - self.beta2) * g * g
+        self.m[rows], self.v[rows] = m, v
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        params[rows] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def make_optimizer(name: str, lr: float) -> Sgd | Adam:
+    if name == "sgd":
+        return Sgd(lr)
+    if name == "adam":
+        return Adam(lr)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+
+
+# --------------------------------------------------------------------------- problem sampling
+
+
+class ProblemSampler:
+    """Draws a batch of distinct training problems per step.
+
+    ``uniform``: every training problem equally likely. ``prioritised``: weighted sampling
+    without replacement with weight 1 − s_p, s_p the tracked success rate of problem p (the
+    ρ̂ of its latest group; 0 before it is first seen) — Kimi k1.5's prioritized sampling.
+    Weighted draws use Efraimidis–Spirakis keys log(u)/w (top B), so problems with weight 0
+    are only taken when fewer than B have positive weight.
+    """
+
+    def __init__(self, kind: str, train: NDArray[np.int64], batch: int, num_problems: int):
+        if kind not in SAMPLINGS:
+            raise ValueError(f"unknown problem sampling {kind!r}; choose one of {SAMPLINGS}")
+        self.kind, self.train, self.batch = kind, np.asarray(train), int(batch)
+        self.tracked = np.zeros(num_problems, dtype=np.float64)
+
+    def draw(self, rng: np.random.Generator) -> NDArray[np.int64]:
+        t = len(self.train)
+        if self.batch == t:
+            return self.train
+        if self.kind == "uniform":
+            return np.sort(rng.choice(self.train, self.batch, replace=False))
+        weight = 1.0 - self.tracked[self.train]
+        with np.errstate(divide="ignore"):
+            keys = np.log(rng.random(t)) / weight  # −inf where weight = 0
+        keys = np.where(weight > 0, keys, -np.inf)
+        # ties among −inf keys: break by a random permutation
+        order = np.lexsort((rng.random(t), keys))
+        return np.sort(self.train[order[-self.batch :]])
+
+    def observe(self, rows: NDArray[np.int64], success: NDArray[np.float64]) -> None:
+        self.tracked[rows] = success
+
+
+# --------------------------------------------------------------------------- one step
+
+
+def parameter_update(
+    policy,
+    rows: NDArray[np.int64],
+    shaper,
+    n: int,
+    dynamics: str,
+    rng: np.random.Generator,
+    table: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    """One update direction for the batch ``rows``: (parameter gradient, success per row,
+    fraction of all-equal groups, fraction of all-zero-advantage groups).
+
+    ``sampled``: success = ρ̂ = N⁺/N of the drawn group (float32 policy for speed);
+    ``expected``: success = exact ρ, fractions are exact probabilities (float64 throughout).
+    """
+    table = score_table(shaper, n) if table is None else table
+    zero_update = _zero_update_mask(table, n)
+    all_rows = bandit_model.is_all_rows(rows, policy.problems.num_problems)
+    correct = policy.problems.correct if all_rows else policy.problems.correct[rows]
+    if dynamics == "sampled":
+        weights = policy.logits(rows, dtype=np.float32)
+        if weights is policy.params:  # never exponentiate the parameters in place
+            weights = weights.copy()
+        weights -= weights.max(axis=1, keepdims=True)
+        np.exp(weights, out=weights)  # the softmax up to its row totals
+        answers, totals = _sample_answers(weights, rng, n)
+        update, n_pos = sampled_logit_update(weights, correct, answers, table, totals)
+        success = n_pos / n
+        zero_group = float(np.mean((n_pos == 0) | (n_pos == n)))
+        zero_upd = float(np.mean(zero_update[n_pos]))
+    elif dynamics == "expected":
+        pi = bandit_model.softmax(policy.logits(rows))
+        update, success = expected_logit_update(shaper, n, pi, correct)
+        pmf = advshape.binomial_pmf(n, success)
+        zero_group = float(np.mean(pmf[:, 0] + pmf[:, n]))
+        zero_upd = float(np.mean(pmf @ zero_update))
+    else:
+        raise ValueError(f"unknown dynamics {dynamics!r}; choose one of {DYNAMICS}")
+    return policy.param_grad(rows, update), success, zero_group, zero_upd
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _zero_update_mask(table, n: int) -> NDArray[np.bool_]:
+    """For each N⁺ = 0..N: does a group with N⁺ correct give all-zero advantages?"""
+    a_pos, a_neg = table
+    counts = np.arange(n + 1)
+    pos_zero = (counts == 0) | (a_pos == 0)
+    neg_zero = (counts == n) | (a_neg == 0)
+    return pos_zero & neg_zero
+
+
+def evaluate(policy, ks: tuple[int, ...]) -> dict[str, float]:
+    """Exact mean pass@k on the train and test problems (float64, no sampling)."""
+    rho, fail = bandit_model.success_and_failure_rates(policy)
+    out: dict[str, float] = {}
+    for split in ("train", "test"):
+        rows = getattr(policy.problems, split)
+        if len(rows) == 0:
+            continue
+        for k in ks:
+            pass_k = bandit_model.pass_at_k_exact(rho[rows], k, fail=fail[rows])
+            out[f"{split}_pass@{k}"] = float(pass_k.mean())
+    return out
+
+
+def simulate(
+    config: BanditConfig,
+    shaper,
+    seed: int,
+    *,
+    on_step: Callable[[int, Any], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train one policy with one shaper from one seed; return the metric records.
+
+    Seeds: the problems come from ``default_rng([seed, 0])`` (the same for every shaper, so
+    shapers are compared on the same problems), the training randomness from
+    ``default_rng([seed, 1])``. Records (every ``log_every`` steps and at the last step) hold
+    ``step``, ``samples`` (responses drawn so far: step·batch·N, also counted under expected
+    dynamics, where each step stands for that many samples), exact mean pass@k on train and
+    test, and, for the step just taken, ``zero_group_frac`` (groups all correct or all wrong)
+    and ``zero_update_frac`` (groups whose advantages are all zero) — exact probabilities
+    under expected dynamics. ``on_step(step, policy)`` is called after every update.
+    """
+    config.validate()
+    shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
+    n = config.n
+    table = score_table(shaper, n)  # also validates N against the shaper (e.g. K <= N)
+    problems = bandit_model.make_problems(
+        np.random.default_rng([seed, 0]),
+        num_problems=config.problems,
+        num_answers=config.answers,
+        max_correct=config.max_correct,
+        difficulty=config.difficulty,
+        test_fraction=config.test_fraction if config.model == "shared" else 0.0,
+        features=config.features if config.model == "shared" else 0,
+        feature_signal=config.feature_signal,
+        prior_noise=config.prior_noise,
+    )
+    policy = bandit_model.make_policy(config.model, problems)
+    rng = np.random.default_rng([seed, 1])
+    optimizer = make_optimizer(config.optimizer, config.lr)
+    sampler = ProblemSampler(config.sampling, problems.train, config.batch, problems.num_problems)
+    ks = reported_ks(n, config.k)
+    records: list[dict[str, Any]] = [
+        {
+            "step": 0,
+            "samples": 0,
+            **evaluate(policy, ks),
+            "zero_group_frac": None,
+            "zero_update_frac": None,
+        }
+    ]
+    for step in range(1, config.steps + 1):
+        rows = sampler.draw(rng)
+        grad, success, zero_group, zero_upd = parameter_update(
+            policy, rows, shaper, n, config.dynamics, rng, table
+        )
+        sampler.observe(rows, success)
+        optimizer.step(policy.params, grad, rows if policy.kind == "tabular" else None)
+        if on_step is not None:
+            on_step(step, policy)
+        if step % config.log_every == 0 or step == config.steps:
+            records.append(
+                {
+                    "step": step,
+                    "samples": step * config.batch * n,
+                    **evaluate(policy, ks),
+                    "zero_group_frac": zero_group,
+                    "zero_update_frac": zero_upd,
+                }
+            )
+    if not all(np.isfinite(policy.params).ravel()):
+        raise FloatingPointError(
+            f"shaper {shaper.spec!r}, seed {seed}: parameters became non-finite; lower --lr"
+        )
+    return records

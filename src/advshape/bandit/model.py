@@ -1,0 +1,342 @@
+"""Bandit models: P problems, each a softmax policy over M candidate answers.
+
+A *problem* p has M answers; a fixed subset of them is correct (one or several). The policy
+π_p = softmax(z_p) over the answers has success rate
+
+    ρ_p = Σ_{a correct} π_p(a),        ρ_{K,p} = 1 − (1 − ρ_p)^K,
+
+and, with c_p(a) ∈ {0, 1} the correctness of answer a, the exact logit gradient
+
+    ∂ρ_p/∂z_p(a) = π_p(a)·(c_p(a) − ρ_p),     ∂ρ_{K,p}/∂z_p = K(1 − ρ_p)^{K−1}·∂ρ_p/∂z_p.
+
+Two parameterisations of the logits z:
+
+- ``tabular``: z_p is a free parameter vector per problem (θ has shape [P, M]);
+- ``shared``: z_p(a) = b_p(a) + w·φ_p(a), one shared weight vector w ∈ R^D over problem/answer
+  features φ_p(a) ∈ R^D, with a fixed per-problem prior b (the "pretrained" logits). Correct
+  answers have features shifted along a hidden direction u, so what w learns on the training
+  problems transfers to held-out ones — and so can what it over-fits (paper section 6).
+
+Initial difficulty is set exactly: the prior logits are random, then the correct answers'
+logits get a per-problem offset β_p chosen in closed form so that the initial ρ_p equals a
+target drawn from the user's difficulty distribution (log-uniform by default: many hard
+problems). Everything is drawn from one ``numpy.random.Generator`` seeded by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "BanditProblems",
+    "Difficulty",
+    "SharedLinearPolicy",
+    "TabularPolicy",
+    "make_policy",
+    "make_problems",
+    "pass_at_k_exact",
+    "softmax",
+]
+
+MODELS = ("tabular", "shared")
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """Distribution of the initial success rates ρ_p: ``loguniform``, ``uniform`` or ``fixed``.
+
+    Parsed from ``"loguniform:0.002,0.5"``, ``"uniform:0.05,0.5"`` or ``"fixed:0.1"``.
+    """
+
+    kind: str
+    low: float
+    high: float
+
+    @classmethod
+    def parse(cls, text: str) -> Difficulty:
+        kind, _, rest = str(text).partition(":")
+        kind = kind.strip().lower()
+        usage = (
+            "write the difficulty as 'loguniform:LOW,HIGH', 'uniform:LOW,HIGH' or 'fixed:RHO' "
+            "with 0 < LOW <= HIGH < 1, e.g. 'loguniform:0.002,0.5'"
+        )
+        try:
+            values = [float(v) for v in rest.split(",")] if rest.strip() else []
+        except ValueError:
+            raise ValueError(f"cannot parse difficulty {text!r}: {usage}") from None
+        if kind == "fixed" and len(values) == 1:
+            values = values * 2
+        if kind not in ("loguniform", "uniform", "fixed") or len(values) != 2:
+            raise ValueError(f"cannot parse difficulty {text!r}: {usage}")
+        low, high = values
+        if not (0.0 < low <= high < 1.0) or not all(math.isfinite(v) for v in values):
+            raise ValueError(
+                f"difficulty {text!r}: initial success rates must satisfy 0 < LOW <= HIGH < 1 "
+                f"(got LOW={low}, HIGH={high}); a rate of 0 or 1 cannot be reached with finite logits"
+            )
+        return cls(kind, low, high)
+
+    def __str__(self) -> str:
+        if self.kind == "fixed":
+            return f"fixed:{self.low:g}"
+        return f"{self.kind}:{self.low:g},{self.high:g}"
+
+    def sample(self, rng: np.random.Generator, size: int) -> NDArray[np.float64]:
+        if self.kind == "loguniform":
+            return np.exp(rng.uniform(math.log(self.low), math.log(self.high), size))
+        if self.kind == "uniform":
+            return rng.uniform(self.low, self.high, size)
+        return np.full(size, self.low)
+
+
+@dataclass(frozen=True)
+class BanditProblems:
+    """A generated problem set (all arrays read-only after creation).
+
+    ``correct`` [P, M] bool; ``prior`` [P, M] float64 logits with the exact initial ρ_p =
+    ``initial_rho``; ``features`` [P, M, D] float32 (shared model only, else None);
+    ``train`` / ``test`` index arrays of the split.
+    """
+
+    correct: NDArray[np.bool_]
+    prior: NDArray[np.float64]
+    initial_rho: NDArray[np.float64]
+    features: NDArray[np.float32] | None
+    train: NDArray[np.int64]
+    test: NDArray[np.int64]
+
+    @property
+    def num_problems(self) -> int:
+        return int(self.correct.shape[0])
+
+    @property
+    def num_answers(self) -> int:
+        return int(self.correct.shape[1])
+
+
+def softmax(logits: NDArray, axis: int = -1) -> NDArray:
+    """Row softmax in the logits' own dtype (max-subtracted, so it never overflows)."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def pass_at_k_exact(rho: NDArray, k: int, fail: NDArray | None = None) -> NDArray[np.float64]:
+    """ρ_K = 1 − (1 − ρ)^K, as −expm1(K·log(1 − ρ)) so small ρ keeps its precision.
+
+    Pass ``fail`` = 1 − ρ when it is known more accurately than ``1 - rho`` (ρ near 1).
+    """
+    rho = np.asarray(rho, np.float64)
+    fail = np.clip(1.0 - rho if fail is None else np.asarray(fail, np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        return -np.expm1(k * np.log(fail))
+
+
+def make_problems(
+    rng: np.random.Generator,
+    *,
+    num_problems: int,
+    num_answers: int,
+    max_correct: int,
+    difficulty: Difficulty | str,
+    test_fraction: float = 0.0,
+    features: int = 0,
+    feature_signal: float = 1.5,
+    prior_noise: float = 1.0,
+) -> BanditProblems:
+    """Draw a problem set with exactly controlled initial success rates.
+
+    Each problem gets m_p ~ Uniform{1..max_correct} correct answers (placed at random), prior
+    logits g ~ N(0, prior_noise²), and an offset β_p on its correct answers solving
+    ρ_p = S⁺e^β / (S⁺e^β + S⁻) = target_p in closed form (S± = Σ e^g over correct / wrong
+    answers): β_p = log(target·S⁻ / ((1 − target)·S⁺)).
+    With ``features`` = D > 0, answer features φ = ε + feature_signal·c·u (ε ~ N(0, I_D),
+    u a random unit vector) are drawn for the shared model.
+    """
+    difficulty = difficulty if isinstance(difficulty, Difficulty) else Difficulty.parse(difficulty)
+    if num_problems < 1:
+        raise ValueError(f"need at least 1 problem, got num_problems={num_problems}")
+    if num_answers < 2:
+        raise ValueError(
+            f"need at least 2 answers per problem (one right, one wrong), got {num_answers}"
+        )
+    if not 1 <= max_correct < num_answers:
+        raise ValueError(
+            f"max_correct={max_correct} must be between 1 and num_answers - 1 = {num_answers - 1} "
+            "so every problem has at least one correct and one wrong answer"
+        )
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
+    n_test = round(test_fraction * num_problems)
+    if test_fraction > 0 and (n_test < 1 or n_test >= num_problems):
+        raise ValueError(
+            f"test_fraction={test_fraction} of {num_problems} problems leaves an empty train or "
+            "test split; use more problems or another fraction"
+        )
+    if prior_noise < 0 or not math.isfinite(prior_noise):
+        raise ValueError(f"prior_noise must be a finite number >= 0, got {prior_noise}")
+    if features < 0:
+        raise ValueError(f"features must be >= 0 (0: no features), got {features}")
+
+    p, m = num_problems, num_answers
+    n_correct = rng.integers(1, max_correct + 1, size=p)
+    # A random permutation per problem; the first n_correct positions are the correct answers.
+    order = np.argsort(rng.random((p, m)), axis=1)
+    correct = np.zeros((p, m), dtype=bool)
+    np.put_along_axis(correct, order, np.arange(m)[None, :] < n_correct[:, None], axis=1)
+
+    target = difficulty.sample(rng, p)
+    g = prior_noise * rng.standard_normal((p, m))
+    g -= g.max(axis=1, keepdims=True)
+    eg = np.exp(g)
+    s_pos = np.where(correct, eg, 0.0).sum(axis=1)
+    s_neg = np.where(correct, 0.0, eg).sum(axis=1)
+    beta = np.log(target * s_neg) - np.log((1.0 - target) * s_pos)
+    prior = g + np.where(correct, beta[:, None], 0.0)
+
+    feats = None
+    if features:
+        u = rng.standard_normal(features)
+        u /= np.linalg.norm(u)
+        eps = rng.standard_normal((p, m, features))
+        feats = (eps + feature_signal * correct[..., None] * u).astype(np.float32)
+
+    perm = rng.permutation(p)
+    test = np.sort(perm[:n_test])
+    train = np.sort(perm[n_test:])
+    problems = BanditProblems(
+        correct=correct,
+        prior=prior,
+        initial_rho=_rho_from_logits(prior, correct),
+        features=feats,
+        train=train,
+        test=test,
+    )
+    for arr in (
+        correct,
+        prior,
+        problems.initial_rho,
+        train,
+        test,
+        *([feats] if feats is not None else []),
+    ):
+        arr.setflags(write=False)
+    return problems
+
+
+def _rho_from_logits(logits: NDArray, correct: NDArray[np.bool_]) -> NDArray[np.float64]:
+    return success_and_failure(logits, correct)[0]
+
+
+def success_and_failure(
+    logits: NDArray, correct: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(ρ, 1 − ρ) per row, each as its own ratio S±/(S⁺ + S⁻) so neither loses precision."""
+    z = np.asarray(logits, np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    s_pos = np.where(correct, e, 0.0).sum(axis=-1)
+    s_neg = np.where(correct, 0.0, e).sum(axis=-1)
+    total = s_pos + s_neg
+    return s_pos / total, s_neg / total
+
+
+def is_all_rows(rows: NDArray[np.int64] | None, num: int) -> bool:
+    """True if ``rows`` is None or exactly 0..num−1 in order (then no gather is needed)."""
+    if rows is None:
+        return True
+    return len(rows) == num and bool(np.array_equal(rows, np.arange(num)))
+
+
+class TabularPolicy:
+    """One free logit vector per problem: θ = z, shape [P, M], initialised at the prior."""
+
+    kind = "tabular"
+
+    def __init__(self, problems: BanditProblems):
+        self.problems = problems
+        self.params = problems.prior.copy()
+
+    def logits(self, rows: NDArray[np.int64] | None = None, dtype=np.float64) -> NDArray:
+        z = self.params if is_all_rows(rows, len(self.params)) else self.params[rows]
+        return z.astype(dtype, copy=False)
+
+    def param_grad(self, rows: NDArray[np.int64], logit_grad: NDArray) -> NDArray[np.float64]:
+        """Chain a logit gradient [B, M] of the rows to θ: scattered (summed) into [P, M].
+
+        Each problem's own logits receive its own gradient (the objective is the sum over
+        problems), so a problem's step does not shrink with the batch size.
+        """
+        rows = np.asarray(rows)
+        if is_all_rows(rows, len(self.params)):
+            return np.asarray(logit_grad, dtype=np.float64)
+        grad = np.zeros_like(self.params)
+        if len(rows) < 2 or np.all(rows[1:] > rows[:-1]):  # distinct rows: plain assignment
+            grad[rows] = logit_grad
+        else:
+            np.add.at(grad, rows, logit_grad)
+        return grad
+
+
+class SharedLinearPolicy:
+    """z_p(a) = b_p(a) + w·φ_p(a) with one shared w ∈ R^D (starts at 0, so z = prior)."""
+
+    kind = "shared"
+
+    def __init__(self, problems: BanditProblems):
+        if problems.features is None:
+            raise ValueError(
+                "the shared model needs answer features: make_problems(features=D > 0)"
+            )
+        self.problems = problems
+        self.params = np.zeros(problems.features.shape[-1], dtype=np.float64)
+
+    def logits(self, rows: NDArray[np.int64] | None = None, dtype=np.float64) -> NDArray:
+        feats = self.problems.features if rows is None else self.problems.features[rows]
+        prior = self.problems.prior if rows is None else self.problems.prior[rows]
+        if dtype == np.float32:
+            return prior.astype(np.float32) + feats @ self.params.astype(np.float32)
+        return prior + feats.astype(np.float64) @ self.params
+
+    def param_grad(self, rows: NDArray[np.int64], logit_grad: NDArray) -> NDArray[np.float64]:
+        """∂/∂w of the batch *mean*: (1/B)·Σ_b Σ_a g_b(a)·φ_b(a)."""
+        feats = self.problems.features[rows]
+        g = np.einsum("bm,bmd->d", logit_grad.astype(np.float32), feats, dtype=np.float64)
+        return g / max(len(rows), 1)
+
+
+Policy = TabularPolicy | SharedLinearPolicy
+
+
+def make_policy(kind: str, problems: BanditProblems) -> Policy:
+    """``"tabular"`` or ``"shared"`` policy over ``problems``."""
+    if kind == "tabular":
+        return TabularPolicy(problems)
+    if kind == "shared":
+        return SharedLinearPolicy(problems)
+    raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+
+
+def success_rates(policy: Policy, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """Exact ρ_p (float64) for the given problems (all by default)."""
+    return success_and_failure_rates(policy, rows)[0]
+
+
+def success_and_failure_rates(
+    policy: Policy, rows: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact (ρ_p, 1 − ρ_p) (float64) for the given problems (all by default)."""
+    correct = policy.problems.correct if rows is None else policy.problems.correct[rows]
+    return success_and_failure(policy.logits(rows), correct)
+
+
+def rho_logit_grad(
+    pi: NDArray[np.float64], correct: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(ρ [B], ∂ρ/∂z [B, M]) from the policy π [B, M]: ∂ρ/∂z(a) = π(a)·(c(a) − ρ)."""
+    rho = np.where(correct, pi, 0.0).sum(axis=-1)
+    return rho, pi * (correct - rho[:, None])

@@ -1,0 +1,423 @@
+"""Run shapers x seeds on the bandit and write a run folder (resumable, written atomically).
+
+Layout of ``out/``:
+
+- ``config.json``: the study configuration (bandit settings, resolved shaper specs, seeds);
+- ``runs/<i>-<spec>-seed<s>.json``: one finished (shaper, seed) run each — a rerun with the
+  same configuration skips them, so an interrupted study resumes where it stopped;
+- ``metrics.jsonl``: every metric record of every run, one JSON object per line;
+- ``summary.md``: a Markdown table (samples to reach the target pass@K, final pass@1 and
+  pass@K on train and held-out problems, mean ± std over seeds);
+- ``pass_at_1.png``, ``pass_at_K.png``: metric against samples, mean over seeds with the
+  min–max band.
+
+Every file is written to a temporary name and moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import advshape
+from advshape.bandit.dynamics import BanditConfig, simulate
+
+__all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
+
+# The study of issue 4. entropy needs λ: 0.5 keeps the surrogate 2·arcsin√ρ + λ·H(ρ) maximised
+# at ρ = 1 (the paper: for λ ≲ 1.5) while visibly reweighting toward undecided problems.
+DEFAULT_SHAPERS = (
+    "grpo",
+    "rloo",
+    "skew_r",
+    "grpo_k",
+    "rloo_k",
+    "grpo_k_chen",
+    "biased_k",
+    "mix_direct",
+    "entropy:lam=0.5",
+    "pkpo",
+)
+
+SURROGATE_PREFIX = "surrogate:"
+
+
+@dataclass
+class StudyConfig:
+    """A study: one bandit configuration, several shapers, several seeds."""
+
+    bandit: BanditConfig = field(default_factory=BanditConfig)
+    shapers: tuple[str, ...] = DEFAULT_SHAPERS
+    seeds: int = 3
+    target: float = 0.44
+
+    def validate(self) -> None:
+        self.bandit.validate()
+        if not self.shapers:
+            raise ValueError("give at least one shaper, e.g. --shapers grpo grpo_k:k=8")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        if not 0.0 < self.target < 1.0:
+            raise ValueError(f"target pass@K must lie in (0, 1), got {self.target}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shapers"] = list(self.shapers)
+        return d
+
+
+def resolve_shaper(spec: str, k: int):
+    """Build a shaper from a spec; registry shapers that take ``k`` get ``k`` unless given.
+
+    ``surrogate:REST`` is handed to ``advshape.from_surrogate(REST)`` when that exists.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(
+            f"a shaper spec must be a non-empty string like 'grpo_k:k=8', got {spec!r}"
+        )
+    spec = spec.strip()
+    if spec.startswith(SURROGATE_PREFIX):
+        from_surrogate = getattr(advshape, "from_surrogate", None)
+        if from_surrogate is None:
+            raise ValueError(
+                f"shaper {spec!r}: this advshape has no from_surrogate (the surrogate-reward "
+                "module is not installed in this version); use a registry shaper "
+                f"({', '.join(advshape.names())})"
+            )
+        surrogate, kwargs = _surrogate_args(spec)
+        try:
+            shaper = from_surrogate(surrogate, **kwargs)
+        except ImportError as err:  # e.g. sympy missing: say so as a usage error, no traceback
+            raise ValueError(f"shaper {spec!r}: {err}") from err
+    else:
+        name, params = advshape.parse_spec(spec)
+        entry = advshape.registry().get(name)
+        if entry is not None and any(p.name == "k" for p in entry.params) and "k" not in params:
+            params["k"] = k
+        shaper = advshape.shaper(name, **params)
+    if getattr(shaper, "scores", None) is None:
+        raise ValueError(
+            f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
+        )
+    return shaper
+
+
+def _surrogate_args(spec: str) -> tuple[str, dict[str, Any]]:
+    """``surrogate:F[;regularizer=Ω][;lam=λ]`` -> (F, keyword arguments of from_surrogate).
+
+    ';' separates the parts because F and Ω themselves may contain commas.
+    """
+    first, *rest = spec[len(SURROGATE_PREFIX) :].split(";")
+    kwargs: dict[str, Any] = {}
+    for item in rest:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in ("regularizer", "lam", "name") or not value.strip():
+            raise ValueError(
+                f"cannot parse {item!r} in {spec!r}: write 'surrogate:F;regularizer=OMEGA;lam=0.5' "
+                "(parts after F are regularizer=, lam= or name=, separated by ';')"
+            )
+        try:
+            kwargs[key] = float(value) if key == "lam" else value.strip()
+        except ValueError:
+            raise ValueError(f"lam must be a number in {spec!r}, got {value.strip()!r}") from None
+    return first.strip(), kwargs
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _atomic_write(path, lambda fh: json.dump(obj, fh, indent=2, sort_keys=True))
+
+
+def _run_file(out: Path, index: int, spec: str, seed: int) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec)
+    return out / "runs" / f"{index:02d}-{safe}-seed{seed}.json"
+
+
+def _one_run(args: tuple[dict[str, Any], str, int]) -> list[dict[str, Any]]:
+    bandit_dict, spec, seed = args
+    config = BanditConfig(**bandit_dict)
+    return simulate(config, resolve_shaper(spec, config.k), seed)
+
+
+def run_study(
+    study: StudyConfig,
+    out: str | os.PathLike,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Run every (shaper, seed), skipping runs already finished in ``out``; write the folder.
+
+    Returns ``{"records": [...], "summary": rows, "out": path}``. Raises ``ValueError`` if
+    ``out`` holds a study with a different configuration.
+    """
+    study.validate()
+    out = Path(out)
+    shapers = [resolve_shaper(s, study.bandit.k) for s in study.shapers]
+    # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
+    # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
+    specs = [
+        text.strip() if text.strip().startswith(SURROGATE_PREFIX) else s.spec
+        for text, s in zip(study.shapers, shapers)
+    ]
+    if len(set(specs)) != len(specs):
+        raise ValueError(f"the same shaper is listed twice: {specs}")
+    for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
+        shaper.scores(np.arange(study.bandit.n + 1), np.full(study.bandit.n + 1, study.bandit.n))
+    resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
+    config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
+    config_path = out / "config.json"
+    if config_path.exists():
+        old = json.loads(config_path.read_text())
+        if old != config:
+            raise ValueError(
+                f"{out} holds a study with another configuration; choose a new --out folder "
+                "(or delete it) — results from different configurations are never mixed"
+            )
+    else:
+        _write_json(config_path, config)
+
+    jobs = [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(study.seeds)]
+    todo = [j for j in jobs if not _run_file(out, *j).exists()]
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # progress is a nicety: run without it (pip install tqdm for it)
+            tqdm = None
+        if tqdm is not None:
+            bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="run", desc="simulate")
+    bandit_dict = study.bandit.to_dict()
+    try:
+        args = [(bandit_dict, spec, seed) for _, spec, seed in todo]
+        if workers > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for job, records in zip(todo, pool.map(_one_run, args)):
+                    _write_json(_run_file(out, *job), records)
+                    if bar is not None:
+                        bar.update(1)
+        else:
+            for job, arg in zip(todo, args):
+                _write_json(_run_file(out, *job), _one_run(arg))
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    records = []
+    for i, spec, seed in jobs:
+        for rec in json.loads(_run_file(out, i, spec, seed).read_text()):
+            records.append({"shaper": spec, "seed": seed, **rec})
+    _atomic_write(
+        out / "metrics.jsonl", lambda fh: fh.writelines(json.dumps(r) + "\n" for r in records)
+    )
+    rows = summarise(records, specs, study.bandit.k, study.target)
+    _atomic_write(out / "summary.md", lambda fh: fh.write(summary_markdown(rows, resolved)))
+    if plots:
+        plot_curves(records, specs, study.bandit.k, out)
+    return {"records": records, "summary": rows, "out": str(out)}
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+
+
+def summarise(
+    records: list[dict[str, Any]], specs: Sequence[str], k: int, target: float
+) -> list[dict[str, Any]]:
+    """Per shaper: samples to first reach train pass@K ≥ target, and final metrics (mean, std)."""
+    rows = []
+    key = f"train_pass@{k}"
+    for spec in specs:
+        mine = [r for r in records if r["shaper"] == spec]
+        seeds = sorted({r["seed"] for r in mine})
+        reach, finals, peaks = [], [], []
+        for seed in seeds:
+            runs = sorted((r for r in mine if r["seed"] == seed), key=lambda r: r["step"])
+            hit = next((r["samples"] for r in runs if r[key] >= target), None)
+            reach.append(hit)
+            finals.append(runs[-1])
+            peaks.append(max(r[key] for r in runs))
+        row: dict[str, Any] = {"shaper": spec, "seeds": len(seeds)}
+        reached = [h for h in reach if h is not None]
+        row["reached"] = len(reached)
+        row["samples_to_target"] = _mean_std(reached) if reached else None
+        for split in ("train", "test"):
+            for kk in (1, k):
+                name = f"{split}_pass@{kk}"
+                if name in finals[0]:
+                    row[name] = _mean_std([f[name] for f in finals])
+        row[f"peak_train_pass@{k}"] = _mean_std(peaks)
+        row["zero_group_frac"] = _mean_std([f["zero_group_frac"] for f in finals])
+        row["_finals"] = dict(zip(seeds, finals))
+        rows.append(row)
+    # Seeds fix the problems and the training randomness for every shaper alike, so the
+    # per-seed difference to the first shaper removes the problem-set variance.
+    ref = rows[0]["_finals"]
+    for row in rows:
+        mine = row.pop("_finals")
+        common = sorted(set(mine) & set(ref))
+        row["paired"] = {
+            name: _mean_std([mine[s][name] - ref[s][name] for s in common])
+            for name in ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            if name in mine[common[0]]
+        }
+        row["paired_positive"] = {
+            name: sum(mine[s][name] > ref[s][name] for s in common) for name in row["paired"]
+        }
+    return rows
+
+
+def _fmt(ms: tuple[float, float] | None, digits: int = 3) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f}"
+
+
+def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
+    b, k = study.bandit, study.bandit.k
+    cols = [f"peak_train_pass@{k}", "train_pass@1", f"train_pass@{k}", "test_pass@1"]
+    cols += [f"test_pass@{k}"]
+    cols = [c for c in cols if c in rows[0]]
+    best = {c: max(r[c][0] for r in rows) for c in cols}
+    reach = [
+        r["samples_to_target"][0]
+        for r in rows
+        if r["samples_to_target"] and r["reached"] == r["seeds"]
+    ]
+    fastest = min(reach) if reach else None
+    lines = [
+        f"# advshape simulate: {b.model} model, {b.dynamics} dynamics",
+        "",
+        f"P = {b.problems} problems ({b.test_fraction:g} held out)"
+        if b.model == "shared"
+        else f"P = {b.problems} problems",
+        f"M = {b.answers} answers, N = {b.n}, K = {k}, {b.optimizer} lr = {b.lr:g}, "
+        f"{b.steps} steps x {b.batch} problems ({b.steps * b.batch * b.n} samples), "
+        f"{b.sampling} problem sampling, difficulty {b.difficulty}, {study.seeds} seeds.",
+        "",
+        f"Mean ± std over seeds (sample std). 'samples to pass@{k} ≥ {study.target:g}': samples "
+        f"until the exact mean train pass@{k} first reaches the target (over the seeds that "
+        f"reached it; the count says how many did). 'peak': the best train pass@{k} along the "
+        "run; the other columns are final values. Bold: best mean in the column.",
+        "",
+        f"| shaper | samples to pass@{k} ≥ {study.target:g} | "
+        + " | ".join(c.replace("_", " ") for c in cols)
+        + " | zero-gradient groups (final) |",
+        "|---|---|" + "---|" * len(cols) + "---|",
+    ]
+    for r in rows:
+        st = r["samples_to_target"]
+        reach_txt = (
+            "not reached"
+            if st is None
+            else f"{st[0]:,.0f} ± {st[1]:,.0f} ({r['reached']}/{r['seeds']})"
+        )
+        if (
+            st is not None
+            and fastest is not None
+            and r["reached"] == r["seeds"]
+            and st[0] == fastest
+        ):
+            reach_txt = f"**{reach_txt}**"
+        cells = []
+        for c in cols:
+            txt = _fmt(r[c])
+            cells.append(f"**{txt}**" if r[c][0] == best[c] else txt)
+        lines.append(
+            f"| {r['shaper']} | {reach_txt} | {' | '.join(cells)} | {_fmt(r['zero_group_frac'], 2)} |"
+        )
+    ref = rows[0]["shaper"]
+    names = list(rows[0]["paired"])
+    lines += [
+        "",
+        f"Final value minus {ref}'s on the same seed (same problems, same random numbers): "
+        "mean ± std over seeds, and in how many seeds the shaper came out above.",
+        "",
+        "| shaper | " + " | ".join(f"Δ {n.replace('_', ' ')}" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for r in rows[1:]:
+        cells = [
+            f"{r['paired'][n][0]:+.3f} ± {r['paired'][n][1]:.3f} ({r['paired_positive'][n]}/{r['seeds']})"
+            for n in names
+        ]
+        lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(records: list[dict[str, Any]], specs: Sequence[str], k: int, out: Path) -> None:
+    """pass_at_1.png and pass_at_K.png: mean over seeds vs samples, min–max band, train | test."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    splits = [s for s in ("train", "test") if f"{s}_pass@1" in records[0]]
+    for kk, fname in ((1, "pass_at_1.png"), (k, "pass_at_K.png")):
+        fig, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 4.2), squeeze=False)
+        for ax, split in zip(axes[0], splits):
+            key = f"{split}_pass@{kk}"
+            for spec in specs:
+                mine = [r for r in records if r["shaper"] == spec]
+                seeds = sorted({r["seed"] for r in mine})
+                curves = np.array(
+                    [
+                        [
+                            r[key]
+                            for r in sorted(
+                                (r for r in mine if r["seed"] == s), key=lambda r: r["step"]
+                            )
+                        ]
+                        for s in seeds
+                    ]
+                )
+                x = [
+                    r["samples"]
+                    for r in sorted(
+                        (r for r in mine if r["seed"] == seeds[0]), key=lambda r: r["step"]
+                    )
+                ]
+                (line,) = ax.plot(x, curves.mean(axis=0), label=spec, lw=1.4)
+                ax.fill_between(
+                    x, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.15
+                )
+            ax.set_xlabel("samples (responses drawn)")
+            ax.set_ylabel(f"mean pass@{kk} (exact)")
+            ax.set_title(f"{split} problems: pass@{kk}")
+            ax.grid(alpha=0.3)
+        axes[0][-1].legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        _atomic_write(
+            out / fname, lambda fh, fig=fig: fig.savefig(fh, format="png", dpi=110), mode="wb"
+        )
+        plt.close(fig)
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))

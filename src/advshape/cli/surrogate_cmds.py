@@ -1,0 +1,113 @@
+"""``advshape verify``, ``advshape table`` and ``advshape plot``: surrogate rewards on the command line.
+
+Nothing heavy is imported here at module level: SymPy, SciPy and matplotlib load in ``run_*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from advshape.cli import UsageError
+
+PLOT_TARGETS = ("fig1", "fig2", "fig3", "fig4", "fig5", "weights", "surrogate")
+
+
+def configure_verify(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Checks Claims 1-3, Corollary 1, Eq. (26), App. C.1-C.4 and exact finite-N "
+        "unbiasedness; exits 1 if any check fails."
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only failures and the summary line"
+    )
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from advshape.surrogates.verify import run_checks
+
+    print(f"{'':4}  {'claim':<12} {'worst err':>9}  {'tol':>7}  compared")
+
+    def report(check) -> None:
+        if args.quiet and check.passed:
+            return
+        status = "PASS" if check.passed else "FAIL"
+        tol = "trend" if check.tolerance is None else f"{check.tolerance:.0e}"
+        print(f"{status:4}  {check.claim:<12} {check.error:9.1e}  {tol:>7}  {check.compared}")
+        if check.note:
+            print(f"{'':4}  {'':<12} {'':9}  {'':7}  ({check.note})")
+        sys.stdout.flush()
+
+    checks, seconds = run_checks(report)
+    failed = [c for c in checks if not c.passed]
+    print(
+        f"{len(checks)} checks: {len(checks) - len(failed)} passed, {len(failed)} failed ({seconds:.1f} s)"
+    )
+    return 1 if failed else 0
+
+
+def configure_table(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", type=int, default=4, help="K of the Pass@K rows (default 4)")
+    parser.add_argument(
+        "--n", type=int, default=16, help="group size N where the weights column is checked"
+    )
+    parser.add_argument(
+        "--paper-only", action="store_true", help="only the six rows of the paper's Table 1"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from advshape.surrogates.table import compute_table, render_markdown, render_text
+
+    if args.k < 1:
+        raise UsageError(f"--k must be >= 1, got {args.k}")
+    if args.n < max(2, args.k):
+        raise UsageError(f"--n must be >= max(2, K) = {max(2, args.k)}, got {args.n}")
+    rows = compute_table(k=args.k, n=args.n, paper_only=args.paper_only)
+    render = render_markdown if args.markdown else render_text
+    print(render(rows, args.k, args.n))
+    bad = [r for r in rows if r.surrogate_error > 1e-6 or r.weights_error > 1e-12]
+    return 1 if bad else 0
+
+
+def configure_plot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "what",
+        choices=PLOT_TARGETS,
+        help="a paper figure (fig1..fig5), or weights/surrogate for the shapers given as SPEC",
+    )
+    parser.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="shapers for weights/surrogate: registry specs ('grpo_k:k=4') or surrogates "
+        "'F=EXPR' / 'F=EXPR;Omega=EXPR;lam=X' (forward-engineered)",
+    )
+    parser.add_argument("--out", default="figures", help="output folder (default ./figures)")
+    parser.add_argument("--n", type=int, default=16, help="group size N (weights, F_N; default 16)")
+    parser.add_argument("--name", default=None, help="file stem for weights/surrogate plots")
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from advshape.plots import figures
+    from advshape.surrogates.forward import shaper_from_text
+
+    if args.what.startswith("fig"):
+        if args.specs:
+            raise UsageError(f"{args.what} takes no SPEC arguments (got {' '.join(args.specs)})")
+        written = figures.FIGURES[args.what](args.out)
+    else:
+        if not args.specs:
+            raise UsageError(
+                f"plot {args.what} needs at least one SPEC, e.g. "
+                f"advshape plot {args.what} grpo skew_r 'F=2*asin(sqrt(rho))'"
+            )
+        if args.n < 2:
+            raise UsageError(f"--n must be >= 2, got {args.n}")
+        shapers = [shaper_from_text(spec) for spec in args.specs]
+        draw = figures.plot_weights if args.what == "weights" else figures.plot_surrogates
+        written = draw(shapers, args.n, args.out, stem=args.name or args.what)
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,152 @@
+"""Exact finite-N surrogates: independent rational checks and the rate F_N -> F.
+
+The paper's surrogates are N → ∞ limits (its Sec. 5.2 names the small-N regime as open). At a
+finite group size N the expected update of a count-based shaper is exactly c_N(ρ)·∇ρ, and the
+shaper ascends F_N = ∫c_N (:func:`advshape.expected_update_coefficient`,
+:func:`advshape.finite_n_surrogate`). This module provides
+
+- :func:`brute_force_advantages`: advantages of one group by enumerating subsets of responses
+  in exact rational arithmetic, straight from the estimators' definitions (Eqs. 11–15, 37);
+- :func:`exact_update_coefficient`: c_N(ρ) as a Fraction, by averaging over the reward
+  patterns with Lemma 2 (E[∇log π | r = 1] = ∇ρ/ρ, E[∇log π | r = 0] = −∇ρ/(1 − ρ)) —
+  independent of the library's binomial-ratio formulas;
+- :func:`finite_n_convergence`: sup |F_N − F| (both normalised) over a ρ grid for growing N,
+  with the fitted rate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from advshape._src.closed_forms import normalise
+from advshape._src.shaper import Shaper
+
+__all__ = [
+    "BRUTE_FORCE",
+    "brute_force_advantages",
+    "exact_update_coefficient",
+    "finite_n_convergence",
+]
+
+
+def _mean(values: Sequence[Fraction]) -> Fraction:
+    return sum(values, Fraction(0)) / len(values)
+
+
+def _fail_loo(others: Sequence[int], k: int) -> Fraction:
+    """Unbiased Fail@(K−1) from the other responses: the share of (K−1)-subsets with no success."""
+    if k == 1:
+        return Fraction(1)
+    subsets = list(itertools.combinations(others, k - 1))
+    return Fraction(sum(1 for s in subsets if not any(s)), len(subsets))
+
+
+def _max_over_subsets(values: Sequence[int], size: int) -> Fraction:
+    """Mean over all size-subsets of the subset's max reward (PKPO's s_i building block)."""
+    if size == 0:
+        return Fraction(0)
+    subsets = list(itertools.combinations(values, size))
+    return Fraction(sum(max(s) for s in subsets), len(subsets))
+
+
+def _reinforce_k(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
+    """Eq. (12): A_i = (1 − ρ̂^{loo,i}_{K−1})·r_i."""
+    return [_fail_loo(rewards[:i] + rewards[i + 1 :], k) * r for i, r in enumerate(rewards)]
+
+
+def _rloo_k(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
+    """Eq. (15): A_i = (1 − ρ̂^{loo,i}_{K−1})·(r_i − mean of the others)."""
+    out = []
+    for i, r in enumerate(rewards):
+        others = rewards[:i] + rewards[i + 1 :]
+        out.append(_fail_loo(others, k) * (r - _mean([Fraction(o) for o in others])))
+    return out
+
+
+def _pkpo(rewards: Sequence[int], k: int, baseline: str = "loo_minus_one") -> list[Fraction]:
+    """PKPO (Walder & Karkhanis): s_i = mean over k-subsets ∋ i of max r, minus a baseline
+    from the other N − 1 responses: none, mean max over k-subsets (``loo``) or over
+    (k − 1)-subsets (``loo_minus_one``)."""
+    n = len(rewards)
+    out = []
+    for i in range(n):
+        others = rewards[:i] + rewards[i + 1 :]
+        with_i = [c for c in itertools.combinations(range(n), k) if i in c]
+        s_i = Fraction(sum(max(rewards[j] for j in c) for c in with_i), len(with_i))
+        if baseline == "none":
+            b = Fraction(0)
+        elif baseline == "loo":
+            b = _max_over_subsets(others, k)
+        else:
+            b = _max_over_subsets(others, k - 1)
+        out.append(s_i - b)
+    return out
+
+
+BRUTE_FORCE: dict[str, Callable[..., list[Fraction]]] = {
+    "reinforce_k": _reinforce_k,
+    "rloo_k": _rloo_k,
+    "pkpo": _pkpo,
+}
+
+
+def brute_force_advantages(name: str, rewards: Sequence[int], **params) -> list[Fraction]:
+    """Exact advantages of one group of 0/1 ``rewards`` for ``name`` in :data:`BRUTE_FORCE`."""
+    if name not in BRUTE_FORCE:
+        raise ValueError(f"no brute-force definition for {name!r}; have {', '.join(BRUTE_FORCE)}")
+    return BRUTE_FORCE[name](list(rewards), **params)
+
+
+def exact_update_coefficient(
+    advantages: Callable[[Sequence[int]], Sequence[Fraction]], n: int, rho: Fraction
+) -> Fraction:
+    """c_N(ρ) exactly: E[(1/N)Σ A_i ∇log π(y_i)] = c_N(ρ)·∇ρ, by Lemma 2.
+
+    ``advantages(rewards)`` gives the exact advantages of a group; responses are exchangeable,
+    so the pattern with m successes first stands for its C(N, m) permutations.
+    """
+    rho = Fraction(rho)
+    if not 0 < rho < 1:
+        raise ValueError(f"rho must lie strictly inside (0, 1) here, got {rho}")
+    total = Fraction(0)
+    for m in range(n + 1):
+        rewards = [1] * m + [0] * (n - m)
+        adv = advantages(rewards)
+        drift = sum(
+            (a / rho if r else -a / (1 - rho) for a, r in zip(adv, rewards, strict=True)),
+            Fraction(0),
+        )
+        total += math.comb(n, m) * rho**m * (1 - rho) ** (n - m) * drift / n
+    return total
+
+
+def finite_n_convergence(
+    shaper: Shaper,
+    ns: Sequence[int],
+    reference: Callable[[np.ndarray], np.ndarray],
+    grid: int = 201,
+) -> tuple[list[tuple[int, float]], float]:
+    """sup over a ρ grid of |F_N − F| after normalising both to F(0) = 0, F(1) = 1.
+
+    ``reference`` is the population surrogate (a closed form or a reverse-engineered curve).
+    Returns ([(N, error)], rate) with the rate p of error ∝ N^{−p} fitted on the last three N.
+    """
+    from advshape._src.expectation import finite_n_surrogate
+
+    rho = np.linspace(0.0, 1.0, grid)
+    ref = np.asarray(reference(rho), dtype=np.float64)
+    ref = normalise(ref, ref[0], ref[-1])
+    rows = []
+    for n in ns:
+        f_n = finite_n_surrogate(shaper, int(n), rho)
+        rows.append((int(n), float(np.max(np.abs(normalise(f_n, f_n[0], f_n[-1]) - ref)))))
+    tail = rows[-3:]
+    xs = np.log([n for n, _ in tail])
+    ys = np.log([max(e, 1e-300) for _, e in tail])
+    rate = float(-np.polyfit(xs, ys, 1)[0])
+    return rows, rate

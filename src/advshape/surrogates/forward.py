@@ -1,0 +1,361 @@
+"""Forward-engineering: a new advantage shaping from a chosen surrogate reward (contribution C-2).
+
+The recipe of the paper (Sec. 1.2, C-2; Sec. 5.2; App. B.5), for a surrogate F and an optional
+reward-level regulariser Ω with strength λ (Eq. 2):
+
+1. differentiate: ∇θ[F(ρ) + λΩ(ρ)] = [F'(ρ) + λΩ'(ρ)]·∇θρ;
+2. replace F'(ρ) + λΩ'(ρ) by its plug-in value at ρ̂ = N⁺/N, and ∇θρ by the RLOO estimate:
+
+    A± = [F'(ρ̂) + λ·Ω'(ρ̂)] · A±_RLOO,    A⁺_RLOO = N(1 − ρ̂)/(N − 1), A⁻_RLOO = −Nρ̂/(N − 1).
+
+Both scores are 0 in constant groups (ρ̂ ∈ {0, 1}), like every mean-centred shaping.
+
+F and Ω may be SymPy expressions or strings in ``rho`` (differentiated symbolically, then
+compiled to NumPy with ``sympy.lambdify``), or Python callables ρ -> value (differentiated
+numerically by Ridders' extrapolated central differences: absolute error ≲ 1e-9·max(1, |F'|)
+for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py).
+SymPy is imported only when a string or expression is given. Strings are read with SymPy's
+``parse_expr``, which evaluates Python: pass only formulas you would run yourself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from advshape._src import scores as score_formulas
+from advshape._src.closed_forms import as_rho
+from advshape._src.registry import THIS_PAPER
+from advshape._src.registry import shaper as registry_shaper
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape.surrogates._optional import require
+
+__all__ = ["SurrogateFunction", "from_surrogate", "numeric_derivative", "shaper_from_text"]
+
+Array = NDArray[np.float64]
+
+# F' is checked for negative values at these ρ: a uniform grid plus points close to both ends.
+_CHECK_GRID = np.unique(
+    np.concatenate(
+        [
+            np.linspace(0.0, 1.0, 4097)[1:-1],
+            np.logspace(-12, -2, 41),
+            1.0 - np.logspace(-12, -2, 41),
+        ]
+    )
+)
+
+# Names people write that SymPy spells differently.
+_ALIASES = {
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "ln": "log",
+    "ρ": "rho",
+    "λ": "lam",
+}
+
+
+def numeric_derivative(f: Callable[[Array], ArrayLike], x: ArrayLike) -> Array:
+    """f'(x) for x ∈ (0, 1) by Ridders' method: central differences, Richardson-extrapolated.
+
+    Steps start at h₀ = min(0.05, x/2, (1 − x)/2), so f is only evaluated inside (0, 1), and
+    shrink by 1.4 per level for 10 levels; per x the extrapolant with the smallest error
+    estimate is returned. Vectorised: f is called on whole arrays.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    h = np.minimum(0.05, np.minimum(x, 1.0 - x) / 2.0)
+    shrink, shrink2 = 1.4, 1.96
+    levels = 10
+
+    def central(step: Array) -> Array:
+        return (
+            np.asarray(f(x + step), dtype=np.float64) - np.asarray(f(x - step), dtype=np.float64)
+        ) / (2.0 * step)
+
+    best = np.full(x.shape, np.nan)
+    best_err = np.full(x.shape, np.inf)
+    previous = [central(h)]
+    for _ in range(1, levels):
+        h = h / shrink
+        row = [central(h)]
+        factor = shrink2
+        for j in range(1, len(previous) + 1):
+            row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1.0))
+            factor *= shrink2
+            err = np.maximum(np.abs(row[j] - row[j - 1]), np.abs(row[j] - previous[j - 1]))
+            better = err <= best_err
+            best = np.where(better, row[j], best)
+            best_err = np.where(better, err, best_err)
+        previous = row
+    return best
+
+
+class SurrogateFunction:
+    """A surrogate (or regulariser) of ρ with its derivative, from text, SymPy or a callable."""
+
+    def __init__(self, source: Any, role: str) -> None:
+        self.role = role
+        if callable(source) and not _is_sympy(source):
+            self.text = getattr(source, "__name__", "callable")
+            self.symbolic = False
+            self._value = _vectorised(source)
+            self._derivative = lambda r: numeric_derivative(self._value, r)
+            self.at_zero = float(np.asarray(self._value(np.array([0.0])))[0])
+            self.at_one = float(np.asarray(self._value(np.array([1.0])))[0])
+        else:
+            sympy = require("sympy", "from_surrogate with a string or SymPy expression")
+            expr, rho = _parse(source, role)
+            self.text = str(expr)
+            self.symbolic = True
+            self._value = _lambdify(rho, expr)
+            self._derivative = _lambdify(rho, sympy.diff(expr, rho))
+            self.at_zero = _end_limit(expr, rho, 0, role)
+            self.at_one = _end_limit(expr, rho, 1, role)
+        for where, value in (("0", self.at_zero), ("1", self.at_one)):
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"{role} {self.text!r} is not finite at rho = {where} (got {value}); a reward "
+                    "must be finite on [0, 1], e.g. use asin(sqrt(rho)) rather than log(rho)"
+                )
+
+    def __call__(self, rho: ArrayLike) -> Array:
+        rho = as_rho(rho)
+        with np.errstate(all="ignore"):
+            values = np.asarray(self._value(rho), dtype=np.float64) * np.ones_like(rho)
+        return np.where(rho == 0.0, self.at_zero, np.where(rho == 1.0, self.at_one, values))
+
+    def derivative(self, rho: ArrayLike) -> Array:
+        """The derivative at interior ρ ∈ (0, 1)."""
+        rho = np.asarray(rho, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            return np.asarray(self._derivative(rho), dtype=np.float64) * np.ones_like(rho)
+
+
+def _is_sympy(obj: Any) -> bool:
+    return type(obj).__module__.startswith("sympy")
+
+
+def _vectorised(fn: Callable) -> Callable[[Array], Array]:
+    def call(rho: Array) -> Array:
+        try:
+            out = np.asarray(fn(rho), dtype=np.float64)
+            if out.shape == np.shape(rho):
+                return out
+        except (TypeError, ValueError):
+            pass
+        return np.array([float(fn(float(r))) for r in np.ravel(rho)]).reshape(np.shape(rho))
+
+    return call
+
+
+def _parse(source: Any, role: str):
+    import sympy
+    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    rho = sympy.Symbol("rho", real=True)
+    if isinstance(source, str):
+        text = source
+        for alias, name in _ALIASES.items():
+            text = text.replace(alias, name)
+        text = text.replace("^", "**")
+        try:
+            expr = parse_expr(
+                text,
+                local_dict={"rho": rho, "pi": sympy.pi, "e": sympy.E},
+                transformations=standard_transformations,
+            )
+        except Exception as err:  # SyntaxError, TokenError, TypeError, ...: all mean "bad text"
+            raise ValueError(
+                f"cannot parse {role} {source!r}: {type(err).__name__}: {err}. Write it as a "
+                "Python/SymPy expression in rho, e.g. '2*asin(sqrt(rho))' or "
+                "'-rho*log(rho) - (1-rho)*log(1-rho)'"
+            ) from None
+    elif _is_sympy(source):
+        expr = sympy.sympify(source)
+        free = expr.free_symbols
+        if len(free) == 1:
+            expr = expr.subs(next(iter(free)), rho)
+    else:
+        raise ValueError(
+            f"{role} must be a string, a SymPy expression or a callable of rho, "
+            f"got {type(source).__name__}"
+        )
+    if not isinstance(expr, sympy.Expr):
+        raise ValueError(
+            f"{role} {source!r} is not an expression in rho (got {type(expr).__name__})"
+        )
+    unknown = sorted(str(s) for s in expr.free_symbols if s != rho)
+    if unknown:
+        raise ValueError(
+            f"{role} {source!r} uses unknown symbol(s) {', '.join(unknown)}: write it in terms of "
+            "rho only (put numbers in directly, e.g. '2/4*asin(sqrt(1-(1-rho)**4))')"
+        )
+    return expr, rho
+
+
+def _lambdify(rho, expr) -> Callable[[Array], Array]:
+    import sympy
+
+    return sympy.lambdify(rho, expr, modules="numpy")
+
+
+def _end_limit(expr, rho, point: int, role: str) -> float:
+    import sympy
+
+    value = float("nan")
+    try:
+        with np.errstate(all="ignore"):
+            value = float(_lambdify(rho, expr)(np.float64(point)))
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        pass
+    if math.isfinite(value):
+        return value
+    direction = "+" if point == 0 else "-"
+    try:
+        limit = sympy.limit(expr, rho, point, dir=direction)
+    except Exception as err:  # SymPy can fail on exotic expressions: say so plainly
+        raise ValueError(f"cannot evaluate {role} {str(expr)!r} at rho = {point}: {err}") from None
+    try:
+        return float(limit)
+    except TypeError:  # ±oo, zoo, nan, or an unevaluated limit
+        return float("nan")
+
+
+def _check_reward(f: SurrogateFunction) -> None:
+    slope = f.derivative(_CHECK_GRID)
+    if not np.all(np.isfinite(slope)):
+        bad = _CHECK_GRID[~np.isfinite(slope)][0]
+        raise ValueError(
+            f"surrogate F = {f.text!r} has no finite derivative at rho = {bad:.6g}; a surrogate "
+            "reward must be differentiable inside (0, 1)"
+        )
+    tolerance = 1e-12 * max(1.0, float(np.max(np.abs(slope))))
+    if np.any(slope < -tolerance):
+        i = int(np.argmax(slope < -tolerance))
+        raise ValueError(
+            f"surrogate F = {f.text!r} decreases at rho = {_CHECK_GRID[i]:.6g} "
+            f"(F' = {slope[i]:.6g} < 0), so it is not a reward: ascending it would push the "
+            "success rate down. Use a non-decreasing F, and put decreasing terms in "
+            "regularizer= with a strength lam="
+        )
+    if not f.at_one > f.at_zero:
+        raise ValueError(
+            f"surrogate F = {f.text!r} has F(1) = {f.at_one:.6g} <= F(0) = {f.at_zero:.6g}: "
+            "it does not reward success"
+        )
+
+
+def from_surrogate(
+    F: Any,
+    name: str | None = None,
+    regularizer: Any = None,
+    lam: float = 0.0,
+) -> Shaper:
+    """A :class:`advshape.Shaper` that ascends F(ρ) + λ·Ω(ρ), by the forward recipe (C-2):
+
+        A± = [F'(ρ̂) + λ·Ω'(ρ̂)] · A±_RLOO                      (paper Sec. 1.2, Eqs. 22, 26)
+
+    ``F``, ``regularizer`` (Ω): strings or SymPy expressions in ``rho`` (symbolic derivative),
+    or callables ρ -> value (numerical derivative, see :func:`numeric_derivative`).
+    F must be non-decreasing on [0, 1] and finite at both ends (checked on a grid of 4,177
+    points, dense near the ends); Ω need only be differentiable inside (0, 1) and finite at the
+    ends. ``lam`` ≥ 0. The shaper's ``surrogate`` is F + λΩ; ``reverse_engineer`` of the
+    shaper recovers it (round trip), and ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to
+    N/(N − 1) (Corollary 1).
+    """
+    lam = float(lam)
+    if not math.isfinite(lam) or lam < 0:
+        raise ValueError(
+            f"lam (the regulariser strength λ) must be a finite number >= 0, got {lam}"
+        )
+    surrogate = SurrogateFunction(F, "surrogate F")
+    _check_reward(surrogate)
+    reg = SurrogateFunction(regularizer, "regularizer Omega") if regularizer is not None else None
+    if reg is not None:
+        slope = reg.derivative(_CHECK_GRID)
+        if not np.all(np.isfinite(slope)):
+            bad = _CHECK_GRID[~np.isfinite(slope)][0]
+            raise ValueError(
+                f"regularizer Omega = {reg.text!r} has no finite derivative at rho = {bad:.6g}"
+            )
+    if reg is None and lam != 0.0:
+        raise ValueError("lam is given but no regularizer: pass regularizer='...' too, or lam=0")
+
+    def scale(rho: Array) -> Array:
+        out = surrogate.derivative(rho)
+        if reg is not None and lam != 0.0:
+            out = out + lam * reg.derivative(rho)
+        return out
+
+    def scores(n_pos: NDArray, n: NDArray):
+        n_pos, n = np.broadcast_arrays(np.asarray(n_pos, np.int64), np.asarray(n, np.int64))
+        inner = (n_pos > 0) & (n_pos < n)
+        factor = np.zeros(n.shape)
+        factor[inner] = scale(n_pos[inner] / n[inner])
+        if not np.all(np.isfinite(factor)):
+            raise ValueError(
+                f"F' + lam*Omega' is not finite at some rho_hat of group size {n.max()}"
+            )
+        a_pos, a_neg = score_formulas.rloo(n_pos, n)
+        return factor * a_pos, factor * a_neg
+
+    def value(rho: ArrayLike) -> Array:
+        out = surrogate(rho)
+        if reg is not None and lam != 0.0:
+            out = out + lam * reg(rho)
+        return out
+
+    spec = f"F={surrogate.text}"
+    formula = f"A± = F'(ρ̂)·A±_RLOO, F = {surrogate.text}"
+    if reg is not None:
+        spec += f";Omega={reg.text};lam={lam:g}"
+        formula = (
+            f"A± = [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO, F = {surrogate.text}, Ω = {reg.text}, λ = {lam:g}"
+        )
+    name = name or "from_surrogate"
+    info = ShaperInfo(
+        summary=f"forward-engineered from the surrogate {spec}",
+        paper=THIS_PAPER,
+        equation="Contribution C-2 (Sec. 1.2), Eq. (2)",
+        formula=formula,
+        target_k=1,
+        unbiased=False,
+        binary_only=True,
+        count_based=True,
+        min_n=2,
+        k_le_n=False,
+    )
+    params: dict[str, Any] = {"F": surrogate.text, "lam": lam}
+    if reg is not None:
+        params["regularizer"] = reg.text
+    return count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+
+
+def shaper_from_text(text: str) -> Shaper:
+    """A shaper from command-line text: a registry spec (``grpo_k:k=4``) or a surrogate
+    ``F=EXPR`` with optional ``;Omega=EXPR;lam=X`` (forward-engineered with :func:`from_surrogate`).
+    """
+    text = text.strip()
+    if not text.startswith("F="):
+        return registry_shaper(text)
+    fields: dict[str, str] = {}
+    for part in text.split(";"):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or key not in ("F", "Omega", "lam") or key in fields:
+            raise ValueError(
+                f"cannot read {part!r} in {text!r}: write a surrogate as 'F=EXPR' or "
+                "'F=EXPR;Omega=EXPR;lam=NUMBER', e.g. 'F=2*asin(sqrt(rho));Omega=-rho*log(rho)"
+                "-(1-rho)*log(1-rho);lam=0.5'"
+            )
+        fields[key] = value.strip()
+    try:
+        lam = float(fields.get("lam", "0"))
+    except ValueError:
+        raise ValueError(f"lam must be a number in {text!r}, got {fields['lam']!r}") from None
+    return from_surrogate(fields["F"], regularizer=fields.get("Omega"), lam=lam)

@@ -1,0 +1,298 @@
+"""Reverse-engineering: the surrogate reward F(ρ) that a count-based shaper ascends.
+
+Population (N → ∞, paper Sec. 5.1, Lemma 2, App. C.4). Write the update of a group as
+w⁺∇̂₊ − w⁻∇̂₋ with w⁺ = ρ̂A⁺, w⁻ = −(1 − ρ̂)A⁻. As N → ∞, ρ̂ → ρ, ∇̂₊ → ∇ρ/ρ and
+∇̂₋ → −∇ρ/(1 − ρ), so the update tends to F'(ρ)∇ρ with
+
+    F'(ρ) = w⁺(ρ)/ρ + w⁻(ρ)/(1 − ρ),        (asymmetric w⁺ ≠ w⁻ allowed)
+
+and the shaper ascends F(ρ) = ∫₀^ρ F'(t) dt. We need nothing but the shaper's score
+function ``scores(n_pos, n)``:
+
+1. *Limit weights.* At ρ = m/M the weights of groups of N = M, 2M, 4M (with N⁺ = ρN) are
+   exact; their finite-N error is a power series in 1/N, so the Richardson combination
+   (8·w_{4M} − 6·w_{2M} + w_M)/3 is the limit to O(1/M³). M = 2¹⁸ by default: exact
+   binomial-ratio tables make N = 2²⁰ ≈ 10⁶ cheap.
+2. *Singular ends.* F' typically blows up like ρ^{−1/2} or log ρ at the ends (GRPO-type
+   normalisations). With ρ = sin²θ, F(ρ) = ∫₀^θ h(φ) dφ where
+   h = F'·dρ/dθ = 2(w⁺·cos/sin + w⁻·sin/cos) is bounded for every shaper in the paper.
+   The grid ρ = m/M is dense in θ in the middle and spaced ~√(1/M) at the ends.
+3. *Quadrature.* Cumulative trapezoid rule in θ on that grid, except in the 32 cells next to
+   each end: there the Pass@K estimators' finite-N error is a series in 1/N⁻ (not 1/N), so
+   Richardson fails, and h may carry θ·log θ terms. These windows are integrated exactly from a
+   least-squares fit of h (basis 1, x, x·log x, x², x²·log x, x³, x³·log x, x⁴) made on the next
+   96 grid points. Between grid points F is a cubic Hermite interpolant in θ (values F,
+   slopes h), so F is available at any ρ ∈ [0, 1], ends included.
+
+The result agrees with every closed form in the registry to ~1e-8 after normalising
+F(0) = 0, F(1) = 1 (tests/test_surrogates_reverse.py measures it).
+
+Finite N (beyond the paper): :func:`reverse_engineer` with ``n=N`` returns the exact
+F_N(ρ) = ∫₀^ρ c_N, c_N the exact expected-update coefficient
+(:func:`advshape.expected_update_coefficient`, :func:`advshape.finite_n_surrogate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from advshape._src.closed_forms import as_rho, normalise
+from advshape._src.expectation import expected_update_coefficient, finite_n_surrogate
+from advshape._src.registry import shaper as build_shaper
+from advshape._src.shaper import Shaper
+
+__all__ = ["DEFAULT_RESOLUTION", "SurrogateCurve", "limit_weights", "reverse_engineer"]
+
+Array = NDArray[np.float64]
+
+DEFAULT_RESOLUTION = 2**18  # grid ρ = m/M; weights from N = M, 2M and 4M ≈ 10⁶
+
+
+def count_based(shaper: Shaper | str) -> Shaper:
+    """The shaper (built from a spec if needed), checked to be count-based."""
+    s = build_shaper(shaper) if isinstance(shaper, str) else shaper
+    if not isinstance(s, Shaper):
+        raise ValueError(
+            f"expected an advshape.Shaper or a spec string like 'grpo_k:k=4', got {type(s).__name__}"
+        )
+    if s.scores is None or not s.info.count_based:
+        raise ValueError(
+            f"shaper {s.spec!r} is not count-based: its advantages do not depend on the rewards only "
+            "through (N+, N), so it has no score function to reverse-engineer; wrap a score "
+            "function with advshape.count_shaper(name, scores) instead"
+        )
+    return s
+
+
+def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
+    """N → ∞ limit weights (w⁺, w⁻) on the grid ρ = m/M, m = 0..M (M = ``resolution``).
+
+    The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers of
+    1/N; the Richardson combination (8·w_{4M} − 6·w_{2M} + w_M)/3 cancels the 1/N and 1/N² terms.
+    Returns ``(rho, w_pos, w_neg)``.
+    """
+    s = count_based(shaper)
+    m = int(resolution)
+    if m < _MIN_RESOLUTION:
+        raise ValueError(
+            f"resolution must be at least {_MIN_RESOLUTION} grid cells, got {resolution}"
+        )
+    counts = np.arange(m + 1)
+    levels = [s.weights(f * counts, np.full(m + 1, f * m)) for f in (1, 2, 4)]
+    w_pos = (8.0 * levels[2][0] - 6.0 * levels[1][0] + levels[0][0]) / 3.0
+    w_neg = (8.0 * levels[2][1] - 6.0 * levels[1][1] + levels[0][1]) / 3.0
+    if not (np.all(np.isfinite(w_pos)) and np.all(np.isfinite(w_neg))):
+        raise ValueError(
+            f"shaper {s.spec!r} has non-finite effective weights at large N; "
+            "its scores must be finite for every N+ = 0..N"
+        )
+    return counts / m, w_pos, w_neg
+
+
+# End windows. Within a few grid points of ρ = 0 or 1 two things go wrong: the finite-N error of
+# Pass@K-type weights is a series in 1/N⁻ (or 1/N⁺), not 1/N, so Richardson extrapolation fails
+# when N⁻ = O(K); and h(θ) = F'·dρ/dθ, bounded, may be non-smooth there (h − h(0) ∝ θ·log θ for
+# the entropy regulariser) while the cells are widest (~ √(1/M)). So the first and last
+# _END_SKIP cells are integrated with a least-squares fit of h, made on the grid points
+# _END_SKIP..4·_END_SKIP away from the end, in the basis {1, x, x·log x, x², x²·log x, x³,
+# x³·log x, x⁴} (x = θ/θ_fit: well-conditioned), which contains those singular terms.
+_END_SKIP = 32
+_MIN_RESOLUTION = 16 * _END_SKIP
+
+
+def _end_basis(x: Array) -> Array:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+    x2, x3 = x * x, x * x * x
+    return np.stack([np.ones_like(x), x, x * log, x2, x2 * log, x3, x3 * log, x2 * x2], axis=-1)
+
+
+def _end_antiderivative(x: Array) -> Array:
+    """∫₀^x of each basis function (∫ xⁿ log x = xⁿ⁺¹ log x/(n+1) − xⁿ⁺¹/(n+1)²)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+    x2, x3, x4 = x * x, x * x * x, x * x * x * x
+    return np.stack(
+        [
+            x,
+            x2 / 2,
+            x2 / 2 * log - x2 / 4,
+            x3 / 3,
+            x3 / 3 * log - x3 / 9,
+            x4 / 4,
+            x4 / 4 * log - x4 / 16,
+            x4 * x / 5,
+        ],
+        axis=-1,
+    )
+
+
+class _EndModel:
+    """h near one end, as a function of the distance φ ≥ 0 from that end, and its integral."""
+
+    def __init__(self, phi: Array, h: Array) -> None:
+        self.scale = float(phi.max())
+        coef, *_ = np.linalg.lstsq(_end_basis(phi / self.scale), h, rcond=None)
+        self.coef = coef
+
+    def value(self, phi: ArrayLike) -> Array:
+        """The fitted h at distance φ from the end."""
+        return _end_basis(np.asarray(phi, dtype=np.float64) / self.scale) @ self.coef
+
+    def integral(self, phi: ArrayLike) -> Array:
+        """∫₀^φ h."""
+        x = np.asarray(phi, dtype=np.float64) / self.scale
+        return self.scale * (_end_antiderivative(x) @ self.coef)
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compare curves by value, not ==
+class SurrogateCurve:
+    """A reverse-engineered surrogate F(ρ): call it on any array of ρ ∈ [0, 1].
+
+    ``curve(rho)`` gives F with F(0) = 0; ``curve.normalised(rho)`` gives (F − F(0))/(F(1) − F(0));
+    ``curve.derivative(rho)`` gives F'(ρ) (population: interpolated limit F'; finite N: c_N).
+    ``n`` is None for the population surrogate, else the group size N of the exact F_N.
+    """
+
+    shaper: Shaper
+    n: int | None
+    _theta: Array | None = field(default=None, repr=False)
+    _values: Array | None = field(default=None, repr=False)
+    _slopes: Array | None = field(default=None, repr=False)
+    _left: _EndModel | None = field(default=None, repr=False)
+    _right: _EndModel | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"F({self.shaper.spec})" if self.n is None else f"F_{self.n}({self.shaper.spec})"
+
+    def __call__(self, rho: ArrayLike) -> Array:
+        rho = as_rho(rho)
+        if self.n is not None:
+            return finite_n_surrogate(self.shaper, self.n, rho)
+        theta = np.arcsin(np.sqrt(rho))
+        grid, f, h = self._theta, self._values, self._slopes
+        i = np.clip(np.searchsorted(grid, theta, side="right") - 1, 0, grid.size - 2)
+        x0, x1 = grid[i], grid[i + 1]
+        dx = x1 - x0
+        t = (theta - x0) / dx
+        # cubic Hermite: values F_i, F_{i+1}, slopes h_i, h_{i+1} (dF/dθ) at the cell ends
+        h00 = (1 + 2 * t) * (1 - t) ** 2
+        h10 = t * (1 - t) ** 2
+        h01 = t * t * (3 - 2 * t)
+        h11 = t * t * (t - 1)
+        out = h00 * f[i] + h10 * dx * h[i] + h01 * f[i + 1] + h11 * dx * h[i + 1]
+        e = _END_SKIP
+        left = self._left.integral(theta)
+        right = (
+            f[-1 - e]
+            + self._right.integral(grid[-1] - grid[-1 - e])
+            - self._right.integral(grid[-1] - theta)
+        )
+        out = np.where(theta <= grid[e], left, np.where(theta >= grid[-1 - e], right, out))
+        return np.where(rho == 1.0, f[-1], np.where(rho == 0.0, 0.0, out))
+
+    def derivative(self, rho: ArrayLike) -> Array:
+        """F'(ρ): c_N(ρ) at finite N, the limit w⁺/ρ + w⁻/(1 − ρ) otherwise (interior ρ)."""
+        rho = as_rho(rho)
+        if self.n is not None:
+            return expected_update_coefficient(self.shaper, self.n, rho)
+        theta = np.arcsin(np.sqrt(rho))
+        slope = np.interp(theta, self._theta, self._slopes)  # dF/dθ
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return slope / (2.0 * np.sqrt(rho * (1.0 - rho)))
+
+    def endpoints(self) -> tuple[float, float]:
+        """(F(0), F(1))."""
+        return float(self(0.0)), float(self(1.0))
+
+    def normalised(self, rho: ArrayLike) -> Array:
+        """F normalised affinely to F(0) = 0, F(1) = 1."""
+        lo, hi = self.endpoints()
+        return normalise(self(rho), lo, hi)
+
+
+def _check_bounded(s: Shaper, theta: Array, h: Array) -> None:
+    """h = dF/dθ must stay bounded at the ends (F' = O(ρ^{−1/2})). A singular h ∝ φ^{−p} (φ: the
+    distance in θ from the end) grows by the same exponent p on every scale; a bounded one does
+    not: its apparent exponent fades towards the end (h ≈ a − bφ gives p ≈ bφ/a). So p is
+    estimated between grid points 1 and 4 (p₁), and 4 and 16 (p₂), from each end, and h is
+    called singular when p₁, p₂ > 0.25 and p₁ ≥ 0.7·p₂."""
+    for end in (0, 1):
+        index = (1, 4, 16) if end == 0 else (-2, -5, -17)
+        phi = np.array([theta[i] if end == 0 else theta[-1] - theta[i] for i in index])
+        values = h[list(index)]
+        if not (np.all(values > 0) or np.all(values < 0)):
+            continue
+        growth = np.log(values[:-1] / values[1:]) / np.log(phi[1:] / phi[:-1])
+        if np.all(growth > 0.25) and growth[0] >= 0.7 * growth[1]:
+            kind = "diverges" if np.all(growth > 0.9) else "is too singular to integrate accurately"
+            order = (1 + float(growth.min())) / 2
+            raise ValueError(
+                f"the surrogate of shaper {s.spec!r} {kind} at rho = {end}: F'(ρ) = w⁺/ρ + "
+                f"w⁻/(1 − ρ) grows like |ρ − {end}|^(−{order:.2f}) there; reverse-engineering "
+                "needs F' = O(|ρ − end|^(−1/2)), i.e. weights that vanish like √(ρ(1 − ρ)) or faster"
+            )
+
+
+def reverse_engineer(
+    shaper: Shaper | str,
+    n: int | None = None,
+    *,
+    resolution: int = DEFAULT_RESOLUTION,
+    **params: Any,
+) -> SurrogateCurve:
+    """The surrogate reward F(ρ) a count-based shaper ascends, as a vectorised callable.
+
+    ``n=None`` (default): the population surrogate, F' = w⁺/ρ + w⁻/(1 − ρ) with w± the N → ∞
+    limit of the shaper's effective weights (paper Sec. 5.1, Lemma 2; asymmetric w± as in
+    App. C.4), integrated numerically (see the module docstring); F(0) = 0.
+    ``n=N``: the exact surrogate at group size N, F_N(ρ) = ∫₀^ρ c_N(t) dt, where the expected
+    update is exactly c_N(ρ)·∇ρ (Binomial tail sums; no quadrature).
+
+    ``shaper`` is a :class:`advshape.Shaper` (registry, ``count_shaper`` or ``from_surrogate``)
+    or a spec string (``params`` are passed to :func:`advshape.shaper`).
+    """
+    if params and not isinstance(shaper, str):
+        raise ValueError(
+            f"parameters {sorted(params)} can only be given with a spec string, not with a built "
+            "Shaper (its parameters are fixed)"
+        )
+    s = count_based(build_shaper(shaper, **params) if isinstance(shaper, str) else shaper)
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive integer group size, got {n!r}")
+        n = int(n)
+        s.scores(np.arange(n + 1), np.full(n + 1, n))  # validates N against the shaper
+        return SurrogateCurve(s, n)
+
+    rho, w_pos, w_neg = limit_weights(s, resolution)
+    theta = np.arcsin(np.sqrt(rho))
+    sin, cos = np.sqrt(rho), np.sqrt(1.0 - rho)
+    h = np.empty_like(rho)
+    inner = slice(1, -1)
+    h[inner] = 2.0 * (
+        w_pos[inner] * cos[inner] / sin[inner] + w_neg[inner] * sin[inner] / cos[inner]
+    )
+    e = _END_SKIP
+    _check_bounded(s, theta, h)
+    left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1])
+    right = _EndModel(theta[-1] - theta[-4 * e - 1 : -e], h[-4 * e - 1 : -e])
+    h[:e] = left.value(theta[:e])
+    h[-e:] = right.value(theta[-1] - theta[-e:])
+    values = np.empty_like(rho)
+    values[: e + 1] = left.integral(theta[: e + 1])
+    trapezoid = 0.5 * (h[e + 1 : -e] + h[e : -e - 1]) * np.diff(theta[e:-e])
+    values[e + 1 : -e] = values[e] + np.cumsum(trapezoid)
+    tail = theta[-1] - theta[-e - 1 :]
+    values[-e - 1 :] = values[-e - 1] + right.integral(tail[0]) - right.integral(tail)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"the surrogate of shaper {s.spec!r} diverges: F'(ρ) = w⁺/ρ + w⁻/(1 − ρ) is not "
+            "integrable on [0, 1] (its weights do not vanish fast enough at ρ → 0 or 1)"
+        )
+    return SurrogateCurve(s, None, theta, values, h, left, right)

@@ -1,0 +1,437 @@
+"""``advshape verify``: the paper's claims about surrogate rewards, checked numerically.
+
+Each check compares two independently computed things — a reverse-engineered surrogate (from
+nothing but the shaper's score function) against a formula typed in here from the paper, a
+forward-engineered shaper against a registry shaper, a float computation against exact
+rational arithmetic — and records the worst error over its grid and a tolerance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from advshape._src.closed_forms import incomplete_beta, normalise
+from advshape._src.combinatorics import binom_ratio_table
+from advshape._src.expectation import expected_update_coefficient
+from advshape._src.registry import shaper
+from advshape.surrogates.finite import (
+    brute_force_advantages,
+    exact_update_coefficient,
+    finite_n_convergence,
+)
+from advshape.surrogates.forward import from_surrogate
+from advshape.surrogates.reverse import reverse_engineer
+
+__all__ = ["RHO_GRID", "Check", "run_checks", "sup_normalised_error"]
+
+# ρ grid of every surrogate comparison: uniform, plus points hugging the singular ends.
+_ENDS = np.array([1e-12, 1e-9, 1e-6, 1e-4, 1e-3])
+RHO_GRID = np.unique(np.concatenate([[0.0, 1.0], np.linspace(0.0, 1.0, 201), _ENDS, 1.0 - _ENDS]))
+SURROGATE_TOL = 1e-6
+EXACT_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verified claim: what was compared, the worst error found and the tolerance."""
+
+    claim: str
+    compared: str
+    error: float
+    tolerance: float | None  # None: judged by ``ok`` (a trend, not a bound)
+    note: str = ""
+    ok: bool | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.ok is not None:
+            return self.ok
+        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
+
+
+def _normalised(values: np.ndarray) -> np.ndarray:
+    return normalise(values, values[0], values[-1])
+
+
+def sup_normalised_error(f: Callable, g: Callable, rho: np.ndarray = RHO_GRID) -> float:
+    """max |F − G| over ``rho`` (which must start at 0 and end at 1) after normalising both."""
+    return float(np.max(np.abs(_normalised(np.asarray(f(rho))) - _normalised(np.asarray(g(rho))))))
+
+
+def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
+
+
+def _scores(s, n: int):
+    m = np.arange(n + 1)
+    return s.scores(m, np.full(n + 1, n))
+
+
+def _score_gap(ours, theirs, ns, factor: Callable[[int], float]) -> float:
+    """Worst relative gap between the scores of ``ours`` and factor(N) × those of ``theirs``."""
+    worst = 0.0
+    for n in ns:
+        for a, b in zip(_scores(ours, n), _scores(theirs, n)):
+            worst = max(worst, _relative(a, factor(n) * b))
+    return worst
+
+
+def _rloo_factor(n: int) -> float:
+    return n / (n - 1)  # forward-engineered shapers inherit RLOO's N/(N − 1)
+
+
+def _pass_k(rho: np.ndarray, k: int) -> np.ndarray:
+    return 1.0 - (1.0 - rho) ** k
+
+
+def _asin_sqrt(x: np.ndarray, one_minus_x: np.ndarray | None = None) -> np.ndarray:
+    """arcsin√x evaluated as atan2(√x, √(1 − x)), accurate up to x = 1."""
+    return np.arctan2(np.sqrt(x), np.sqrt(1.0 - x if one_minus_x is None else one_minus_x))
+
+
+class _Curves:
+    """Reverse-engineered curves, built once per spec (several checks share them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Callable] = {}
+
+    def __call__(self, spec: str) -> Callable:
+        if spec not in self._cache:
+            self._cache[spec] = reverse_engineer(spec)
+        return self._cache[spec]
+
+
+def _claim_1(curve: _Curves) -> Iterator[Check]:
+    ks = (1, 2, 4, 8, 16)
+    err = max(
+        sup_normalised_error(
+            curve(f"grpo_k_chen:k={k}"),
+            lambda r, k=k: 2 / k * _asin_sqrt(_pass_k(r, k), (1 - r) ** k),
+        )
+        for k in ks
+    )
+    yield Check(
+        "Claim 1",
+        "reverse-engineered GRPO~_K (Chen et al.) vs (2/K)·arcsin√ρ_K, K = 1, 2, 4, 8, 16",
+        err,
+        SURROGATE_TOL,
+    )
+
+
+def _claim_2(curve: _Curves) -> Iterator[Check]:
+    worst = 0.0
+    for k in (2, 4, 8):
+        for n in (k, 16, 64):
+            chen_pos, chen_neg = _scores(shaper(f"grpo_k_chen:k={k}"), n)
+            rloo_pos, rloo_neg = _scores(shaper("rloo"), n)
+            m = np.arange(n + 1)
+            rho = m / n
+            fail_k = binom_ratio_table(n, k)[n - m]  # 1 − ρ̂_K = C(N⁻, K)/C(N, K), Eq. (11)
+            rho_k = 1 - fail_k
+            ok = (m > 0) & (m < n) & (fail_k > 0)
+            if not np.any(ok):  # N = K: every non-constant group has ρ̂_K = 1
+                continue
+            # Eq. (22) with ρ, ρ_K replaced by ρ̂, ρ̂_K; RLOO's N/(N−1) undone (Eq. 7)
+            factor = fail_k[ok] / np.sqrt(rho_k[ok] * fail_k[ok]) / (1 - rho[ok])
+            factor = factor * (n - 1) / n
+            worst = max(
+                worst,
+                _relative(factor * rloo_pos[ok], chen_pos[ok]),
+                _relative(factor * rloo_neg[ok], chen_neg[ok]),
+            )
+    yield Check(
+        "Claim 2",
+        "GRPO~_K scores = Eq. (22) plug-in (ρ̂, ρ̂_K) × RLOO scores, N = K, 16, 64, K = 2, 4, 8",
+        worst,
+        EXACT_TOL,
+    )
+    err = 0.0
+    for k in (2, 4, 8):
+        forward = from_surrogate(f"2/{k}*asin(sqrt(1-(1-rho)**{k}))")
+        err = max(err, sup_normalised_error(reverse_engineer(forward), curve(f"grpo_k_chen:k={k}")))
+    yield Check(
+        "Claim 2",
+        "reverse(from_surrogate((2/K)·arcsin√ρ_K)) vs reverse(GRPO~_K), K = 2, 4, 8",
+        err,
+        SURROGATE_TOL,
+    )
+
+
+def _corollary_1(curve: _Curves) -> Iterator[Check]:
+    forward = from_surrogate("2*asin(sqrt(rho))")
+    yield Check(
+        "Corollary 1",
+        "from_surrogate(2·arcsin√ρ) scores = N/(N−1) × GRPO scores, N = 2..64",
+        _score_gap(forward, shaper("grpo"), range(2, 65), _rloo_factor),
+        EXACT_TOL,
+    )
+    yield Check(
+        "Corollary 1",
+        "reverse-engineered GRPO vs 2·arcsin√ρ",
+        sup_normalised_error(curve("grpo"), lambda r: 2 * _asin_sqrt(r)),
+        SURROGATE_TOL,
+    )
+
+
+def _claim_3(curve: _Curves) -> Iterator[Check]:
+    yield Check(
+        "Claim 3",
+        "reverse-engineered skew-R vs arcsin√ρ + √(ρ(1−ρ)) (Eq. 25)",
+        sup_normalised_error(curve("skew_r"), lambda r: _asin_sqrt(r) + np.sqrt(r * (1 - r))),
+        SURROGATE_TOL,
+    )
+    forward = from_surrogate("asin(sqrt(rho))", regularizer="sqrt(rho*(1-rho))", lam=1.0)
+    yield Check(
+        "Claim 3",
+        "from_surrogate(arcsin√ρ, Ω = √(ρ(1−ρ)), λ = 1) = N/(N−1) × skew-R scores, N = 2..64",
+        _score_gap(forward, shaper("skew_r"), range(2, 65), _rloo_factor),
+        EXACT_TOL,
+    )
+
+
+def _eq_26(curve: _Curves) -> Iterator[Check]:
+    worst = 0.0
+    for lam in (0.25, 1.0, 2.0):
+        forward = from_surrogate(
+            "2*asin(sqrt(rho))", regularizer="-rho*log(rho)-(1-rho)*log(1-rho)", lam=lam
+        )
+        entropy = shaper(f"entropy:lam={lam}")
+        worst = max(worst, _score_gap(forward, entropy, (2, 4, 16, 64), _rloo_factor))
+    yield Check(
+        "Eq. (26)",
+        "from_surrogate(2·arcsin√ρ + λH) = N/(N−1) × entropy scores, λ = 0.25, 1, 2",
+        worst,
+        EXACT_TOL,
+    )
+
+    def entropy_surrogate(r, lam):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.nan_to_num(r * np.log(r)) - np.nan_to_num((1 - r) * np.log(1 - r))
+        return 2 * _asin_sqrt(r) + lam * h
+
+    err = max(
+        sup_normalised_error(
+            curve(f"entropy:lam={lam}"), lambda r, lam=lam: entropy_surrogate(r, lam)
+        )
+        for lam in (0.25, 1.0, 2.0)
+    )
+    yield Check(
+        "Eq. (26)",
+        "reverse-engineered entropy shaper vs 2·arcsin√ρ + λH(ρ), λ = 0.25, 1, 2",
+        err,
+        SURROGATE_TOL,
+    )
+
+
+def _app_c1(curve: _Curves) -> Iterator[Check]:
+    def eq_35(r, k):  # written in terms of ρ_K, as in the paper
+        return incomplete_beta(1 - (1 - _pass_k(r, k)) ** (1 / k), 0.5, k - 0.5)
+
+    err = max(
+        sup_normalised_error(curve(f"grpo_k:k={k}"), lambda r, k=k: eq_35(r, k))
+        for k in range(1, 9)
+    )
+    yield Check(
+        "App. C.1",
+        "reverse-engineered GRPO_K vs B(1 − (1−ρ_K)^{1/K}; ½, K−½) (Eq. 35), K = 1..8",
+        err,
+        SURROGATE_TOL,
+    )
+    yield Check(
+        "App. C.1",
+        "B(ρ; ½, ½) = 2·arcsin√ρ (K = 1: GRPO_1 = GRPO)",
+        float(np.max(np.abs(incomplete_beta(RHO_GRID, 0.5, 0.5) - 2 * _asin_sqrt(RHO_GRID)))),
+        EXACT_TOL,
+    )
+
+
+def _app_c2(curve: _Curves) -> Iterator[Check]:
+    identity = incomplete_beta(RHO_GRID, 0.5, 1.5) - (
+        _asin_sqrt(RHO_GRID) + np.sqrt(RHO_GRID * (1 - RHO_GRID))
+    )
+    yield Check(
+        "App. C.2",
+        "B(ρ; ½, 3/2) = arcsin√ρ + √(ρ(1−ρ)) (GRPO_2 surrogate = skew-R surrogate)",
+        float(np.max(np.abs(identity))),
+        EXACT_TOL,
+    )
+    yield Check(
+        "App. C.2",
+        "reverse-engineered GRPO_{K=2} vs reverse-engineered skew-R",
+        sup_normalised_error(curve("grpo_k:k=2"), curve("skew_r")),
+        SURROGATE_TOL,
+    )
+
+
+def _app_c3(curve: _Curves) -> Iterator[Check]:
+    err = max(
+        sup_normalised_error(curve(f"biased_k:k={k}"), curve(f"grpo_k:k={k}")) for k in range(2, 9)
+    )
+    yield Check(
+        "App. C.3",
+        "reverse-engineered biased (1−ρ̂)^{K−1}·GRPO vs reverse-engineered GRPO_K, K = 2..8",
+        err,
+        SURROGATE_TOL,
+    )
+    yield Check(
+        "App. C.3",
+        "biased scaling at K = 2 = skew-R scores, N = 2..64",
+        _score_gap(shaper("biased_k:k=2"), shaper("skew_r"), range(2, 65), lambda n: 1.0),
+        EXACT_TOL,
+    )
+
+
+def _app_c4(curve: _Curves) -> Iterator[Check]:
+    err = max(
+        sup_normalised_error(curve(f"pkpo:k={k},baseline=none"), lambda r, k=k: _pass_k(r, k))
+        for k in (2, 4, 8)
+    )
+    a_neg = _scores(shaper("pkpo:k=4,baseline=none"), 16)[1]
+    yield Check(
+        "App. C.4",
+        "reverse-engineered Walder & Karkhanis Eq. (37) (asymmetric: A⁻ > 0) vs ρ_K, K = 2, 4, 8",
+        err,
+        SURROGATE_TOL,
+        note=f"max A⁻ at N = 16, K = 4: {a_neg.max():.3f} > 0",
+    )
+
+
+def _finite_n_unbiased() -> Iterator[Check]:
+    """c_N(ρ) = C·(1 − ρ)^{K−1} exactly: c_N is a polynomial of degree N − 1, so equality at the
+    N rationals i/(N + 1) proves it. Also compares the library's float c_N to the exact one."""
+    cases = [
+        ("rloo_k", {}),
+        ("reinforce_k", {}),
+        ("pkpo", {"baseline": "none"}),
+        ("pkpo", {"baseline": "loo"}),
+        ("pkpo", {"baseline": "loo_minus_one"}),
+    ]
+    not_proportional = []
+    float_err = 0.0
+    count = 0
+    for name, extra in cases:
+        for k in (1, 2, 3, 4):
+            low = k + 1 if extra.get("baseline") == "loo" else max(k, 2)
+            for n in range(low, 9):
+                points = [Fraction(i, n + 1) for i in range(1, n + 1)]
+                exact = [
+                    exact_update_coefficient(
+                        lambda r, k=k, extra=extra, name=name: brute_force_advantages(
+                            name, r, k=k, **extra
+                        ),
+                        n,
+                        p,
+                    )
+                    for p in points
+                ]
+                if len({c / (1 - p) ** (k - 1) for c, p in zip(exact, points)}) != 1:
+                    not_proportional.append(f"{name}:k={k},n={n}")
+                approx = expected_update_coefficient(
+                    shaper(name, k=k, **extra), n, np.array([float(p) for p in points])
+                )
+                float_err = max(float_err, max(abs(float(c) - a) for c, a in zip(exact, approx)))
+                count += 1
+    yield Check(
+        "finite N",
+        f"c_N ∝ (1−ρ)^(K−1) exactly (Fractions, subset enumeration): RLOO_K, REINFORCE_K, PKPO×3 "
+        f"baselines, K = 1..4, N = K..8 ({count} cases)",
+        float("inf") if not_proportional else 0.0,
+        0.0,
+        note="not proportional: " + ", ".join(not_proportional) if not_proportional else "",
+    )
+    yield Check(
+        "finite N",
+        "library float c_N (expected_update_coefficient) vs exact rational c_N, same cases",
+        float_err,
+        EXACT_TOL,
+    )
+
+
+def _finite_n_rate(curve: _Curves) -> Iterator[Check]:
+    ns = (8, 16, 32, 64, 128, 256, 512, 1024)
+    for spec in ("grpo", "skew_r", "grpo_k:k=4", "grpo_k_chen:k=4", "rloo_k:k=4"):
+        s = shaper(spec)
+        rows, rate = finite_n_convergence(s, ns, s.surrogate)
+        errors = [e for _, e in rows]
+        table = ", ".join(f"{n}: {e:.1e}" for n, e in rows)
+        exact = max(errors) < 1e-10
+        shrinking = all(b <= a * 1.001 for a, b in itertools.pairwise(errors[2:]))
+        yield Check(
+            "finite N",
+            f"sup|F_N − F| (normalised) for {spec}, N = 8..1024 (err: at N = 1024)"
+            + (": exact at every N" if exact else f": rate N^-{rate:.2f}"),
+            errors[-1],
+            None,
+            note=table,
+            ok=exact or (shrinking and rate > 0.3),
+        )
+
+
+def _table_1(curve: _Curves) -> Iterator[Check]:
+    specs = [
+        "reinforce",
+        "rloo",
+        "grpo",
+        "grpo:std=sample",
+        "grpo:eps=0.1",
+        "dr_grpo",
+        "skew_r",
+        "reinforce_k:k=4",
+        "rloo_k:k=4",
+        "grpo_k:k=4",
+        "grpo_k_chen:k=4",
+        "mix_chen:k=4",
+        "mix_direct:k=4",
+        "biased_k:k=4",
+        "entropy:lam=1",
+        "pkpo:k=4",
+        "pkpo:k=4,baseline=loo",
+        "pkpo:k=4,baseline=none",
+    ]
+    worst, where = 0.0, ""
+    for spec in specs:
+        e = sup_normalised_error(curve(spec), shaper(spec).surrogate)
+        if e >= worst:
+            worst, where = e, spec
+    yield Check(
+        "Table 1",
+        f"registry closed-form surrogates vs reverse-engineering, {len(specs)} shapers",
+        worst,
+        SURROGATE_TOL,
+        note=f"worst: {where}",
+    )
+
+
+SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
+    _table_1,
+    _claim_1,
+    _claim_2,
+    _corollary_1,
+    _claim_3,
+    _eq_26,
+    _app_c1,
+    _app_c2,
+    _app_c3,
+    _app_c4,
+    lambda curve: _finite_n_unbiased(),
+    _finite_n_rate,
+)
+
+
+def run_checks(report: Callable[[Check], None] | None = None) -> tuple[list[Check], float]:
+    """Run every check (calling ``report`` after each); returns (checks, seconds)."""
+    start = time.perf_counter()
+    curve = _Curves()
+    checks = []
+    for section in SECTIONS:
+        for check in section(curve):
+            checks.append(check)
+            if report is not None:
+                report(check)
+    return checks, time.perf_counter() - start
