@@ -178,6 +178,13 @@ def test_bad_options_fail_before_any_work(tmp_path, overrides, message):
         validate(tiny_args(tmp_path, **overrides))
 
 
+def test_forward_engineered_surrogate_specs_are_accepted(tmp_path):
+    pytest.importorskip("sympy")
+    shaper = validate(tiny_args(tmp_path, shaper="surrogate:2*asin(sqrt(rho))"))
+    adv = shaper.advantages(torch.tensor([[1.0, 0.0, 0.0, 1.0]]))
+    assert adv[0, 0] > 0 > adv[0, 1]
+
+
 def test_model_path_that_is_not_a_causal_lm(tmp_path):
     from transformers import ViTConfig
 

@@ -58,7 +58,7 @@ class Args:
     task: str = "countdown"
     """reasoning-gym task: countdown (many correct answers) or chain_sum (one)"""
     shaper: str = "grpo"
-    """advantage shaper spec, e.g. grpo, grpo_k:k=8, skew_r, pkpo:k=8 (see `advshape list`)"""
+    """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`) or surrogate:F[;lam=λ]"""
     reward: str = "auto"
     """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo)"""
     seed: int = 0
@@ -183,6 +183,21 @@ def args_from_namespace(ns: argparse.Namespace, cls=Args, **overrides):
     return cls(**values)
 
 
+def make_shaper(spec: str):
+    """A registry spec (``grpo_k:k=8``) or a forward-engineered one (``surrogate:F[;lam=λ]``).
+
+    ``surrogate:`` specs go through the bandit testbed's parser, the one place that maps
+    them to ``advshape.from_surrogate`` (so both tools accept the same strings).
+    """
+    import advshape
+
+    if spec.strip().startswith("surrogate:"):
+        from advshape.bandit.run import resolve_shaper
+
+        return resolve_shaper(spec, k=1)  # k only fills registry shapers, unused here
+    return advshape.shaper(spec)
+
+
 def resolve_reward_mode(args: Args, shaper) -> str:
     if args.reward == "auto":
         return "score" if shaper.name == "pkpo" else "binary"
@@ -193,12 +208,11 @@ def validate(args: Args):
     """Check every option before any work starts; returns the shaper."""
     import numpy as np
 
-    import advshape
     from advshape.lm.evaluate import check_ks
     from advshape.lm.tasks import get_task_spec
 
     get_task_spec(args.task)
-    shaper = advshape.shaper(args.shaper)
+    shaper = make_shaper(args.shaper)
     if args.reward not in REWARD_MODES:
         raise ValueError(f"--reward must be one of {REWARD_MODES}, got {args.reward!r}")
     if resolve_reward_mode(args, shaper) == "score" and shaper.info.binary_only:
