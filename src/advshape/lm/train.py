@@ -70,7 +70,7 @@ class Args:
     """B: problems per step"""
     samples_per_prompt: int = 16
     """N: responses sampled per problem (the group size)"""
-    lr: float = 5e-4
+    lr: float = 3e-4
     """AdamW learning rate (constant)"""
     weight_decay: float = 0.0
     """AdamW weight decay"""
@@ -123,8 +123,8 @@ class Args:
     """continue the run in --out from its last checkpoint"""
     device: str = "cpu"
     """cpu or cuda"""
-    threads: int = 0
-    """torch CPU threads; 0 = torch's default"""
+    threads: int = 1
+    """torch CPU threads (0 = torch default); 1 is fastest for tiny models and robust on shared cores"""
     progress: bool = True
     """show progress bars"""
     stop_after: int = 0
