@@ -68,7 +68,14 @@ def _slug(spec: str) -> str:
 def run_compare(ns: argparse.Namespace) -> int:
     from advshape.lm.report import load_run, write_report
     from advshape.lm.tasks import Task
-    from advshape.lm.train import Args, args_from_namespace, prepare_model, read_jsonl, train
+    from advshape.lm.train import (
+        Args,
+        args_from_namespace,
+        prepare_model,
+        read_jsonl,
+        set_threads,
+        train,
+    )
     from advshape.lm.train import validate as validate_args
 
     if ns.seeds < 1:
@@ -80,6 +87,7 @@ def run_compare(ns: argparse.Namespace) -> int:
     for spec in ns.shapers:
         validate_args(dataclasses.replace(base, shaper=spec))
     os.makedirs(ns.out, exist_ok=True)
+    set_threads(base.threads)
 
     task = Task(base.task, seed=base.task_seed, n_train=base.n_train, n_eval=base.eval_problems)
     _, warm = prepare_model(base, task, progress=base.progress)  # shared by every run

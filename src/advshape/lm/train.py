@@ -293,6 +293,14 @@ def _comparable_config(args: Args) -> dict[str, Any]:
     return cfg
 
 
+def set_threads(threads: int) -> None:
+    """Pin torch's CPU threads (0 leaves torch's default)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def step_seed(seed: int, step: int, stream: int) -> int:
     """A seed for one random stream of one step, independent of everything before it."""
     import numpy as np
@@ -390,8 +398,7 @@ def train(args: Args) -> dict[str, Any]:
     from advshape.lm.tasks import Task
 
     shaper = validate(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     config_path = os.path.join(args.out, "config.json")
     metrics_path = os.path.join(args.out, "metrics.jsonl")
