@@ -204,3 +204,36 @@ def test_run_folder_is_not_overwritten_without_resume(tmp_path):
         train(tiny_args(tmp_path, steps=1, eval_every=1))
     with pytest.raises(ValueError, match=r"options \['lr'\] differ"):
         train(dataclasses.replace(tiny_args(tmp_path, steps=1, eval_every=1), lr=1.0, resume=True))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reward_mode"),
+    [
+        (dict(shaper="pkpo:k=2", loss_aggregation="token-mean"), "score"),
+        (dict(shaper="grpo_k:k=2", ppo_epochs=2, clip=0.1, loss_aggregation="seq-mean"), "binary"),
+    ],
+)
+def test_other_paths_run_to_the_end(tmp_path, overrides, reward_mode):
+    args = tiny_args(tmp_path, steps=2, eval_every=1, **overrides)
+    result = train(args)
+    assert result["finished"]
+    with open(os.path.join(args.out, "config.json")) as f:
+        assert json.load(f)["reward_mode"] == reward_mode
+    train_records = [r for r in result["history"] if r["kind"] == "train"]
+    assert all(math.isfinite(r["loss"]) and math.isfinite(r["grad_norm"]) for r in train_records)
+
+
+def test_a_given_local_checkpoint_trains_without_warm_start(tmp_path):
+    first = tiny_args(tmp_path, out=str(tmp_path / "first"), steps=1, eval_every=1)
+    train(first)
+    args = tiny_args(
+        tmp_path, out=str(tmp_path / "second"), steps=1, eval_every=1, warmstart_steps=0,
+        model=str(tmp_path / "first" / "model"),
+    )  # fmt: skip
+    result = train(args)
+    # No warm start: RL starts exactly where the given checkpoint ended.
+    assert result["history"][0]["pass@4"] == pytest.approx(
+        train(dataclasses.replace(args, out=str(tmp_path / "third")))["history"][0]["pass@4"]
+    )
+    with open(tmp_path / "second" / "config.json") as f:
+        assert json.load(f)["warm_start"]["final_loss"] is None

@@ -399,6 +399,10 @@ def train(args: Args) -> dict[str, Any]:
 
     shaper = validate(args)
     set_threads(args.threads)
+    if not args.progress:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
     os.makedirs(args.out, exist_ok=True)
     config_path = os.path.join(args.out, "config.json")
     metrics_path = os.path.join(args.out, "metrics.jsonl")

@@ -48,6 +48,8 @@ def supervised_finetune(
 
     from advshape.lm.rollout import encode_prompts, encode_responses, token_logprobs
 
+    if config.steps == 0:
+        return []  # --warmstart-steps 0: RL starts from the model as given
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
