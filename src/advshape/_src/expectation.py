@@ -42,22 +42,26 @@ def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
     return np.exp(log_p)
 
 
+def _score_differences(shaper, n: int, what: str) -> NDArray[np.float64]:
+    """d_j = A⁺(j+1, N) − A⁻(j, N) for j = 0..N−1, from the shaper's score function."""
+    scores = getattr(shaper, "scores", None)
+    if scores is None:
+        raise ValueError(
+            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
+            f"{what} needs advantages that depend on the rewards only through N+ and N"
+        )
+    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
+    return a_pos[1:] - a_neg[:-1]
+
+
 def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """c_N(ρ): the expected update of ``shaper`` with groups of ``n`` is exactly c_N(ρ)·∇ρ.
 
     ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
     Vectorised over ``rho`` in [0, 1]. Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}.
     """
-    scores = getattr(shaper, "scores", None)
-    if scores is None:
-        raise ValueError(
-            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
-            "c_N needs advantages that depend on the rewards only through N+ and N"
-        )
     n = int(n)
-    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
-    diff = a_pos[1:] - a_neg[:-1]  # A⁺(j+1, N) − A⁻(j, N), j = 0..N−1
-    return binomial_pmf(n - 1, rho) @ diff
+    return binomial_pmf(n - 1, rho) @ _score_differences(shaper, n, "c_N")
 
 
 def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
@@ -68,15 +72,8 @@ def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
 
         F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
     """
-    scores = getattr(shaper, "scores", None)
-    if scores is None:
-        raise ValueError(
-            f"shaper {getattr(shaper, 'spec', shaper)!r} is not count-based (no scores(n_pos, n)); "
-            "F_N needs advantages that depend on the rewards only through N+ and N"
-        )
     n = int(n)
-    a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
-    diff = a_pos[1:] - a_neg[:-1]
+    diff = _score_differences(shaper, n, "F_N")
     pmf = binomial_pmf(n, rho)  # Bin(i; N, ρ), i = 0..N
     tail = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]  # tail[i] = P[Bin ≥ i]
     return tail[..., 1:] @ diff / n
