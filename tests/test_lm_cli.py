@@ -39,6 +39,21 @@ def test_compare_writes_report_with_plots_and_table(tmp_path, capsys):
     assert (out / "grpo" / "seed0" / "metrics.jsonl").stat().st_mtime == mtime
 
 
+def test_parallel_jobs_give_the_same_results(tmp_path):
+    argv = ["compare", "--shapers", "grpo", "skew_r", "--seeds", "1", *TINY]
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, *cache, "--out", str(tmp_path / "serial")]) == 0
+    assert main([*argv, *cache, "--out", str(tmp_path / "parallel"), "--jobs", "2"]) == 0
+    for spec in ("grpo", "skew_r"):
+        serial = (tmp_path / "serial" / spec / "seed0" / "metrics.jsonl").read_text()
+        parallel = (tmp_path / "parallel" / spec / "seed0" / "metrics.jsonl").read_text()
+        strip = lambda text: [  # noqa: E731
+            {k: v for k, v in json.loads(line).items() if "second" not in k and "_per_s" not in k}
+            for line in text.splitlines()
+        ]
+        assert strip(serial) == strip(parallel)
+
+
 def test_train_writes_a_run_folder(tmp_path):
     out = tmp_path / "run"
     argv = ["train", "--shaper", "skew_r", "--out", str(out), "--cache-dir", str(tmp_path / "c")]

@@ -59,6 +59,32 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default="runs/compare", help="comparison folder (default: 'runs/compare')"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once, one process each (default: 1); with --threads 1, "
+        "--jobs 2 uses both cores of a 2-core machine",
+    )
+
+
+def _train_in_parallel(todo, jobs: int, *, progress: bool) -> None:
+    """Each run in its own process (runs are independent; each seeds its own draws)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    from advshape.lm.train import train
+
+    quiet = [dataclasses.replace(a, progress=False) for a in todo]
+    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(train, a) for a in quiet]
+        for future in tqdm(
+            as_completed(futures), total=len(futures), desc="runs", disable=not progress
+        ):
+            future.result()  # re-raises a run's error here
 
 
 def _slug(spec: str) -> str:
@@ -78,6 +104,8 @@ def run_compare(ns: argparse.Namespace) -> int:
     )
     from advshape.lm.train import validate as validate_args
 
+    if ns.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {ns.jobs}")
     if ns.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {ns.seeds}")
     if len(set(ns.shapers)) != len(ns.shapers):
@@ -97,17 +125,23 @@ def run_compare(ns: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
-    groups = {}
+    todo = []
     for spec in ns.shapers:
-        runs = []
         for seed in range(ns.seeds):
             out = os.path.join(ns.out, _slug(spec), f"seed{seed}")
             records = read_jsonl(os.path.join(out, "metrics.jsonl"))
             done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
             if not done:
-                train(dataclasses.replace(base, shaper=spec, seed=seed, out=out))
-            runs.append(load_run(out))
-        groups[spec] = runs
+                todo.append(dataclasses.replace(base, shaper=spec, seed=seed, out=out))
+    if ns.jobs == 1:
+        for run_args in todo:
+            train(run_args)
+    else:
+        _train_in_parallel(todo, ns.jobs, progress=base.progress)
+    groups = {
+        spec: [load_run(os.path.join(ns.out, _slug(spec), f"seed{s}")) for s in range(ns.seeds)]
+        for spec in ns.shapers
+    }
     notes = (
         f"<p>task <b>{base.task}</b>, B = {base.prompts_per_step} prompts × N = "
         f"{base.samples_per_prompt} samples per step, {base.steps} steps, lr {base.lr}, "
