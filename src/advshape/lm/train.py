@@ -25,10 +25,11 @@ zero-variance groups (no learning signal for a mean-centred shaper), entropy,
 response length and samples/tokens per second.
 
 A run folder holds ``config.json``, ``metrics.jsonl``, ``checkpoint.pt`` (model,
-optimizer, step, RNG states; written atomically at each evaluation) and, at the end,
+optimizer, step; written atomically at each evaluation) and, at the end,
 ``model/`` (``save_pretrained``) and ``report.html``. ``--resume`` continues from the
 checkpoint; since every random draw of step t is seeded from (seed, t), the resumed
-run's metrics equal an uninterrupted run's (wall-clock fields aside).
+run's metrics equal an uninterrupted run's (wall-clock fields aside) with no RNG state
+to save: problems, samples and evaluation draws of step t never depend on earlier steps.
 
 Use from Python: ``train(Args(...)) -> dict`` (final metrics and history).
 """
