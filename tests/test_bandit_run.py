@@ -12,6 +12,7 @@ import advshape
 from advshape.bandit import run as bandit_run
 from advshape.bandit.dynamics import BanditConfig
 from advshape.cli import bandit_cmds
+from advshape.surrogates.forward import parse_surrogate_spec
 
 
 def _study(**kw):
@@ -121,19 +122,23 @@ def test_resolve_shaper():
 
 
 def test_surrogate_specs_go_to_from_surrogate(monkeypatch):
-    # a tree without the surrogates module (advshape loads from_surrogate lazily)
-    monkeypatch.setattr(advshape, "from_surrogate", None, raising=False)
-    with pytest.raises(ValueError, match="no from_surrogate"):
-        bandit_run.resolve_shaper("surrogate:F=rho", 8)
+    from advshape.surrogates import forward
+
     seen = []
 
-    def fake(text):
-        seen.append(text)
+    def fake(text, **kwargs):
+        seen.append((text, kwargs))
         return advshape.shaper("skew_r")
 
-    monkeypatch.setattr(advshape, "from_surrogate", fake, raising=False)
-    assert bandit_run.resolve_shaper("surrogate:F=asin(sqrt(rho))", 8).name == "skew_r"
-    assert seen == ["F=asin(sqrt(rho))"]
+    monkeypatch.setattr(forward, "from_surrogate", fake)
+    assert (
+        bandit_run.resolve_shaper("surrogate:asin(sqrt(rho));lam=0.5;regularizer=rho", 8).name
+        == "skew_r"
+    )
+    assert seen == [("asin(sqrt(rho))", {"lam": 0.5, "regularizer": "rho"})]
+    # registry specs that take k get the study's k
+    assert bandit_run.resolve_shaper("grpo_k", 8).spec == "grpo_k:k=8"
+    assert bandit_run.resolve_shaper("grpo_k:k=2", 8).spec == "grpo_k:k=2"
 
 
 def _cli(argv):
@@ -217,27 +222,29 @@ def test_paired_differences_against_the_first_shaper():
 
 
 def test_surrogate_shapers_run_under_their_own_spec(tmp_path, monkeypatch):
-    def fake(text):
-        assert text == "F=2*asin(sqrt(rho))"
+    from advshape.surrogates import forward
+
+    def fake(text, **kwargs):
+        assert text == "2*asin(sqrt(rho))" and not kwargs
         return advshape.count_shaper("mine", advshape.shaper("grpo").scores)
 
-    monkeypatch.setattr(advshape, "from_surrogate", fake, raising=False)
-    study = _study(shapers=("grpo", "surrogate:F=2*asin(sqrt(rho))"), seeds=1)
+    monkeypatch.setattr(forward, "from_surrogate", fake)
+    study = _study(shapers=("grpo", "surrogate:2*asin(sqrt(rho))"), seeds=1)
     result = bandit_run.run_study(study, tmp_path / "s", progress=False, plots=False)
     grpo, mine = ([r for r in result["records"] if r["shaper"] == s] for s in study.shapers)
     assert mine == [{**r, "shaper": study.shapers[1]} for r in grpo]  # same scores, same run
 
 
 def test_surrogate_spec_parts():
-    assert bandit_run._surrogate_args("surrogate:2*asin(sqrt(rho))") == ("2*asin(sqrt(rho))", {})
-    assert bandit_run._surrogate_args("surrogate:F;regularizer=rho*(1-rho);lam=0.5") == (
+    assert parse_surrogate_spec("surrogate:2*asin(sqrt(rho))") == ("2*asin(sqrt(rho))", {})
+    assert parse_surrogate_spec("surrogate:F;regularizer=rho*(1-rho);lam=0.5") == (
         "F",
         {"regularizer": "rho*(1-rho)", "lam": 0.5},
     )
     with pytest.raises(ValueError, match="regularizer=, lam= or name="):
-        bandit_run._surrogate_args("surrogate:F;lamda=0.5")
+        parse_surrogate_spec("surrogate:F;lamda=0.5")
     with pytest.raises(ValueError, match="lam must be a number"):
-        bandit_run._surrogate_args("surrogate:F;lam=big")
+        parse_surrogate_spec("surrogate:F;lam=big")
 
 
 def test_real_from_surrogate_arcsine_is_grpo_up_to_n_over_n_minus_1():

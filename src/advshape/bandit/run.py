@@ -48,8 +48,6 @@ DEFAULT_SHAPERS = (
     "pkpo",
 )
 
-SURROGATE_PREFIX = "surrogate:"
-
 
 @dataclass
 class StudyConfig:
@@ -76,61 +74,20 @@ class StudyConfig:
 
 
 def resolve_shaper(spec: str, k: int):
-    """Build a shaper from a spec; registry shapers that take ``k`` get ``k`` unless given.
-
-    ``surrogate:REST`` is handed to ``advshape.from_surrogate(REST)`` when that exists.
+    """Build a count-based shaper from command-line text (see
+    :func:`advshape.surrogates.shaper_from_text`); shapers that take ``k`` get ``k`` unless given.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(
-            f"a shaper spec must be a non-empty string like 'grpo_k:k=8', got {spec!r}"
-        )
-    spec = spec.strip()
-    if spec.startswith(SURROGATE_PREFIX):
-        from_surrogate = getattr(advshape, "from_surrogate", None)
-        if from_surrogate is None:
-            raise ValueError(
-                f"shaper {spec!r}: this advshape has no from_surrogate (the surrogate-reward "
-                "module is not installed in this version); use a registry shaper "
-                f"({', '.join(advshape.names())})"
-            )
-        surrogate, kwargs = _surrogate_args(spec)
-        try:
-            shaper = from_surrogate(surrogate, **kwargs)
-        except ImportError as err:  # e.g. sympy missing: say so as a usage error, no traceback
-            raise ValueError(f"shaper {spec!r}: {err}") from err
-    else:
-        name, params = advshape.parse_spec(spec)
-        entry = advshape.registry().get(name)
-        if entry is not None and any(p.name == "k" for p in entry.params) and "k" not in params:
-            params["k"] = k
-        shaper = advshape.shaper(name, **params)
+    from advshape.surrogates.forward import shaper_from_text
+
+    try:
+        shaper = shaper_from_text(spec, default_k=k)
+    except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
+        raise ValueError(f"shaper {spec!r}: {err}") from err
     if getattr(shaper, "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
     return shaper
-
-
-def _surrogate_args(spec: str) -> tuple[str, dict[str, Any]]:
-    """``surrogate:F[;regularizer=Ω][;lam=λ]`` -> (F, keyword arguments of from_surrogate).
-
-    ';' separates the parts because F and Ω themselves may contain commas.
-    """
-    first, *rest = spec[len(SURROGATE_PREFIX) :].split(";")
-    kwargs: dict[str, Any] = {}
-    for item in rest:
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or key not in ("regularizer", "lam", "name") or not value.strip():
-            raise ValueError(
-                f"cannot parse {item!r} in {spec!r}: write 'surrogate:F;regularizer=OMEGA;lam=0.5' "
-                "(parts after F are regularizer=, lam= or name=, separated by ';')"
-            )
-        try:
-            kwargs[key] = float(value) if key == "lam" else value.strip()
-        except ValueError:
-            raise ValueError(f"lam must be a number in {spec!r}, got {value.strip()!r}") from None
-    return first.strip(), kwargs
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
@@ -180,7 +137,7 @@ def run_study(
     # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
     # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
     specs = [
-        text.strip() if text.strip().startswith(SURROGATE_PREFIX) else s.spec
+        text.strip() if text.strip().startswith("surrogate:") else s.spec
         for text, s in zip(study.shapers, shapers)
     ]
     if len(set(specs)) != len(specs):

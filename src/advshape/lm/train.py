@@ -187,15 +187,19 @@ def args_from_namespace(ns: argparse.Namespace, cls=Args, **overrides):
 def make_shaper(spec: str):
     """A registry spec (``grpo_k:k=8``) or a forward-engineered one (``surrogate:F[;lam=λ]``).
 
-    ``surrogate:`` specs go through the bandit testbed's parser, the one place that maps
-    them to ``advshape.from_surrogate`` (so both tools accept the same strings).
+    Surrogate specs (``surrogate:F;...`` or ``F=...``) go through
+    :func:`advshape.surrogates.shaper_from_text`, the one parser every command shares.
     """
     import advshape
 
-    if spec.strip().startswith("surrogate:"):
-        from advshape.bandit.run import resolve_shaper
+    text = spec.strip()
+    if text.startswith(("surrogate:", "F=")):
+        from advshape.surrogates.forward import shaper_from_text
 
-        return resolve_shaper(spec, k=1)  # k only fills registry shapers, unused here
+        try:
+            return shaper_from_text(text)
+        except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
+            raise ValueError(f"shaper {spec!r}: {err}") from err
     return advshape.shaper(spec)
 
 

@@ -4,7 +4,8 @@
   (N → ∞, paper Sec. 5.1) or the exact one at a finite group size N.
 - :func:`from_surrogate` — a new shaper from a surrogate F (and regulariser Ω): A± =
   [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO (paper contribution C-2).
-- :func:`shaper_from_text` — a registry spec or ``F=EXPR[;Omega=EXPR;lam=X]`` (command line).
+- :func:`shaper_from_text` — a registry spec, ``F=EXPR[;Omega=EXPR;lam=X]`` or
+  ``surrogate:EXPR[;regularizer=EXPR;lam=X]`` (the command line's shaper text).
 - the closed forms of every registry shaper live on ``advshape.shaper(...).surrogate``.
 
 Only NumPy is imported here; SymPy (forward-engineering from text) and SciPy (incomplete beta)
@@ -12,7 +13,12 @@ are imported when used.
 """
 
 from advshape.surrogates.finite import exact_update_coefficient, finite_n_convergence
-from advshape.surrogates.forward import from_surrogate, numeric_derivative, shaper_from_text
+from advshape.surrogates.forward import (
+    from_surrogate,
+    numeric_derivative,
+    parse_surrogate_spec,
+    shaper_from_text,
+)
 from advshape.surrogates.reverse import SurrogateCurve, limit_weights, reverse_engineer
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "from_surrogate",
     "limit_weights",
     "numeric_derivative",
+    "parse_surrogate_spec",
     "reverse_engineer",
     "shaper_from_text",
 ]

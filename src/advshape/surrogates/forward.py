@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from advshape._src import scores as score_formulas
 from advshape._src.closed_forms import as_rho
-from advshape._src.registry import THIS_PAPER
+from advshape._src.registry import THIS_PAPER, parse_spec, registry
 from advshape._src.registry import shaper as registry_shaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
 from advshape.surrogates._optional import require
@@ -336,13 +336,33 @@ def from_surrogate(
     return count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
 
 
-def shaper_from_text(text: str) -> Shaper:
-    """A shaper from command-line text: a registry spec (``grpo_k:k=4``) or a surrogate
-    ``F=EXPR`` with optional ``;Omega=EXPR;lam=X`` (forward-engineered with :func:`from_surrogate`).
+SURROGATE_PREFIX = "surrogate:"
+
+
+def shaper_from_text(text: str, default_k: int | None = None) -> Shaper:
+    """A shaper from command-line text, in any of the forms the CLI commands accept:
+
+    - a registry spec, ``grpo_k:k=4`` (shapers taking ``k`` get ``default_k`` if not given);
+    - a surrogate ``F=EXPR`` with optional ``;Omega=EXPR;lam=X``;
+    - a surrogate ``surrogate:EXPR`` with optional ``;regularizer=EXPR;lam=X;name=NAME``.
+
+    Both surrogate forms are forward-engineered with :func:`from_surrogate`.
     """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(
+            f"a shaper spec must be a non-empty string like 'grpo_k:k=8', got {text!r}"
+        )
     text = text.strip()
+    if text.startswith(SURROGATE_PREFIX):
+        surrogate, kwargs = parse_surrogate_spec(text)
+        return from_surrogate(surrogate, **kwargs)
     if not text.startswith("F="):
-        return registry_shaper(text)
+        name, params = parse_spec(text)
+        entry = registry().get(name)
+        if default_k is not None and entry is not None and "k" not in params:
+            if any(p.name == "k" for p in entry.params):
+                params["k"] = default_k
+        return registry_shaper(name, **params)
     fields: dict[str, str] = {}
     for part in text.split(";"):
         key, eq, value = part.partition("=")
@@ -359,3 +379,23 @@ def shaper_from_text(text: str) -> Shaper:
     except ValueError:
         raise ValueError(f"lam must be a number in {text!r}, got {fields['lam']!r}") from None
     return from_surrogate(fields["F"], regularizer=fields.get("Omega"), lam=lam)
+
+
+def parse_surrogate_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``surrogate:F[;regularizer=Ω][;lam=λ][;name=NAME]`` -> (F, keyword arguments of
+    :func:`from_surrogate`). ';' separates the parts because F and Ω may contain commas."""
+    first, *rest = spec.strip()[len(SURROGATE_PREFIX) :].split(";")
+    kwargs: dict[str, Any] = {}
+    for item in rest:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in ("regularizer", "lam", "name") or not value.strip():
+            raise ValueError(
+                f"cannot parse {item!r} in {spec!r}: write 'surrogate:F;regularizer=OMEGA;lam=0.5' "
+                "(parts after F are regularizer=, lam= or name=, separated by ';')"
+            )
+        try:
+            kwargs[key] = float(value) if key == "lam" else value.strip()
+        except ValueError:
+            raise ValueError(f"lam must be a number in {spec!r}, got {value.strip()!r}") from None
+    return first.strip(), kwargs
