@@ -308,3 +308,15 @@ def test_registry_shapers_pickle_as_their_spec():
 def test_expected_update_rejects_rho_outside_0_1():
     with pytest.raises(ValueError, match=r"rho must lie in \[0, 1\].*1.5"):
         advshape.expected_update_coefficient(advshape.shaper("grpo"), 8, [0.5, 1.5])
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 16, 24, 64, 72, 300])
+def test_row_counts_every_path(n):
+    from advshape._src.shaper import _row_counts
+
+    rng = np.random.default_rng(n)
+    pos = rng.random((50, n)) < 0.4
+    np.testing.assert_array_equal(_row_counts(pos), pos.sum(axis=-1))
+    pos[3] = True
+    pos[4] = False
+    np.testing.assert_array_equal(_row_counts(pos), pos.sum(axis=-1))
