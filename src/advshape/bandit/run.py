@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import advshape
+from advshape._files import atomic_write, write_json_atomic
 from advshape.bandit.dynamics import BanditConfig, simulate
 
 __all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
@@ -90,21 +90,8 @@ def resolve_shaper(spec: str, k: int):
     return shaper
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    _atomic_write(path, lambda fh: json.dump(obj, fh, indent=2, sort_keys=True))
+    write_json_atomic(path, obj)
 
 
 def _run_file(out: Path, index: int, spec: str, seed: int) -> Path:
@@ -189,11 +176,11 @@ def run_study(
     for i, spec, seed in jobs:
         for rec in json.loads(_run_file(out, i, spec, seed).read_text()):
             records.append({"shaper": spec, "seed": seed, **rec})
-    _atomic_write(
+    atomic_write(
         out / "metrics.jsonl", lambda fh: fh.writelines(json.dumps(r) + "\n" for r in records)
     )
     rows = summarise(records, specs, study.bandit.k, study.target)
-    _atomic_write(out / "summary.md", lambda fh: fh.write(summary_markdown(rows, resolved)))
+    atomic_write(out / "summary.md", lambda fh: fh.write(summary_markdown(rows, resolved)))
     if plots:
         plot_curves(records, specs, study.bandit.k, out)
     return {"records": records, "summary": rows, "out": str(out)}
@@ -370,7 +357,7 @@ def plot_curves(records: list[dict[str, Any]], specs: Sequence[str], k: int, out
             ax.grid(alpha=0.3)
         axes[0][-1].legend(fontsize=7, loc="best")
         fig.tight_layout()
-        _atomic_write(
+        atomic_write(
             out / fname, lambda fh, fig=fig: fig.savefig(fh, format="png", dpi=110), mode="wb"
         )
         plt.close(fig)

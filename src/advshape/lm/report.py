@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from advshape._files import write_text_atomic
 from advshape.lm.train import read_jsonl
 
 
@@ -37,13 +38,6 @@ def _ks(run: dict[str, Any]) -> list[int]:
 def _savefig_atomic(fig, path: str) -> None:
     tmp = path + ".tmp.png"
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
-
-
-def _write_text_atomic(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
     os.replace(tmp, path)
 
 
@@ -161,7 +155,7 @@ def write_report(
         plot_metric(groups, metric, path, metric.replace("_", " "))
         pngs.append(path)
     rows = summary_rows(groups)
-    _write_text_atomic(
+    write_text_atomic(
         os.path.join(out_dir, "summary.json"), json.dumps(rows, indent=2, sort_keys=True)
     )
     page = (
@@ -177,7 +171,7 @@ def write_report(
         + "".join(_img(p) for p in pngs)
     )
     path = os.path.join(out_dir, "report.html")
-    _write_text_atomic(path, page)
+    write_text_atomic(path, page)
     return path
 
 

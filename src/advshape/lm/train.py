@@ -45,6 +45,8 @@ import os
 import time
 from typing import Any
 
+from advshape._files import write_json_atomic, write_jsonl_atomic
+
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
 REWARD_MODES = ("auto", "binary", "score")
 # Fields that may differ between a run and its resumption.
@@ -266,21 +268,6 @@ def validate(args: Args):
 
 
 # ----------------------------------------------------------------------------- run folder
-
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def write_jsonl_atomic(path: str, records: list[dict[str, Any]]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        for r in records:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
