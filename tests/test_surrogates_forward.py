@@ -174,3 +174,12 @@ def test_forward_shaper_on_torch_tensors():
     a_pos, a_neg = forward.scores(np.array([1, 1]), np.array([2, 3]))
     expected = torch.tensor([a_pos[0], a_neg[0], a_pos[1], a_neg[1], a_neg[1]], dtype=ragged.dtype)
     torch.testing.assert_close(ragged, expected)
+
+
+def test_text_surrogate_shapers_pickle_and_rebuild():
+    import pickle
+
+    s = advshape.from_surrogate("2*asin(sqrt(rho))", regularizer="rho*(1-rho)", lam=0.5)
+    t = pickle.loads(pickle.dumps(s))
+    assert t.spec == s.spec
+    np.testing.assert_array_equal(t.scores(np.arange(9), 8), s.scores(np.arange(9), 8))

@@ -75,6 +75,10 @@ class Shaper(NamedTuple):
         entry = registry.registry().get(self.name)
         if entry is not None and self.info.equation == entry.equation:
             return (registry.shaper, (self.spec,))
+        if self.spec.startswith("F="):  # forward-engineered from a text surrogate: rebuildable
+            from advshape.surrogates.forward import shaper_from_text
+
+            return (shaper_from_text, (self.spec,))
         raise TypeError(
             f"shaper {self.spec!r} is not in the registry and cannot be pickled; "
             "build it inside the worker (or register it with advshape.register)"
