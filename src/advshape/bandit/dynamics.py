@@ -204,7 +204,9 @@ def sampled_logit_update(
     adv = np.where(is_correct, (a_pos / n)[n_pos][:, None], (a_neg / n)[n_pos][:, None])
     update = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
     coef = adv.sum(axis=1) if totals is None else adv.sum(axis=1) / totals
-    update -= coef[:, None] * pi
+    # The π term in π's own dtype: with a float32 π, a float64 product was ~10x slower here
+    # (3 ms of a 12 ms step at P = 4096, M = 64) for no accuracy the float32 π could carry.
+    update -= coef.astype(pi.dtype)[:, None] * pi
     return update, n_pos
 
 
