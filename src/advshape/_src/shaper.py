@@ -89,7 +89,7 @@ def weights_from_scores(scores: Callable, n_pos: ArrayLike, n: ArrayLike):
     """(w⁺, w⁻) = (ρ̂·A⁺, −(1 − ρ̂)·A⁻) from a score function (paper Eqs. 7, 9; Table 1)."""
     a_pos, a_neg = scores(n_pos, n)
     rho = np.asarray(n_pos, np.float64) / np.asarray(n, np.float64)
-    return rho * a_pos, -(1.0 - rho) * a_neg
+    return rho * a_pos + 0.0, -(1.0 - rho) * a_neg + 0.0  # + 0.0: no −0.0 in printed tables
 
 
 def _size_checker(spec: str, info: ShaperInfo) -> Callable[[int], None]:
