@@ -9,20 +9,12 @@ from hypothesis import strategies as st
 
 import advshape
 from tests import _reference as ref
+from tests._registry_helpers import example_shaper
 
 torch = pytest.importorskip("torch")
 
 
-def _spec_params(name):
-    entry = advshape.registry()[name]
-    return {
-        p.name: (3 if p.name == "k" else 0.5)
-        for p in entry.params
-        if p.default is advshape.REQUIRED
-    }
-
-
-ALL = [advshape.shaper(name, **_spec_params(name)) for name in advshape.names()]
+ALL = [example_shaper(name) for name in advshape.names()]
 IDS = [s.spec for s in ALL]
 
 
@@ -116,7 +108,7 @@ def test_ragged_groups_equal_dense_groups(shaper):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_permuting_a_group_permutes_its_advantages(name, n, rows, seed):
-    shaper = advshape.shaper(name, **_spec_params(name))
+    shaper = example_shaper(name)
     rng = np.random.default_rng(seed)
     r = (rng.random((rows, n)) < 0.5).astype(float)
     perm = rng.permutation(n)
@@ -132,7 +124,7 @@ def test_permuting_a_group_permutes_its_advantages(name, n, rows, seed):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_ragged_equals_dense_property(name, sizes, seed):
-    shaper = advshape.shaper(name, **_spec_params(name))
+    shaper = example_shaper(name)
     rng = np.random.default_rng(seed)
     groups = [(rng.random(s) < 0.5).astype(float) for s in sizes]
     ids = np.concatenate([np.full(s, j) for j, s in enumerate(sizes)])
@@ -208,7 +200,7 @@ def test_pkpo_continuous_on_torch_and_ragged():
     "name", [n for n in advshape.names() if advshape.registry()[n].binary_only]
 )
 def test_binary_only_shapers_reject_other_rewards_and_point_to_pkpo(name):
-    shaper = advshape.shaper(name, **_spec_params(name))
+    shaper = example_shaper(name)
     with pytest.raises(ValueError, match=r"needs binary rewards.*0\.5 at index \(1, 2\).*'pkpo'"):
         shaper.advantages(np.array([[1.0, 0, 0, 1], [0, 1, 0.5, 0]]))
     with pytest.raises(ValueError, match="needs binary rewards.*2"):

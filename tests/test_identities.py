@@ -8,6 +8,7 @@ import pytest
 
 import advshape
 from tests import _reference as ref
+from tests._registry_helpers import example_shaper
 
 K1_REDUCTIONS = {  # shaper at K = 1  ->  the 0/1 shaper it must equal (paper Sec. 3, 4, 6)
     "reinforce_k": "reinforce",
@@ -141,13 +142,7 @@ def test_unbiased_shapers_ascend_pass_at_k_exactly_at_finite_n(name, baseline):
 @pytest.mark.parametrize("name", advshape.names())
 def test_registry_unbiased_flag_matches_exact_expectation(name):
     """A shaper flagged unbiased has c_N(ρ) ∝ (1 − ρ)^{K−1} at finite N; the others do not."""
-    entry = advshape.registry()[name]
-    params = {
-        p.name: (3 if p.name == "k" else 0.5)
-        for p in entry.params
-        if p.default is advshape.REQUIRED
-    }
-    shaper = advshape.shaper(name, **params)
+    shaper = example_shaper(name, k=3)
     k = shaper.info.target_k
     rho = np.linspace(0.05, 0.95, 19)
     c_n = advshape.expected_update_coefficient(shaper, 8, rho)

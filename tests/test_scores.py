@@ -5,6 +5,7 @@ import pytest
 
 import advshape
 from tests import _reference as ref
+from tests._registry_helpers import example_shaper
 
 K_SHAPERS = ["reinforce_k", "rloo_k", "grpo_k", "grpo_k_chen", "mix_chen", "mix_direct", "biased_k"]
 PLAIN = {"reinforce": {}, "rloo": {}, "grpo": {}, "dr_grpo": {}, "skew_r": {}}
@@ -106,13 +107,7 @@ def test_large_n_spot_checks():
 
 @pytest.mark.parametrize("name", advshape.names())
 def test_constant_groups_give_zero_for_mean_centred_shapers(name):
-    entry = advshape.registry()[name]
-    params = {
-        p.name: (4 if p.name == "k" else 0.5)
-        for p in entry.params
-        if p.default is advshape.REQUIRED
-    }
-    shaper = advshape.shaper(name, **params)
+    shaper = example_shaper(name, k=4)
     a_pos, a_neg = shaper.scores([0, 16], 16)
     if name in ("reinforce", "reinforce_k"):
         # not mean-centred: REINFORCE(_K) rewards an all-correct group (A⁺ = 1, resp. f̂⁺ = 0 for K ≥ 2)
