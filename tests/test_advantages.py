@@ -312,3 +312,20 @@ def test_row_counts_every_path(n):
     pos[3] = True
     pos[4] = False
     np.testing.assert_array_equal(_row_counts(pos), pos.sum(axis=-1))
+
+
+@pytest.mark.parametrize("shaper", ALL, ids=IDS)
+def test_generic_array_api_path_equals_the_numpy_fast_path(shaper):
+    """The path JAX/CuPy take (none installed here), driven through the compat NumPy namespace."""
+    import array_api_compat.numpy as xp
+
+    from advshape._src.shaper import _dense_array_api
+
+    rng = np.random.default_rng(5)
+    r = (rng.random((30, 8)) < 0.4).astype(np.float64)
+
+    def table(n):
+        return shaper.scores(np.arange(n + 1), np.full(n + 1, n))
+
+    np.testing.assert_array_equal(_dense_array_api(xp, r, table), shaper.advantages(r))
+    assert _dense_array_api(xp, r * 0.5, table) is None  # not binary: the caller decides

@@ -223,6 +223,22 @@ def _dense_torch(rewards, table: Callable, cache: dict):
     return tab_neg[n_pos].unsqueeze(-1) * ~pos + tab_pos[n_pos].unsqueeze(-1) * pos
 
 
+def _dense_array_api(xp, rewards, table: Callable):
+    """The table lookup for any Array-API library; None if rewards are not binary."""
+    counts = arrays.binary_counts(xp, rewards)
+    if counts is None:
+        return None
+    pos, n_pos = counts
+    dtype = arrays.float_dtype(xp, rewards)
+    device = arrays.array_api_compat.device(rewards)
+    tab_pos, tab_neg = table(int(rewards.shape[-1]))
+    idx = xp.reshape(n_pos, (-1,))
+    shape = (*tuple(n_pos.shape), 1)
+    a_pos = xp.take(xp.asarray(tab_pos, dtype=dtype, device=device), idx, axis=0)
+    a_neg = xp.take(xp.asarray(tab_neg, dtype=dtype, device=device), idx, axis=0)
+    return xp.where(pos, xp.reshape(a_pos, shape), xp.reshape(a_neg, shape))
+
+
 def count_shaper(
     name: str,
     scores: ScoresFn,
@@ -266,37 +282,17 @@ def count_shaper(
     def dense(xp, rewards):
         if isinstance(rewards, np.ndarray) and rewards.dtype.kind in "biuf":
             out = _dense_numpy(rewards, table)
-            if out is not None:
-                return out
-            if generic is None:
-                raise arrays.non_binary_error(xp, rewards, spec)
-            arrays.check_finite(xp, rewards, spec)
-            return generic(xp, rewards, arrays.float_dtype(xp, rewards))
-        if arrays.array_api_compat.is_torch_array(rewards):
+        elif arrays.array_api_compat.is_torch_array(rewards):
             out = _dense_torch(rewards, table, device_tables)
-            if out is not None:
-                return out
-            if generic is None:
-                raise arrays.non_binary_error(xp, rewards, spec)
-        counts = arrays.binary_counts(xp, rewards)
-        dtype = arrays.float_dtype(xp, rewards)
-        if counts is None:
-            if generic is None:
-                raise arrays.non_binary_error(xp, rewards, spec)
-            arrays.check_finite(xp, rewards, spec)
-            return generic(xp, rewards, dtype)
-        pos, n_pos = counts
-        tab_pos, tab_neg = table(int(rewards.shape[-1]))
-        device = arrays.array_api_compat.device(rewards)
-        idx = xp.reshape(n_pos, (-1,))
-        shape = (*tuple(n_pos.shape), 1)
-        a_pos = xp.reshape(
-            xp.take(xp.asarray(tab_pos, dtype=dtype, device=device), idx, axis=0), shape
-        )
-        a_neg = xp.reshape(
-            xp.take(xp.asarray(tab_neg, dtype=dtype, device=device), idx, axis=0), shape
-        )
-        return xp.where(pos, a_pos, a_neg)
+        else:
+            out = _dense_array_api(xp, rewards, table)
+        if out is not None:
+            return out
+        # not binary: the shaper's real-reward form, if it has one
+        if generic is None:
+            raise arrays.non_binary_error(xp, rewards, spec)
+        arrays.check_finite(xp, rewards, spec)
+        return generic(xp, rewards, arrays.float_dtype(xp, rewards))
 
     device_tables: dict = {}  # (n, device, dtype) -> tables already on the device
     check_size = _size_checker(spec, info)
