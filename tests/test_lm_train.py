@@ -114,7 +114,15 @@ def test_clip_stops_the_gradient_outside_the_trust_region():
     assert loss.item() == pytest.approx(expected)
 
 
-TIMING_FIELDS = {"samples_per_s", "tokens_per_s", "sample_seconds", "step_seconds"}
+TIMING_FIELDS = {
+    "samples_per_s",
+    "tokens_per_s",
+    "sample_seconds",
+    "score_seconds",
+    "forward_seconds",
+    "backward_seconds",
+    "step_seconds",
+}
 
 
 def _strip_timing(records):

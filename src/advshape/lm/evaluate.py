@@ -1,16 +1,20 @@
 """Pass@K of a model on held-out problems, by the unbiased estimator.
 
-For each problem, draw n responses at temperature 1, count the correct ones c, and
-average the unbiased estimate (Chen et al., 2021; the paper's Sec. 1.1.2)
+For each problem, draw n responses (temperature 1 unless asked otherwise), count the
+correct ones c, and average the unbiased estimate (Chen et al., 2021; the paper's
+Sec. 1.1.2)
 
     Pass@K ≈ 1 − C(n − c, K) / C(n, K)
 
-over problems, via ``advshape.pass_at_k``. Requires K ≤ n.
+over problems, via ``advshape.pass_at_k``; pooled over all problems and per difficulty
+class. Requires K ≤ n. The counts c are kept, so any K ≤ n and paired intervals can be
+computed afterwards (``advshape.lm.stats``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 DEFAULT_KS = (1, 2, 4, 8, 16)
 
@@ -41,6 +45,22 @@ def pass_at_k_from_counts(counts, n: int, ks: Sequence[int]) -> dict[int, float]
     return {int(k): float(np.mean(advshape.pass_at_k(n, counts, int(k)))) for k in ks}
 
 
+def pass_at_k_by_class(
+    counts, classes: Sequence[str], n: int, ks: Sequence[int]
+) -> dict[str, dict[str, float]]:
+    """{class: {"pass@K": mean over that class's problems}} for every class present."""
+    import numpy as np
+
+    counts = np.asarray(counts)
+    labels = np.asarray(classes)
+    return {
+        str(c): {
+            f"pass@{k}": v for k, v in pass_at_k_from_counts(counts[labels == c], n, ks).items()
+        }
+        for c in dict.fromkeys(classes)
+    }
+
+
 def evaluate(
     model,
     tokenizer,
@@ -51,13 +71,15 @@ def evaluate(
     ks: Sequence[int] = DEFAULT_KS,
     max_new_tokens: int,
     seed: int,
+    temperature: float = 1.0,
     prompts_per_batch: int = 64,
     progress: bool = False,
-) -> dict[str, float]:
-    """Pass@K for each K, mean score, accuracy and response length on ``problems``.
+) -> dict[str, Any]:
+    """Pass@K for each K (pooled and per class), mean score and response length.
 
     Sampling is seeded per batch from ``seed``, so the same model gives the same
-    numbers. ``counts`` (correct answers per problem) are returned too.
+    numbers. ``counts`` (correct answers per problem, in order) are returned too, and
+    ``by_class`` when the problems carry a ``difficulty``.
     """
     from tqdm.auto import tqdm
 
@@ -79,6 +101,7 @@ def evaluate(
             n=n,
             max_new_tokens=max_new_tokens,
             seed=seed * 1_000_003 + start,
+            temperature=temperature,
         )
         total_tokens += int(response_mask.sum())
         scores = task.scores([p for p in batch for _ in range(n)], texts)
@@ -90,5 +113,34 @@ def evaluate(
     rows = len(problems) * n
     result["eval_score"] = total_score / rows
     result["eval_response_length"] = total_tokens / rows
+    classes = [getattr(p, "difficulty", None) for p in problems]
+    if None not in classes:
+        result["by_class"] = pass_at_k_by_class(counts, classes, n, ks)
     result["counts"] = counts
+    return result
+
+
+def evaluate_cached(model, tokenizer, task, problems, *, cache_dir: str | None, **kwargs):
+    """``evaluate``, read from / written to ``cache_dir`` when given (keyed by every input
+    but the model, so only use it for a fixed model such as the warm start)."""
+    import hashlib
+    import json
+    import os
+
+    from advshape._files import write_json_atomic
+
+    if cache_dir is None:
+        return evaluate(model, tokenizer, task, problems, **kwargs)
+    settings = {k: v for k, v in kwargs.items() if k != "progress"}
+    key = json.dumps(
+        {"task": task.name, "problems": [p.prompt for p in problems], **settings},
+        sort_keys=True,
+        default=str,
+    )
+    path = os.path.join(cache_dir, f"eval-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    result = evaluate(model, tokenizer, task, problems, **kwargs)
+    write_json_atomic(path, result)
     return result

@@ -48,6 +48,7 @@ from typing import Any
 from advshape._files import write_json_atomic, write_jsonl_atomic
 
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
+PRECISIONS = ("fp32", "bf16")
 REWARD_MODES = ("auto", "binary", "score")
 # Fields that may differ between a run and its resumption.
 _RESUME_FREE_FIELDS = ("resume", "stop_after", "progress", "threads", "out")
@@ -58,8 +59,8 @@ class Args:
     """Command-line arguments of ``advshape train`` (each field becomes ``--field-name``)."""
 
     # --- what to learn, and with which shaper
-    task: str = "countdown"
-    """reasoning-gym task: countdown (many correct answers) or chain_sum (one)"""
+    task: str = "divisor"
+    """task (`advshape.lm.tasks`): divisor (default), prime_suffix, or the hard cases countdown, chain_sum"""
     shaper: str = "grpo"
     """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`) or surrogate:F[;lam=λ]"""
     reward: str = "auto"
@@ -67,9 +68,9 @@ class Args:
     seed: int = 0
     """seed of the RL run (sampling and problem order); the warm start has its own"""
     # --- RL
-    steps: int = 40
+    steps: int = 30
     """number of RL steps"""
-    prompts_per_step: int = 16
+    prompts_per_step: int = 32
     """B: problems per step"""
     samples_per_prompt: int = 16
     """N: responses sampled per problem (the group size)"""
@@ -88,30 +89,32 @@ class Args:
     temperature: float = 1.0
     """sampling temperature of the RL rollouts and of evaluation"""
     max_new_tokens: int = 0
-    """longest response in tokens; 0 = the task's default"""
+    """longest response in tokens; 0 = the task's longest answer + 1 (for <eos>)"""
+    precision: str = "fp32"
+    """fp32, or bf16 (CPU/CUDA autocast of sampling and the loss pass)"""
     # --- problems and evaluation
     task_seed: int = 0
     """seed of the train/held-out problem split (shared by all runs that compare)"""
-    n_train: int = 1000
-    """number of distinct train problems"""
-    eval_problems: int = 64
+    n_train: int = 0
+    """number of distinct train problems (0 = the task's default); RL draws them without repeats"""
+    eval_problems: int = 512
     """number of held-out problems"""
     eval_samples: int = 32
     """n: samples per held-out problem for the Pass@K estimator"""
     eval_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
     """the K values of Pass@K (each <= --eval-samples)"""
-    eval_every: int = 10
+    eval_every: int = 15
     """evaluate (and checkpoint) every this many steps"""
     # --- model and warm start
     model: str = ""
     """local Hugging Face causal-LM checkpoint; empty = a tiny Llama built from the sizes below"""
-    hidden_size: int = 128
+    hidden_size: int = 64
     """tiny model: hidden size"""
-    num_layers: int = 4
+    num_layers: int = 2
     """tiny model: decoder layers"""
     num_heads: int = 4
     """tiny model: attention heads"""
-    warmstart_steps: int = 100
+    warmstart_steps: int = 300
     """supervised steps on reference answers before RL (0 = none); cached"""
     warmstart_lr: float = 3e-3
     """warm start learning rate"""
@@ -218,7 +221,7 @@ def validate(args: Args):
     from advshape.lm.evaluate import check_ks
     from advshape.lm.tasks import get_task_spec
 
-    get_task_spec(args.task)
+    spec = get_task_spec(args.task)
     shaper = make_shaper(args.shaper)
     if args.reward not in REWARD_MODES:
         raise ValueError(f"--reward must be one of {REWARD_MODES}, got {args.reward!r}")
@@ -240,13 +243,16 @@ def validate(args: Args):
         ppo_epochs=args.ppo_epochs,
         eval_every=args.eval_every,
         eval_problems=args.eval_problems,
-        n_train=args.n_train,
     )
     for name, value in positive.items():
         if value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.prompts_per_step > args.n_train:
+    if args.n_train < 0:
+        raise ValueError(f"--n-train must be >= 0 (0 = the task's default), got {args.n_train}")
+    if args.prompts_per_step > (args.n_train or spec.default_n_train):
         raise ValueError("--prompts-per-step exceeds --n-train; lower it or add train problems")
+    if args.precision not in PRECISIONS:
+        raise ValueError(f"--precision must be one of {PRECISIONS}, got {args.precision!r}")
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise ValueError(f"--lr must be a positive number, got {args.lr}")
     if not 0 < args.clip < 1:
@@ -308,7 +314,6 @@ def prepare_model(args: Args, task, *, progress: bool):
     from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer, load_pretrained
     from advshape.lm.warmstart import WarmStartConfig, warm_start_cached
 
-    max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
     if args.model:
         base_model, tokenizer = load_pretrained(args.model, args.device)
         description = {"path": os.path.abspath(args.model)}
@@ -342,11 +347,6 @@ def prepare_model(args: Args, task, *, progress: bool):
         model_description=description,
         config=config,
         cache_dir=args.cache_dir,
-        eval_problems=task.heldout,
-        eval_samples=args.eval_samples,
-        eval_ks=args.eval_ks,
-        max_new_tokens=max_new_tokens,
-        device=args.device,
         progress=progress,
     )
 
@@ -354,12 +354,24 @@ def prepare_model(args: Args, task, *, progress: bool):
 # ----------------------------------------------------------------------------- the loop
 
 
-def policy_loss(logp, old_logp, response_mask, advantages, *, clip: float, aggregation: str):
-    """−J(θ) of Eq. (27) for one batch: clipped ratio objective, token terms aggregated.
+def policy_loss(
+    logp,
+    old_logp,
+    response_mask,
+    advantages,
+    *,
+    clip: float,
+    aggregation: str,
+    rows: int | None = None,
+    tokens=None,
+):
+    """−J(θ) of Eq. (27) for one batch or one bucket of it: clipped ratio objective.
 
     ``logp``/``old_logp``: [rows, T] per-token log-probs (0 on padding); ``advantages``:
     [rows]. With logp == old_logp (first epoch) the ratio is 1 and the gradient is
-    −(1/rows) Σ_i A_i Σ_t ∇ log π(y_it) for ``sum`` aggregation.
+    −(1/rows) Σ_i A_i Σ_t ∇ log π(y_it) for ``sum`` aggregation. ``rows`` and ``tokens``
+    are the whole batch's row and response-token counts when this is one bucket of it
+    (the buckets' losses then add up to the batch's loss); by default, this batch's own.
     """
     import torch
 
@@ -367,15 +379,72 @@ def policy_loss(logp, old_logp, response_mask, advantages, *, clip: float, aggre
     adv = advantages.unsqueeze(1)
     objective = torch.minimum(ratio * adv, torch.clamp(ratio, 1 - clip, 1 + clip) * adv)
     objective = objective * response_mask
-    rows = response_mask.shape[0]
+    rows = response_mask.shape[0] if rows is None else rows
     if aggregation == "sum":
         total = objective.sum() / rows
     elif aggregation == "token-mean":
-        total = objective.sum() / response_mask.sum().clamp(min=1)
+        tokens = response_mask.sum() if tokens is None else tokens
+        total = objective.sum() / max(int(tokens), 1)
     else:  # seq-mean
         per_row = objective.sum(1) / response_mask.sum(1).clamp(min=1)
         total = per_row.sum() / rows
     return -total
+
+
+def length_buckets(lengths, *, min_rows: int = 64) -> list[list[int]]:
+    """Rows grouped by response length, so the loss pass pads each group only to its own
+    longest response: rows sorted by length, cut where the length changes once a group
+    holds at least ``min_rows`` rows (small groups would cost more in calls than they save).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = [[]]
+    for i in order:
+        current = buckets[-1]
+        if len(current) >= min_rows and lengths[i] != lengths[current[-1]]:
+            buckets.append([])
+        buckets[-1].append(i)
+    return [b for b in buckets if b]
+
+
+def trim_bucket(prompt_ids, prompt_mask, response_ids, response_mask, rows):
+    """The bucket's rows, without the columns that are padding in every one of them."""
+    import torch
+
+    index = torch.as_tensor(rows, device=prompt_ids.device)
+    p_ids, p_mask = prompt_ids[index], prompt_mask[index]
+    r_ids, r_mask = response_ids[index], response_mask[index]
+    first = int(p_mask.sum(0).nonzero()[0])  # prompts are left-padded
+    width = int(r_mask.sum(1).max())
+    return p_ids[:, first:], p_mask[:, first:], r_ids[:, :width], r_mask[:, :width]
+
+
+def step_problems(n_problems: int, batch: int, seed: int, step: int) -> list[int]:
+    """Indices of step t's B train problems: consecutive slices of seeded permutations.
+
+    A run walks through a permutation of the train problems, so no problem repeats until
+    all have been used; the draw depends only on (seed, t), so resumed runs and every
+    shaper run with the same seed see the same problems.
+    """
+    import numpy as np
+
+    out: list[int] = []
+    position = (step - 1) * batch
+    while len(out) < batch:
+        sweep, offset = divmod(position + len(out), n_problems)
+        perm = np.random.default_rng(step_seed(seed, sweep, 3)).permutation(n_problems)
+        out.extend(int(i) for i in perm[offset : offset + batch - len(out)])
+    return out
+
+
+def autocast(args: Args):
+    """bf16 autocast for --precision bf16, nothing otherwise."""
+    import contextlib
+
+    import torch
+
+    if args.precision != "bf16":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16)
 
 
 def train(args: Args) -> dict[str, Any]:
@@ -384,7 +453,7 @@ def train(args: Args) -> dict[str, Any]:
     import torch
     from tqdm.auto import tqdm
 
-    from advshape.lm.evaluate import evaluate
+    from advshape.lm.evaluate import evaluate_cached
     from advshape.lm.model import load_pretrained, n_parameters, save_pretrained_atomic
     from advshape.lm.rollout import sample, token_logprobs
     from advshape.lm.tasks import Task
@@ -441,7 +510,9 @@ def train(args: Args) -> dict[str, Any]:
             "warm_start": {"path": start_path, **warm_stats},
             "n_parameters": n_parameters(model),
             "max_new_tokens": max_new_tokens,
-            "torch": torch.__version__,
+            "heldout_classes": [p.difficulty for p in task.heldout],
+            "classes": list(task.classes),
+            "versions": package_versions(),
         },
     )
 
@@ -459,18 +530,21 @@ def train(args: Args) -> dict[str, Any]:
 
     def run_eval(step: int) -> dict[str, Any]:
         # The same eval seed for every run and seed: shapers are compared on paired draws.
-        result = evaluate(
-            model,
-            tokenizer,
-            task,
-            task.heldout,
-            n=args.eval_samples,
-            ks=args.eval_ks,
-            max_new_tokens=max_new_tokens,
-            seed=step_seed(args.task_seed, step, 2),
-            progress=args.progress,
-        )
-        result.pop("counts")
+        # Step 0 evaluates the warm start, identical for every run: cached beside it.
+        with autocast(args):
+            result = evaluate_cached(
+                model,
+                tokenizer,
+                task,
+                task.heldout,
+                n=args.eval_samples,
+                ks=args.eval_ks,
+                max_new_tokens=max_new_tokens,
+                seed=step_seed(args.task_seed, step, 2),
+                temperature=args.temperature,
+                progress=args.progress,
+                cache_dir=start_path if step == 0 else None,
+            )
         return {
             "kind": "eval",
             "step": step,
@@ -495,24 +569,24 @@ def train(args: Args) -> dict[str, Any]:
         total=args.steps,
     )
     for step in bar:
-        # 1. problems of this step
-        rng = np.random.default_rng(step_seed(args.seed, step, 0))
-        problems = [task.train[i] for i in rng.choice(len(task.train), size=B, replace=False)]
+        # 1. problems of this step: no repeats within a run, the same for every shaper
+        problems = [task.train[i] for i in step_problems(len(task.train), B, args.seed, step)]
 
         # 2. sample N responses per problem
         t0 = time.perf_counter()
         model.eval()
-        prompt_ids, prompt_mask, response_ids, response_mask, texts = sample(
-            model,
-            tokenizer,
-            [p.prompt for p in problems],
-            n=N,
-            max_new_tokens=max_new_tokens,
-            seed=step_seed(args.seed, step, 1),
-            temperature=args.temperature,
-        )
+        with autocast(args):
+            prompt_ids, prompt_mask, response_ids, response_mask, texts = sample(
+                model,
+                tokenizer,
+                [p.prompt for p in problems],
+                n=N,
+                max_new_tokens=max_new_tokens,
+                seed=step_seed(args.seed, step, 1),
+                temperature=args.temperature,
+            )
         model.train()
-        t_sample = time.perf_counter() - t0
+        t1 = time.perf_counter()
 
         # 3. score; 4. advantages from the shaper, one group of N per problem
         scores = np.asarray(task.scores([p for p in problems for _ in range(N)], texts))
@@ -520,26 +594,50 @@ def train(args: Args) -> dict[str, Any]:
         rewards = correct if reward_mode == "binary" else scores
         advantages = shaper.advantages(torch.from_numpy(rewards.reshape(B, N)))
         advantages = advantages.reshape(B * N).to(torch.float32).to(args.device)
+        t2 = time.perf_counter()
 
-        # 5. policy-gradient step(s)
-        old_logp = None
-        for _epoch in range(args.ppo_epochs):
-            logp, entropy = token_logprobs(
-                model, prompt_ids, prompt_mask, response_ids, response_mask, entropy=True
-            )
-            if old_logp is None:
-                old_logp = logp.detach()  # π_θold = the sampling policy (γ = 1 on epoch 1)
-                mean_entropy = float(entropy.sum() / response_mask.sum())
-            loss = policy_loss(
-                logp,
-                old_logp,
-                response_mask,
-                advantages,
-                clip=args.clip,
-                aggregation=args.loss_aggregation,
-            )
+        # 5. policy-gradient step(s), the loss pass in buckets of similar response length
+        lengths = response_mask.sum(1).tolist()
+        buckets = [
+            (rows, trim_bucket(prompt_ids, prompt_mask, response_ids, response_mask, rows))
+            for rows in length_buckets(lengths)
+        ]
+        n_tokens = sum(lengths)
+        old_logps: list[Any] = []
+        forward_s = backward_s = 0.0
+        for epoch in range(args.ppo_epochs):
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = torch.zeros((), device=args.device)
+            entropy_sum = 0.0
+            for b, (rows, (p_ids, p_mask, r_ids, r_mask)) in enumerate(buckets):
+                f0 = time.perf_counter()
+                with autocast(args):
+                    if epoch == 0:
+                        logp, entropy = token_logprobs(
+                            model, p_ids, p_mask, r_ids, r_mask, entropy=True
+                        )
+                        old_logps.append(logp.detach())  # π_θold = the sampling policy (γ = 1)
+                        entropy_sum += float(entropy.sum())
+                    else:
+                        logp = token_logprobs(model, p_ids, p_mask, r_ids, r_mask)
+                bucket_loss = policy_loss(
+                    logp,
+                    old_logps[b],
+                    r_mask,
+                    advantages[torch.as_tensor(rows, device=advantages.device)],
+                    clip=args.clip,
+                    aggregation=args.loss_aggregation,
+                    rows=B * N,
+                    tokens=n_tokens,
+                )
+                f1 = time.perf_counter()
+                bucket_loss.backward()
+                loss += bucket_loss.detach()
+                forward_s += f1 - f0
+                backward_s += time.perf_counter() - f1
+            if epoch == 0:
+                mean_entropy = entropy_sum / max(n_tokens, 1)
+            f1 = time.perf_counter()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
                 raise TrainingDiverged(
@@ -548,16 +646,16 @@ def train(args: Args) -> dict[str, Any]:
                     f"is kept in {checkpoint_path!r}; lower --lr and rerun with --resume"
                 )
             optimizer.step()
+            backward_s += time.perf_counter() - f1
         seconds = time.perf_counter() - t0
 
         groups = correct.reshape(B, N)
-        n_tokens = int(response_mask.sum())
         records.append(
             {
                 "kind": "train",
                 "step": step,
                 "samples": step * B * N,
-                "loss": float(loss.detach()),
+                "loss": float(loss),
                 "grad_norm": float(grad_norm),
                 "train_reward": float(correct.mean()),
                 "train_score": float(scores.mean()),
@@ -567,7 +665,10 @@ def train(args: Args) -> dict[str, Any]:
                 "response_length": n_tokens / (B * N),
                 "samples_per_s": B * N / seconds,
                 "tokens_per_s": n_tokens / seconds,
-                "sample_seconds": t_sample,
+                "sample_seconds": t1 - t0,
+                "score_seconds": t2 - t1,
+                "forward_seconds": forward_s,
+                "backward_seconds": backward_s,
                 "step_seconds": seconds,
             }
         )
@@ -585,6 +686,19 @@ def train(args: Args) -> dict[str, Any]:
         write_run_report(args.out)
     evals = [r for r in records if r["kind"] == "eval"]
     return {"finished": finished, "final": evals[-1], "history": records}
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide a run's sampling trajectory."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("advshape", "torch", "transformers", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
 
 
 def main(argv=None) -> int:  # pragma: no cover - the CLI is `advshape train`

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 #: Bump when the warm start's procedure changes, so stale caches are not reused.
-WARMSTART_VERSION = 1
+WARMSTART_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,9 +39,11 @@ def cache_key(description: dict[str, Any]) -> str:
 
 
 def supervised_finetune(
-    model, tokenizer, problems, config: WarmStartConfig, *, progress: bool = True
+    model, tokenizer, task, config: WarmStartConfig, *, progress: bool = True
 ) -> list[float]:
-    """Cross-entropy training on (prompt, reference) pairs; returns the loss per step."""
+    """Cross-entropy training on (prompt, reference) pairs of ``task.train``; returns the loss
+    per step. Each pair's reference is drawn anew by ``task.reference`` (uniform among the
+    problem's correct answers, for tasks that list them)."""
     import numpy as np
     import torch
     from tqdm.auto import tqdm
@@ -60,6 +62,7 @@ def supervised_finetune(
         optimizer,
         lambda s: min((s + 1) / warmup, max(0.0, (config.steps - s) / (config.steps - warmup + 1))),
     )
+    problems = task.train
     rng = np.random.default_rng(config.seed)
     model.train()
     losses = []
@@ -69,7 +72,7 @@ def supervised_finetune(
         batch = [problems[i] for i in idx]
         prompt_ids, prompt_mask = encode_prompts(tokenizer, [p.prompt for p in batch], device)
         response_ids, response_mask = encode_responses(
-            tokenizer, [p.reference for p in batch], device
+            tokenizer, [task.reference(p, rng) for p in batch], device
         )
         logp = token_logprobs(model, prompt_ids, prompt_mask, response_ids, response_mask)
         loss = -logp.sum() / response_mask.sum()
@@ -91,19 +94,14 @@ def warm_start_cached(
     model_description: dict[str, Any],
     config: WarmStartConfig,
     cache_dir: str,
-    eval_problems,
-    eval_samples: int,
-    eval_ks,
-    max_new_tokens: int,
-    device: str,
     progress: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """Path of the warm-started checkpoint (trained now, or found in the cache) and its stats.
 
     ``make_model()`` returns the initial model (random or loaded); it is called only
-    when the cache misses. The stats include Pass@K on ``eval_problems`` after SFT.
+    when the cache misses. Its held-out evaluation is the RL runs' step 0, cached beside it
+    (``advshape.lm.evaluate.evaluate_cached``).
     """
-    from advshape.lm.evaluate import evaluate
     from advshape.lm.model import save_pretrained_atomic
 
     description = {
@@ -111,10 +109,9 @@ def warm_start_cached(
         "task": task.name,
         "task_seed": task.seed,
         "n_train": len(task.train),
-        "gym_config": task.spec.gym_config,
+        "task_config": task.spec.config,
         "model": model_description,
         "warmstart": dataclasses.asdict(config),
-        "eval": [len(eval_problems), eval_samples, list(eval_ks), max_new_tokens],
     }
     path = os.path.join(cache_dir, f"warmstart-{cache_key(description)}")
     stats_path = os.path.join(path, "warmstart.json")
@@ -124,25 +121,12 @@ def warm_start_cached(
 
     model = make_model()
     start = time.perf_counter()
-    losses = supervised_finetune(model, tokenizer, task.train, config, progress=progress)
+    losses = supervised_finetune(model, tokenizer, task, config, progress=progress)
     seconds = time.perf_counter() - start
-    result = evaluate(
-        model,
-        tokenizer,
-        task,
-        eval_problems,
-        n=eval_samples,
-        ks=eval_ks,
-        max_new_tokens=max_new_tokens,
-        seed=config.seed + 7919,
-        progress=progress,
-    )
-    result.pop("counts")
     stats = {
         "description": description,
         "final_loss": losses[-1] if losses else None,
         "seconds": seconds,
-        "heldout": result,
     }
     save_pretrained_atomic(model, tokenizer, path + ".partial")
     with open(os.path.join(path + ".partial", "warmstart.json"), "w") as f:
