@@ -6,7 +6,7 @@
 Both trainers start from the same local checkpoint (advshape's tiny Llama and character
 tokenizer, built from a config with random weights, given advshape.lm's cached supervised warm
 start of ``--warmstart-steps`` steps, the checkpoint advshape's trainer starts RL from), train on
-the same reasoning-gym task (advshape.lm's compact prompts and its verifier), with the same
+the same task (advshape.lm's prompts and verifier; the main job's divisor by default), with the same
 shaper, N responses per prompt, B prompts per step, response length cap, learning rate,
 temperature and number of optimisation steps. TRL runs through advshape.integrations.trl,
 so both trainers compute the same advantages.
@@ -40,18 +40,18 @@ os.environ.setdefault("WANDB_DISABLED", "true")
 
 @dataclasses.dataclass
 class Args:
-    task: str = "chain_sum"  # advshape.lm task (reasoning-gym generator + verifier)
+    task: str = "divisor"  # advshape.lm task (the main job's default)
     shaper: str = "grpo"  # the same shaper in both trainers
-    prompts_per_step: int = 8  # B
-    samples_per_prompt: int = 8  # N
-    steps: int = 6  # optimisation steps per trainer run, warm-up included
+    prompts_per_step: int = 32  # B (the main job's)
+    samples_per_prompt: int = 16  # N (the main job's)
+    steps: int = 8  # optimisation steps per trainer run, warm-up included
     repeats: int = 2  # timed runs per trainer (after one warm-up run), alternating
     warmup_steps: int = 1  # untimed first steps (lazy initialisation, allocator warm-up)
     max_new_tokens: int = 0  # response cap; 0: the task's answer length + 1
-    lr: float = 1e-4
+    lr: float = 3e-4
     temperature: float = 1.0
-    hidden_size: int = 128  # advshape.lm's default tiny Llama
-    num_layers: int = 4
+    hidden_size: int = 64  # advshape.lm's default tiny Llama
+    num_layers: int = 2
     num_heads: int = 4
     # torch threads for both; 1 by default: on a shared machine, 2 threads contending with
     # other jobs made single steps 10-50x slower and the comparison meaningless. 0: torch's choice.
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    task = Task(args.task, seed=args.seed, n_train=max(256, 4 * args.prompts_per_step), n_eval=2)
+    task = Task(args.task, seed=args.seed, n_train=0, n_eval=2)
     max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
     seconds: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}
     lengths: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}

@@ -20,23 +20,65 @@ TINY = [
     "--hidden-size", "16", "--num-layers", "1", "--num-heads", "2", "--warmstart-steps", "2",
     "--warmstart-batch-size", "8", "--threads", "1", "--no-progress",
 ]  # fmt: skip
+PROBE = [
+    "--n-train", "40", "--eval-problems", "4", "--eval-samples", "4", "--eval-ks", "1", "4",
+    "--hidden-size", "16", "--num-layers", "1", "--num-heads", "2", "--warmstart-steps", "2",
+    "--warmstart-batch-size", "8", "--threads", "1", "--no-progress",
+]  # fmt: skip
 
 
-def test_compare_writes_report_with_plots_and_table(tmp_path, capsys):
+def test_compare_writes_report_summary_and_claims(tmp_path, capsys):
     out = tmp_path / "cmp"
     argv = ["compare", "--shapers", "grpo", "grpo_k:k=2", "--seeds", "2", "--out", str(out)]
     assert main([*argv, *TINY, "--cache-dir", str(tmp_path / "cache")]) == 0
-    for name in ("report.html", "pass_at_1.png", "pass_at_4.png", "summary.json"):
+    for name in ("report.html", "pass_at_1.png", "pass_at_4.png", "hard_pass_at_4.png"):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
-    assert [row["shaper"] for row in summary] == ["grpo", "grpo_k:k=2"]
-    assert all(row["seeds"] == 2 and len(row["pass@4"]["final"]) == 2 for row in summary)
-    assert "grpo_k:k=2" in (out / "report.html").read_text()
+    runs = summary["runs"]
+    assert [(r["shaper"], r["seed"]) for r in runs] == [
+        ("grpo", 0), ("grpo", 1), ("grpo_k:k=2", 0), ("grpo_k:k=2", 1)
+    ]
+    ks = [f"pass@{k}" for k in range(1, 5)]  # every K up to min(16, n = 4)
+    for run in runs:
+        assert list(run["start"]) == list(run["final"]) == ks
+        assert set(run["by_class"]) == {"easy", "hard"}
+        assert list(run["by_class"]["hard"]["final"]) == ks
+        # The values are the unbiased estimator on the run's own saved counts.
+        metrics = [json.loads(line) for line in (out / ("grpo" if run["shaper"] == "grpo" else
+                   "grpo_k__k=2") / f"seed{run['seed']}" / "metrics.jsonl").read_text().splitlines()]
+        final = [r for r in metrics if r["kind"] == "eval"][-1]
+        assert run["final"]["pass@4"] == pytest.approx(final["pass@4"])
+        assert run["start"] == runs[0]["start"]  # one warm start for every run
+    assert summary["probe"]["temperatures"] == [1.0, 0.7, 0.5]
+    assert {c["claim"].split(" ")[0] for c in summary["claims"]} == {"grpo", "grpo_k:k=2"}
+    assert {(p["shaper"], p["against"]) for p in summary["paired"]} == {
+        ("grpo", "start"), ("grpo_k:k=2", "start"), ("grpo_k:k=2", "grpo")
+    }
+    page = (out / "report.html").read_text()
+    assert "Headroom" in page and "What holds" in page and "grpo_k:k=2" in page
+    err = capsys.readouterr().err
+    assert "grpo raises held-out pass@1" in err
     assert sorted(os.listdir(out / "grpo_k__k=2")) == ["seed0", "seed1"]
     # A second call finds every run finished and only rewrites the report.
     mtime = (out / "grpo" / "seed0" / "metrics.jsonl").stat().st_mtime
     assert main([*argv, *TINY, "--cache-dir", str(tmp_path / "cache")]) == 0
     assert (out / "grpo" / "seed0" / "metrics.jsonl").stat().st_mtime == mtime
+
+
+def test_compare_refuses_the_same_shaper_written_twice(tmp_path, capsys):
+    argv = ["compare", "--shapers", "grpo_k:k=2", "grpo_k: k=2", "--out", str(tmp_path / "x")]
+    assert main([*argv, *TINY, "--cache-dir", str(tmp_path / "c")]) == 2
+    assert "lists a shaper twice" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "c").exists()
+
+
+def test_probe_prints_the_table_and_its_verdicts(tmp_path, capsys):
+    argv = ["probe", "--cache-dir", str(tmp_path / "c"), "--format", "json"]
+    assert main([*argv, *PROBE]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["temperatures"] == [1.0, 0.7, 0.5]
+    assert set(result["rows"][0]["by_class"]) == {"easy", "hard"}
+    assert result["words"][0].startswith("pass@1 ")
 
 
 def test_parallel_jobs_give_the_same_results(tmp_path):

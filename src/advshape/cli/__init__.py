@@ -22,8 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "table": ("surrogate_cmds", "print the paper's Table 1 from the registry, checked"),
     "plot": ("surrogate_cmds", "draw Figures 1-5, or weights/surrogates of any shapers"),
     "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
-    "train": ("lm_cmds", "RLVR of a small language model on a reasoning-gym task with one shaper"),
-    "compare": ("lm_cmds", "train several shapers x seeds from one warm start; HTML/PNG report"),
+    "train": ("lm_cmds", "RLVR of a small language model on a verifiable task with one shaper"),
+    "compare": ("lm_cmds", "train several shapers x paired seeds from one warm start; report"),
+    "probe": ("lm_cmds", "evaluate a task's warm start at lower temperatures: room for RL?"),
 }
 
 

@@ -1,4 +1,4 @@
-"""``advshape train`` and ``advshape compare``: RLVR of a small language model.
+"""``advshape train``, ``advshape compare`` and ``advshape probe``: RLVR of a small LM.
 
 Arguments only here (no torch at import time); the work is in ``advshape.lm``.
 """
@@ -7,21 +7,40 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
-import re
 import sys
 
-# The default comparison (the README's main job): sized to finish in under ten minutes
-# on two CPU cores, warm start included. See docs/readme/issue5.md for the measurement.
-DEFAULT_SHAPERS = ("grpo", "grpo_k:k=8", "skew_r")
-DEFAULT_SEEDS = 2
-COMPARE_STEPS = 40
+# The default comparison (the README's main job), sized to finish in under eight minutes
+# on two CPU cores, warm start included.
+COMPARE_STEPS = 60
+COMPARE_EVAL_EVERY = 30
+
+
+def _task_epilog(parser: argparse.ArgumentParser) -> None:
+    """List the tasks, one line each, under --help."""
+    from advshape.lm.tasks import TASKS
+
+    width = max(len(name) for name in TASKS)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "tasks (--task):\n" + "\n".join(
+        f"  {spec.name:<{width}}  {spec.summary}" for spec in TASKS.values()
+    )
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    from advshape.lm.tasks import task_names
+    from advshape.lm.train import add_arguments
+
+    add_arguments(parser, skip=skip)
+    for action in parser._actions:
+        if action.dest == "task":  # the choices, without argparse's multi-line refusal
+            action.metavar = "{" + ",".join(task_names()) + "}"
+    _task_epilog(parser)
 
 
 def configure_train(parser: argparse.ArgumentParser) -> None:
-    from advshape.lm.train import add_arguments
-
-    add_arguments(parser)
+    _add_run_arguments(parser)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -40,22 +59,23 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def configure_compare(parser: argparse.ArgumentParser) -> None:
-    from advshape.lm.train import add_arguments
+    from advshape.lm.compare import DEFAULT_SEEDS, DEFAULT_SHAPERS
 
     parser.add_argument(
         "--shapers",
         nargs="+",
         default=list(DEFAULT_SHAPERS),
-        help=f"shaper specs to compare (default: {' '.join(DEFAULT_SHAPERS)})",
+        help=f"shaper specs to compare (default: {' '.join(DEFAULT_SHAPERS)}); grpo, if "
+        "present, is the reference of the paired differences",
     )
     parser.add_argument(
         "--seeds",
         type=int,
         default=DEFAULT_SEEDS,
-        help=f"RL seeds per shaper, 0..S-1 (default: {DEFAULT_SEEDS})",
+        help=f"paired RL seeds per shaper, 0..S-1 (default: {DEFAULT_SEEDS})",
     )
-    add_arguments(parser, skip=("shaper", "seed", "out", "resume", "stop_after"))
-    parser.set_defaults(steps=COMPARE_STEPS)
+    _add_run_arguments(parser, skip=("shaper", "seed", "out", "resume", "stop_after"))
+    parser.set_defaults(steps=COMPARE_STEPS, eval_every=COMPARE_EVAL_EVERY)
     parser.add_argument(
         "--out", default="runs/compare", help="comparison folder (default: 'runs/compare')"
     )
@@ -68,89 +88,88 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _train_in_parallel(todo, jobs: int, *, progress: bool) -> None:
-    """Each run in its own process (runs are independent; each seeds its own draws)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm.auto import tqdm
-
-    from advshape.lm.train import train
-
-    quiet = [dataclasses.replace(a, progress=False) for a in todo]
-    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(train, a) for a in quiet]
-        for future in tqdm(
-            as_completed(futures), total=len(futures), desc="runs", disable=not progress
-        ):
-            future.result()  # re-raises a run's error here
-
-
-def _slug(spec: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec.replace(":", "__"))
-
-
 def run_compare(ns: argparse.Namespace) -> int:
-    from advshape.lm.report import load_run, write_report
-    from advshape.lm.tasks import Task
-    from advshape.lm.train import (
-        Args,
-        args_from_namespace,
-        prepare_model,
-        read_jsonl,
-        set_threads,
-        train,
-    )
+    from advshape.lm.compare import compare
+    from advshape.lm.train import Args, args_from_namespace
     from advshape.lm.train import validate as validate_args
 
     if ns.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {ns.jobs}")
     if ns.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {ns.seeds}")
-    if len(set(ns.shapers)) != len(ns.shapers):
-        raise ValueError(f"--shapers lists a shaper twice: {ns.shapers}")
     base = args_from_namespace(ns, Args, shaper=ns.shapers[0], seed=0, resume=True)
-    # Every option of every run is checked before any work starts.
-    for spec in ns.shapers:
-        validate_args(dataclasses.replace(base, shaper=spec))
-    os.makedirs(ns.out, exist_ok=True)
-    set_threads(base.threads)
-
-    task = Task(base.task, seed=base.task_seed, n_train=base.n_train, n_eval=base.eval_problems)
-    _, warm = prepare_model(base, task, progress=base.progress)  # shared by every run
-    print(
-        "warm start: "
-        + ", ".join(f"{k} = {v:.3f}" for k, v in warm["heldout"].items() if k.startswith("pass@")),
-        file=sys.stderr,
-    )
-
-    todo = []
-    for spec in ns.shapers:
-        for seed in range(ns.seeds):
-            out = os.path.join(ns.out, _slug(spec), f"seed{seed}")
-            records = read_jsonl(os.path.join(out, "metrics.jsonl"))
-            done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
-            if not done:
-                todo.append(dataclasses.replace(base, shaper=spec, seed=seed, out=out))
-    if ns.jobs == 1:
-        for run_args in todo:
-            train(run_args)
-    else:
-        _train_in_parallel(todo, ns.jobs, progress=base.progress)
-    groups = {
-        spec: [load_run(os.path.join(ns.out, _slug(spec), f"seed{s}")) for s in range(ns.seeds)]
-        for spec in ns.shapers
-    }
-    notes = (
-        f"<p>task <b>{base.task}</b>, B = {base.prompts_per_step} prompts × N = "
-        f"{base.samples_per_prompt} samples per step, {base.steps} steps, lr {base.lr}, "
-        f"loss aggregation {base.loss_aggregation}, ppo epochs {base.ppo_epochs}; "
-        f"held-out: {base.eval_problems} problems × n = {base.eval_samples} samples. "
-        f"Warm start ({base.warmstart_steps} SFT steps) Pass@K: "
-        + ", ".join(f"{k} = {v:.3f}" for k, v in warm["heldout"].items() if k.startswith("pass@"))
-        + "</p>"
-    )
-    path = write_report(groups, ns.out, "advshape compare", notes)
+    # Every option of every run is checked before any work starts; specs are compared in
+    # their canonical form, so 'grpo_k:k=8' and 'grpo_k: k=8' are the same shaper.
+    canonical = [validate_args(dataclasses.replace(base, shaper=s)).spec for s in ns.shapers]
+    if len(set(canonical)) != len(canonical):
+        raise ValueError(f"--shapers lists a shaper twice: {ns.shapers} (as {canonical})")
+    path = compare(base, ns.shapers, ns.seeds, ns.out, jobs=ns.jobs)
+    with open(os.path.join(ns.out, "summary.json")) as f:
+        summary = json.load(f)
+    for claim in summary["claims"]:
+        verdict = "holds" if claim["holds"] else "does NOT hold"
+        print(f"- {claim['claim']}: {verdict}. {claim['evidence']}", file=sys.stderr)
     print(path)
+    return 0
+
+
+# ----------------------------------------------------------------------------- probe
+
+_PROBE_FIELDS = (
+    "task",
+    "task_seed",
+    "n_train",
+    "eval_problems",
+    "eval_samples",
+    "eval_ks",
+    "max_new_tokens",
+    "model",
+    "hidden_size",
+    "num_layers",
+    "num_heads",
+    "warmstart_steps",
+    "warmstart_lr",
+    "warmstart_batch_size",
+    "cache_dir",
+    "device",
+    "threads",
+    "progress",
+)
+
+
+def configure_probe(parser: argparse.ArgumentParser) -> None:
+    from advshape.lm.probe import PROBE_TEMPERATURES
+    from advshape.lm.train import Args
+
+    skip = tuple(f.name for f in dataclasses.fields(Args) if f.name not in _PROBE_FIELDS)
+    _add_run_arguments(parser, skip=skip)
+    parser.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=list(PROBE_TEMPERATURES),
+        help=f"sampling temperatures to evaluate (default: {list(PROBE_TEMPERATURES)})",
+    )
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format"
+    )
+
+
+def run_probe(ns: argparse.Namespace) -> int:
+    import math
+
+    from advshape.lm.probe import format_probe, probe
+    from advshape.lm.train import Args, args_from_namespace, set_threads
+    from advshape.lm.train import validate as validate_args
+
+    args = args_from_namespace(ns, Args)
+    validate_args(args)
+    bad = [t for t in ns.temperatures if not (math.isfinite(t) and t > 0)]
+    if bad or len(ns.temperatures) < 2:
+        raise ValueError(
+            f"--temperatures needs at least two positive finite values, got {ns.temperatures}"
+        )
+    set_threads(args.threads, progress=args.progress)
+    result = probe(args, ns.temperatures)
+    print(json.dumps(result, indent=2) if ns.format == "json" else format_probe(result))
     return 0

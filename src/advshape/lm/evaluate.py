@@ -46,13 +46,15 @@ def pass_at_k_from_counts(counts, n: int, ks: Sequence[int]) -> dict[int, float]
 
 
 def pass_at_k_by_class(
-    counts, classes: Sequence[str], n: int, ks: Sequence[int]
+    counts, classes: Sequence[str], n: int, ks: Sequence[int], order: Sequence[str] = ()
 ) -> dict[str, dict[str, float]]:
-    """{class: {"pass@K": mean over that class's problems}} for every class present."""
+    """{class: {"pass@K": mean over that class's problems}} for every class present, in
+    ``order`` first, then in order of appearance."""
     import numpy as np
 
     counts = np.asarray(counts)
     labels = np.asarray(classes)
+    classes = [c for c in order if c in set(classes)] + list(classes)
     return {
         str(c): {
             f"pass@{k}": v for k, v in pass_at_k_from_counts(counts[labels == c], n, ks).items()
@@ -115,7 +117,9 @@ def evaluate(
     result["eval_response_length"] = total_tokens / rows
     classes = [getattr(p, "difficulty", None) for p in problems]
     if None not in classes:
-        result["by_class"] = pass_at_k_by_class(counts, classes, n, ks)
+        result["by_class"] = pass_at_k_by_class(
+            counts, classes, n, ks, order=getattr(task, "classes", ())
+        )
     result["counts"] = counts
     return result
 

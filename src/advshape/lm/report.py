@@ -54,7 +54,7 @@ def plot_metric(groups: dict[str, list[dict[str, Any]]], metric: str, path: str,
         source = (
             "train" if metric in ("train_reward", "entropy", "zero_variance_groups") else "evals"
         )
-        curves = [[(r["samples"], r[metric]) for r in run[source]] for run in runs]
+        curves = [[(r["samples"], _value(r, metric)) for r in run[source]] for run in runs]
         length = min(len(c) for c in curves)
         if length == 0:
             continue
@@ -64,12 +64,22 @@ def plot_metric(groups: dict[str, list[dict[str, Any]]], metric: str, path: str,
         if len(runs) > 1:
             ax.fill_between(x, y.min(0), y.max(0), color=line.get_color(), alpha=0.15)
     ax.set_xlabel("training samples (prompts × responses)")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(
+        metric.split(":")[1] + f", {metric.split(':')[0]} class" if ":" in metric else metric
+    )
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     _savefig_atomic(fig, path)
     plt.close(fig)
+
+
+def _value(record: dict[str, Any], metric: str) -> float:
+    """``record[metric]``, or a class's value for ``"CLASS:pass@K"``."""
+    if ":" in metric:
+        cls, name = metric.split(":", 1)
+        return record["by_class"][cls][name]
+    return record[metric]
 
 
 def _mean_std(values: Sequence[float]) -> str:
@@ -179,3 +189,154 @@ def write_run_report(run_dir: str) -> str:
     run = load_run(run_dir)
     label = run["config"]["shaper"]["spec"]
     return write_report({label: [run]}, run_dir, f"advshape train: {label}")
+
+
+# ----------------------------------------------------------------------------- comparison
+
+_STYLE = (
+    "<style>body{font-family:sans-serif;max-width:1150px;margin:auto}"
+    "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:3px 6px;"
+    "font-size:13px}img{width:370px}.ok{color:#070}.no{color:#a00}</style>"
+)
+
+
+def _settings_html(summary: dict[str, Any]) -> str:
+    a = summary["settings"]
+    versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items())
+    return (
+        f"<p>task <b>{html.escape(summary['task'])}</b> (task seed {summary['task_seed']}), "
+        f"a {summary['n_parameters']:,}-parameter Llama; warm start: {a['warmstart_steps']} SFT "
+        f"steps × {a['warmstart_batch_size']}. RL: B = {a['prompts_per_step']} prompts × N = "
+        f"{a['samples_per_prompt']} samples per step, {a['steps']} steps, lr {a['lr']}, loss "
+        f"aggregation {a['loss_aggregation']}, ppo epochs {a['ppo_epochs']}. Held-out: "
+        f"{a['eval_problems']} problems × n = {a['eval_samples']} samples, classes "
+        f"{', '.join(summary['classes'])}. Versions: {html.escape(versions)}.</p>"
+    )
+
+
+def _probe_html(probe: dict[str, Any]) -> str:
+    top = f"pass@{probe['k']}"
+    classes = list(probe["rows"][0]["by_class"])
+    head = "".join(f"<th>{c} pass@1</th><th>{c} {top}</th>" for c in classes)
+    rows = []
+    for r in probe["rows"]:
+        cells = "".join(
+            f"<td>{r['by_class'][c]['pass@1']:.3f}</td><td>{r['by_class'][c][top]:.3f}</td>"
+            for c in classes
+        )
+        rows.append(
+            f"<tr><td>{r['temperature']:g}</td><td>{r['pooled']['pass@1']:.3f}</td>"
+            f"<td>{r['pooled'][top]:.3f}</td>{cells}</tr>"
+        )
+    words = "".join(f"<li>{html.escape(w)}</li>" for w in probe["words"])
+    return (
+        "<table><tr><th>temperature</th><th>pass@1</th>"
+        f"<th>{top}</th>{head}</tr>{''.join(rows)}</table><ul>{words}</ul>"
+    )
+
+
+def _claims_html(claims: list[dict[str, Any]]) -> str:
+    items = []
+    for c in claims:
+        mark = "<b class='ok'>holds</b>" if c["holds"] else "<b class='no'>does not hold</b>"
+        items.append(
+            f"<li>{html.escape(c['claim'])}: {mark}. <small>{html.escape(c['evidence'])}</small>"
+            "</li>"
+        )
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _interval_cell(d: dict[str, float]) -> str:
+    cls = "ok" if d["low"] > 0 else "no" if d["high"] < 0 else ""
+    return f"<td class='{cls}'>{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]</td>"
+
+
+def _paired_html(paired: list[dict[str, Any]]) -> str:
+    seeds = len(paired[0]["per_seed"])
+    head = "".join(f"<th>seed {s}</th>" for s in range(seeds))
+    rows = [
+        f"<tr><td>{html.escape(r['shaper'])}</td><td>{html.escape(r['against'])}</td>"
+        f"<td>{r['metric']}</td><td>{html.escape(r['class'])}</td>"
+        + "".join(_interval_cell(d) for d in r["per_seed"])
+        + _interval_cell(r["pooled"])
+        + "</tr>"
+        for r in paired
+    ]
+    return (
+        "<table><tr><th>shaper</th><th>minus</th><th>metric</th><th>class</th>"
+        f"{head}<th>pooled over seeds</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _values_html(summary: dict[str, Any]) -> str:
+    import numpy as np
+
+    top = f"pass@{summary['k']}"
+    ks = [
+        k
+        for k in ("pass@1", "pass@2", "pass@4", "pass@8", "pass@16")
+        if k in summary["runs"][0]["final"]
+    ]
+    shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
+    head = "".join(f"<th>{k}</th>" for k in ks) + "".join(
+        f"<th>{c} pass@1</th><th>{c} {top}</th>" for c in summary["classes"]
+    )
+    rows = []
+    for spec in shapers:
+        runs = [r for r in summary["runs"] if r["shaper"] == spec]
+        for which in ("start", "middle", "final"):
+            if spec != shapers[0] and which == "start":
+                continue  # every run starts from the same warm start
+            label = "warm start" if which == "start" else f"{spec}, {which}"
+            cells = "".join(f"<td>{np.mean([r[which][k] for r in runs]):.3f}</td>" for k in ks)
+            cells += "".join(
+                f"<td>{np.mean([r['by_class'][c][which][m] for r in runs]):.3f}</td>"
+                for c in summary["classes"]
+                for m in ("pass@1", top)
+            )
+            rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
+    return f"<table><tr><th>run (mean over seeds)</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def write_comparison_report(groups, summary: dict[str, Any], out_dir: str) -> str:
+    """``summary.json``, PNG curves and ``report.html`` of a comparison; returns the HTML path."""
+    from advshape.lm import stats
+
+    top = f"pass@{summary['k']}"
+    metrics = ["pass@1", top]
+    metrics += [
+        f"{c}:{m}"
+        for c in summary["classes"]
+        if len(summary["classes"]) > 1
+        for m in ("pass@1", top)
+    ]
+    pngs = []
+    for metric in [*metrics, "train_reward", "entropy"]:
+        path = os.path.join(out_dir, metric.replace(":", "_").replace("@", "_at_") + ".png")
+        title = metric.replace(":", " class, held-out ").replace("_", " ")
+        plot_metric(groups, metric, path, title if ":" in metric else f"held-out {title}")
+        pngs.append(path)
+    write_text_atomic(
+        os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=2, sort_keys=True)
+    )
+    method = html.escape(stats.__doc__.split("\n\n", 1)[1])
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>advshape compare</title>"
+        + _STYLE
+        + "<h1>advshape compare</h1>"
+        + _settings_html(summary)
+        + "<h2>1. Headroom of the warm start (before RL)</h2>"
+        + _probe_html(summary["probe"])
+        + "<h2>2. What holds</h2>"
+        + _claims_html(summary["claims"])
+        + "<h2>3. Held-out Pass@K</h2>"
+        + _values_html(summary)
+        + "<h2>4. Paired differences (95% intervals)</h2>"
+        + f"<p><small>{method}</small></p>"
+        + _paired_html(summary["paired"])
+        + "<h2>5. Curves (mean over seeds; band: min to max)</h2>"
+        + "".join(_img(p) for p in pngs)
+    )
+    path = os.path.join(out_dir, "report.html")
+    write_text_atomic(path, page)
+    return path

@@ -68,7 +68,7 @@ class Args:
     seed: int = 0
     """seed of the RL run (sampling and problem order); the warm start has its own"""
     # --- RL
-    steps: int = 30
+    steps: int = 60
     """number of RL steps"""
     prompts_per_step: int = 32
     """B: problems per step"""
@@ -103,7 +103,7 @@ class Args:
     """n: samples per held-out problem for the Pass@K estimator"""
     eval_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
     """the K values of Pass@K (each <= --eval-samples)"""
-    eval_every: int = 15
+    eval_every: int = 30
     """evaluate (and checkpoint) every this many steps"""
     # --- model and warm start
     model: str = ""
@@ -291,12 +291,17 @@ def _comparable_config(args: Args) -> dict[str, Any]:
     return cfg
 
 
-def set_threads(threads: int) -> None:
-    """Pin torch's CPU threads (0 leaves torch's default)."""
+def set_threads(threads: int, *, progress: bool = True) -> None:
+    """Pin torch's CPU threads (0 leaves torch's default); silence transformers' progress
+    bars unless ``progress``."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
+    if not progress:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
 
 
 def step_seed(seed: int, step: int, stream: int) -> int:
@@ -459,11 +464,7 @@ def train(args: Args) -> dict[str, Any]:
     from advshape.lm.tasks import Task
 
     shaper = validate(args)
-    set_threads(args.threads)
-    if not args.progress:
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
+    set_threads(args.threads, progress=args.progress)
     os.makedirs(args.out, exist_ok=True)
     config_path = os.path.join(args.out, "config.json")
     metrics_path = os.path.join(args.out, "metrics.jsonl")

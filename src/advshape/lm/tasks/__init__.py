@@ -83,6 +83,7 @@ class TaskSpec:
     classes: tuple[str, ...]
     load: Callable[[int, int, int], TaskData]
     default_n_train: int = 1000
+    sample_answer: Callable[[Problem, Any], str] | None = None  # a uniform correct answer
     hard_case: bool = False
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -142,9 +143,11 @@ class Task:
     def correct(score: float) -> bool:
         return score >= CORRECT_SCORE
 
-    @staticmethod
-    def reference(problem: Problem, rng) -> str:
-        """The warm start's target: uniform among ``problem.answers`` (or the reference)."""
+    def reference(self, problem: Problem, rng) -> str:
+        """The warm start's target: uniform among the problem's correct answers (drawn by the
+        task, or from ``problem.answers``), else its one reference."""
+        if self.spec.sample_answer is not None:
+            return self.spec.sample_answer(problem, rng)
         if problem.answers:
             return problem.answers[int(rng.integers(len(problem.answers)))]
         return problem.reference
@@ -153,9 +156,10 @@ class Task:
 # The registry: every task module lists its specs; built last, since they import the
 # types above.
 def _registry() -> dict[str, TaskSpec]:
-    from advshape.lm.tasks import gym, number_theory
+    from advshape.lm.tasks import gym, number_theory, palindrome
 
-    return {spec.name: spec for spec in (*number_theory.SPECS, *gym.SPECS)}
+    specs = (*number_theory.SPECS, *palindrome.SPECS, *gym.SPECS)
+    return {spec.name: spec for spec in specs}
 
 
 TASKS: dict[str, TaskSpec] = _registry()
