@@ -123,3 +123,66 @@ def test_longest_answer_fits_the_response_cap():
 
     assert get_task_spec("divisor").max_answer_chars == len(str(99_999 // 2))
     assert get_task_spec("prime_suffix").max_answer_chars == 2
+
+
+def brute_palindromes(bag: str) -> set[str]:
+    import itertools
+
+    return {"".join(p) for p in itertools.permutations(bag) if "".join(p) == "".join(p)[::-1]}
+
+
+def test_palindrome_verifier_and_answers_match_brute_force():
+    from advshape.lm.tasks import palindrome as pal
+
+    task = Task("palindrome", seed=2, n_train=300, n_eval=60)
+    rng = np.random.default_rng(1)
+    checked = 0
+    for problem in task.heldout + task.train[:60]:
+        bag = problem.key
+        assert sorted(problem.prompt[:-1]) == list(bag) and problem.prompt.endswith(":")
+        assert problem.difficulty == ("hard" if len(bag) >= 7 else "easy")
+        assert task.score(problem, task.reference(problem, rng)) == 1.0
+        if len(bag) <= 8:  # brute force over all orderings of the bag
+            truth = brute_palindromes(bag)
+            assert set(pal.palindromes(bag)) == truth
+            for candidate in {"".join(p) for p in itertools_sample(bag, rng)}:
+                assert (task.score(problem, candidate) == 1.0) == (candidate in truth)
+            checked += 1
+    assert checked > 50
+    problem = task.train[0]
+    for bad in ("", problem.key.upper(), problem.key + "a", "a1a", "ab ba"):
+        assert pal.palindrome_score(problem, bad) == 0.0
+
+
+def itertools_sample(bag: str, rng, count: int = 30):
+    """Random orderings of the bag, and the sorted bag itself (rarely a palindrome)."""
+    letters = list(bag)
+    out = ["".join(letters)]
+    for _ in range(count):
+        rng.shuffle(letters)
+        out.append("".join(letters))
+    return out
+
+
+def test_palindrome_references_are_uniform_among_all_answers():
+    from advshape.lm.tasks import palindrome as pal
+
+    task = Task("palindrome", seed=2, n_train=300, n_eval=60)
+    problem = next(p for p in task.train if 6 <= len(pal.palindromes(p.key)) <= 30)
+    answers = pal.palindromes(problem.key)
+    rng = np.random.default_rng(0)
+    draws = collections.Counter(task.reference(problem, rng) for _ in range(300 * len(answers)))
+    assert set(draws) == set(answers)
+    expected = 300
+    chi2 = sum((c - expected) ** 2 / expected for c in draws.values())
+    assert chi2 < 3 * len(answers)
+
+
+def test_palindrome_split_is_disjoint_and_stable():
+    task = Task("palindrome", seed=4, n_train=500, n_eval=100)
+    train, heldout = {p.key for p in task.train}, {p.key for p in task.heldout}
+    assert len(train) == 500 and len(heldout) == 100 and not train & heldout
+    assert all(in_heldout(f"palindrome:{b}", 4, 1 / 8) for b in heldout)
+    assert [p.prompt for p in Task("palindrome", seed=4, n_train=500, n_eval=100).heldout] == [
+        p.prompt for p in task.heldout
+    ]

@@ -72,7 +72,13 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
         "--seeds",
         type=int,
         default=DEFAULT_SEEDS,
-        help=f"paired RL seeds per shaper, 0..S-1 (default: {DEFAULT_SEEDS})",
+        help=f"paired RL seeds per shaper (default: {DEFAULT_SEEDS})",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1 (default: 0)",
     )
     _add_run_arguments(parser, skip=("shaper", "seed", "out", "resume", "stop_after"))
     parser.set_defaults(steps=COMPARE_STEPS, eval_every=COMPARE_EVAL_EVERY)
@@ -97,13 +103,15 @@ def run_compare(ns: argparse.Namespace) -> int:
         raise ValueError(f"--jobs must be >= 1, got {ns.jobs}")
     if ns.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {ns.seeds}")
+    if ns.first_seed < 0:
+        raise ValueError(f"--first-seed must be >= 0, got {ns.first_seed}")
     base = args_from_namespace(ns, Args, shaper=ns.shapers[0], seed=0, resume=True)
     # Every option of every run is checked before any work starts; specs are compared in
     # their canonical form, so 'grpo_k:k=8' and 'grpo_k: k=8' are the same shaper.
     canonical = [validate_args(dataclasses.replace(base, shaper=s)).spec for s in ns.shapers]
     if len(set(canonical)) != len(canonical):
         raise ValueError(f"--shapers lists a shaper twice: {ns.shapers} (as {canonical})")
-    path = compare(base, ns.shapers, ns.seeds, ns.out, jobs=ns.jobs)
+    path = compare(base, ns.shapers, ns.seeds, ns.out, jobs=ns.jobs, first_seed=ns.first_seed)
     with open(os.path.join(ns.out, "summary.json")) as f:
         summary = json.load(f)
     for claim in summary["claims"]:

@@ -57,8 +57,12 @@ def _train_in_parallel(todo, jobs: int, *, progress: bool) -> None:
             future.result()  # re-raises a run's error here
 
 
-def compare(base, shapers: Sequence[str], seeds: int, out: str, *, jobs: int = 1) -> str:
+def compare(
+    base, shapers: Sequence[str], seeds: int, out: str, *, jobs: int = 1, first_seed: int = 0
+) -> str:
     """Train every (shaper, seed) run not finished yet in ``out``; write the report.
+
+    Seeds are ``first_seed, …, first_seed + seeds − 1``.
 
     ``base`` is an ``advshape.lm.train.Args`` whose shaper/seed/out are replaced per run.
     Returns the report's path.
@@ -74,8 +78,9 @@ def compare(base, shapers: Sequence[str], seeds: int, out: str, *, jobs: int = 1
     headroom = probe(base, task=task)  # builds (or finds) the warm start every run shares
 
     todo = []
+    seed_list = range(first_seed, first_seed + seeds)
     for spec in shapers:
-        for seed in range(seeds):
+        for seed in seed_list:
             folder = run_dir(out, spec, seed)
             records = read_jsonl(os.path.join(folder, "metrics.jsonl"))
             done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
@@ -86,7 +91,7 @@ def compare(base, shapers: Sequence[str], seeds: int, out: str, *, jobs: int = 1
             train(run_args)
     else:
         _train_in_parallel(todo, jobs, progress=base.progress)
-    groups = {spec: [load_run(run_dir(out, spec, s)) for s in range(seeds)] for spec in shapers}
+    groups = {spec: [load_run(run_dir(out, spec, s)) for s in seed_list] for spec in shapers}
     summary = summarize(groups, headroom)
     return write_comparison_report(groups, summary, out)
 
@@ -124,7 +129,8 @@ def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any])
 
     runs = []
     for spec, members in groups.items():
-        for seed, run in enumerate(members):
+        for run in members:
+            seed = run["config"]["args"]["seed"]
             entry: dict[str, Any] = {"shaper": spec, "seed": seed, "by_class": {}}
             for which in ("start", "middle", "final"):
                 record = _eval_at(run, which)
@@ -200,6 +206,7 @@ def paired_differences(groups, reference: str, n: int, ks: Sequence[int], classe
                             "against": against,
                             "metric": f"pass@{k}",
                             "class": subset_name,
+                            "seeds": [run["config"]["args"]["seed"] for run in members],
                             "per_seed": per_seed,
                             "pooled": pooled,
                         }

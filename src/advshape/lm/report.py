@@ -252,8 +252,7 @@ def _interval_cell(d: dict[str, float]) -> str:
 
 
 def _paired_html(paired: list[dict[str, Any]]) -> str:
-    seeds = len(paired[0]["per_seed"])
-    head = "".join(f"<th>seed {s}</th>" for s in range(seeds))
+    head = "".join(f"<th>seed {s}</th>" for s in paired[0]["seeds"])
     rows = [
         f"<tr><td>{html.escape(r['shaper'])}</td><td>{html.escape(r['against'])}</td>"
         f"<td>{r['metric']}</td><td>{html.escape(r['class'])}</td>"
