@@ -156,9 +156,9 @@ class Task:
 # The registry: every task module lists its specs; built last, since they import the
 # types above.
 def _registry() -> dict[str, TaskSpec]:
-    from advshape.lm.tasks import gym, number_theory, palindrome
+    from advshape.lm.tasks import gym, number_theory, palindrome, subset_sum
 
-    specs = (*number_theory.SPECS, *palindrome.SPECS, *gym.SPECS)
+    specs = (*number_theory.SPECS, *subset_sum.SPECS, *palindrome.SPECS, *gym.SPECS)
     return {spec.name: spec for spec in specs}
 
 
