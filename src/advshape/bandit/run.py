@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 import advshape
-from advshape._files import atomic_write, write_json_atomic
+from advshape._files import atomic_write, check_output_dir, read_json, write_json_atomic
+from advshape._options import count, real
 from advshape.bandit.dynamics import BanditConfig, simulate
 
 __all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
@@ -62,10 +63,10 @@ class StudyConfig:
         self.bandit.validate()
         if not self.shapers:
             raise ValueError("give at least one shaper, e.g. --shapers grpo grpo_k:k=8")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        if not 0.0 < self.target < 1.0:
-            raise ValueError(f"target pass@K must lie in (0, 1), got {self.target}")
+        count(1, 10_000, why="--seeds must be >= 1: the seeds 0..S-1").check("--seeds", self.seeds)
+        real(0.0, 1.0, low_open=True, high_open=True, why="the target pass@K").check(
+            "--target", self.target
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -119,6 +120,7 @@ def run_study(
     ``out`` holds a study with a different configuration.
     """
     study.validate()
+    check_output_dir("--out", out)
     out = Path(out)
     shapers = [resolve_shaper(s, study.bandit.k) for s in study.shapers]
     # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
@@ -127,24 +129,30 @@ def run_study(
         text.strip() if text.strip().startswith("surrogate:") else s.spec
         for text, s in zip(study.shapers, shapers)
     ]
-    if len(set(specs)) != len(specs):
-        raise ValueError(f"the same shaper is listed twice: {specs}")
+    canonical = [s.spec for s in shapers]  # what compares: 'surrogate:rho' is 'F=rho'
+    if len(set(canonical)) != len(canonical):
+        twice = sorted({c for c in canonical if canonical.count(c) > 1})
+        raise ValueError(
+            f"--shapers lists the same shaper twice: {', '.join(twice)} (as {list(study.shapers)}); "
+            "drop the repeat"
+        )
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
         shaper.scores(np.arange(study.bandit.n + 1), np.full(study.bandit.n + 1, study.bandit.n))
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
     config_path = out / "config.json"
-    if config_path.exists():
-        old = json.loads(config_path.read_text())
-        if old != config:
-            raise ValueError(
-                f"{out} holds a study with another configuration; choose a new --out folder "
-                "(or delete it) — results from different configurations are never mixed"
-            )
-    else:
-        _write_json(config_path, config)
-
     jobs = [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(study.seeds)]
+    finished = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
+    # A folder where no run finished (e.g. the study failed) holds nothing to keep: reuse it.
+    if finished and config_path.exists() and not _same_study(config_path, config, study.bandit.k):
+        raise ValueError(
+            f"{out} holds a study with another configuration ({len(finished)} finished "
+            "runs); choose a new --out folder (or delete it) — results from different "
+            "configurations are never mixed"
+        )
+    # (Re)written every time: a rerun that changes only --target records its new target.
+    _write_json(config_path, config)
+
     todo = [j for j in jobs if not _run_file(out, *j).exists()]
     bar = None
     if progress:
@@ -174,7 +182,14 @@ def run_study(
 
     records = []
     for i, spec, seed in jobs:
-        for rec in json.loads(_run_file(out, i, spec, seed).read_text()):
+        path = _run_file(out, i, spec, seed)
+        runs = read_json(path, fix="delete it and rerun the command to recompute this run")
+        if not isinstance(runs, list) or not runs:
+            raise ValueError(
+                f"{str(path)!r} holds no run records; delete it and rerun the command to "
+                "recompute this run"
+            )
+        for rec in runs:
             records.append({"shaper": spec, "seed": seed, **rec})
     atomic_write(
         out / "metrics.jsonl", lambda fh: fh.writelines(json.dumps(r) + "\n" for r in records)
@@ -184,6 +199,27 @@ def run_study(
     if plots:
         plot_curves(records, specs, study.bandit.k, out)
     return {"records": records, "summary": rows, "out": str(out)}
+
+
+def _same_study(config_path: Path, config: dict[str, Any], k: int) -> bool:
+    """Does the folder's config.json hold this study? Shapers compare by canonical spec;
+    the target is free (it only changes the summary, which every run rewrites)."""
+    from advshape.surrogates.forward import canonical_spec
+
+    old = read_json(config_path, fix="delete the folder or choose another --out")
+    try:
+        old_study, new_study = dict(old["study"]), dict(config["study"])
+        old_shapers = [canonical_spec(s, k) for s in old_study.pop("shapers")]
+    except (KeyError, TypeError, ValueError, ImportError):
+        return False  # not a study this version can read: the caller decides what to keep
+    new_shapers = [canonical_spec(s, k) for s in new_study.pop("shapers")]
+    old_study.pop("target", None)
+    new_study.pop("target")
+    return (
+        old_shapers == new_shapers
+        and old_study == new_study
+        and old.get("advshape_version") == config["advshape_version"]
+    )
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
