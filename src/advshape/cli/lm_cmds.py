@@ -92,32 +92,49 @@ def _slug(spec: str) -> str:
 
 
 def run_compare(ns: argparse.Namespace) -> int:
+    from advshape._options import count
     from advshape.lm.report import load_run, write_report
     from advshape.lm.tasks import Task
     from advshape.lm.train import (
         Args,
         args_from_namespace,
+        check_run_folder,
+        check_task_fits,
         prepare_model,
         read_jsonl,
         set_threads,
         train,
     )
     from advshape.lm.train import validate as validate_args
+    from advshape.surrogates.forward import canonical_spec
 
-    if ns.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {ns.jobs}")
-    if ns.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {ns.seeds}")
-    if len(set(ns.shapers)) != len(ns.shapers):
-        raise ValueError(f"--shapers lists a shaper twice: {ns.shapers}")
+    count(1, 256, why="runs trained at once, one process each").check("--jobs", ns.jobs)
+    count(1, 10_000, why="RL seeds 0..S-1 per shaper").check("--seeds", ns.seeds)
     base = args_from_namespace(ns, Args, shaper=ns.shapers[0], seed=0, resume=True)
     # Every option of every run is checked before any work starts.
     for spec in ns.shapers:
-        validate_args(dataclasses.replace(base, shaper=spec))
-    os.makedirs(ns.out, exist_ok=True)
+        validate_args(dataclasses.replace(base, shaper=spec), shaper_option="--shapers")
+    canonical = [canonical_spec(spec) for spec in ns.shapers]
+    twice = sorted({c for c in canonical if canonical.count(c) > 1})
+    if twice:
+        raise ValueError(
+            f"--shapers lists the same shaper twice: {', '.join(twice)} (as {ns.shapers}); "
+            "drop the repeat"
+        )
+    runs = [
+        dataclasses.replace(
+            base, shaper=spec, seed=seed, out=os.path.join(ns.out, _slug(spec), f"seed{seed}")
+        )
+        for spec in ns.shapers
+        for seed in range(ns.seeds)
+    ]
+    for run_args in runs:  # a folder holding another comparison's run: refused now, not later
+        check_run_folder(run_args)
     set_threads(base.threads)
 
     task = Task(base.task, seed=base.task_seed, n_train=base.n_train, n_eval=base.eval_problems)
+    check_task_fits(base, task)
+    os.makedirs(ns.out, exist_ok=True)
     _, warm = prepare_model(base, task, progress=base.progress)  # shared by every run
     print(
         "warm start: "
@@ -126,13 +143,11 @@ def run_compare(ns: argparse.Namespace) -> int:
     )
 
     todo = []
-    for spec in ns.shapers:
-        for seed in range(ns.seeds):
-            out = os.path.join(ns.out, _slug(spec), f"seed{seed}")
-            records = read_jsonl(os.path.join(out, "metrics.jsonl"))
-            done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
-            if not done:
-                todo.append(dataclasses.replace(base, shaper=spec, seed=seed, out=out))
+    for run_args in runs:
+        records = read_jsonl(os.path.join(run_args.out, "metrics.jsonl"))
+        done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
+        if not done:
+            todo.append(run_args)
     if ns.jobs == 1:
         for run_args in todo:
             train(run_args)
