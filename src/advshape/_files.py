@@ -105,7 +105,9 @@ def check_output_dir(flag: str, path: str | os.PathLike) -> None:
         raise ValueError(f"{flag} {text!r} contains a NUL character; give a plain folder name")
     p = Path(text)
     if p.exists() and not p.is_dir():
-        raise ValueError(f"{flag} {text!r} is an existing file, not a folder; choose another {flag}")
+        raise ValueError(
+            f"{flag} {text!r} is an existing file, not a folder; choose another {flag}"
+        )
     probe = p
     while not probe.exists():  # the nearest existing ancestor is where the folder gets created
         if probe.parent == probe:

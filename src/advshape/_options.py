@@ -84,7 +84,9 @@ class OneOf:
 Check = Bound | OneOf | Callable[[str, Any], None]
 
 
-def check_options(obj: Any, checks: Mapping[str, Check], spell: Callable[[str], str] = flag) -> None:
+def check_options(
+    obj: Any, checks: Mapping[str, Check], spell: Callable[[str], str] = flag
+) -> None:
     """Run ``checks[name]`` on ``getattr(obj, name)`` for every name, in the table's order."""
     for name, check in checks.items():
         option, value = spell(name), getattr(obj, name)
@@ -99,7 +101,9 @@ def count(low: int, high: int, why: str = "") -> Bound:
     return Bound(low, high, integer=True, why=why)
 
 
-def real(low: float, high: float, *, low_open: bool = False, high_open: bool = False, why: str = "") -> Bound:
+def real(
+    low: float, high: float, *, low_open: bool = False, high_open: bool = False, why: str = ""
+) -> Bound:
     """A finite real number in the interval (each end closed unless marked open)."""
     return Bound(low, high, low_open=low_open, high_open=high_open, why=why)
 

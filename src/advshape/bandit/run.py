@@ -122,7 +122,12 @@ def run_study(
     study.validate()
     check_output_dir("--out", out)
     out = Path(out)
-    shapers = [resolve_shaper(s, study.bandit.k) for s in study.shapers]
+    shapers = []
+    for text in study.shapers:
+        try:
+            shapers.append(resolve_shaper(text, study.bandit.k))
+        except ValueError as err:
+            raise ValueError(f"--shapers: {err}") from None
     # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
     # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
     specs = [
@@ -136,8 +141,12 @@ def run_study(
             f"--shapers lists the same shaper twice: {', '.join(twice)} (as {list(study.shapers)}); "
             "drop the repeat"
         )
+    n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
-        shaper.scores(np.arange(study.bandit.n + 1), np.full(study.bandit.n + 1, study.bandit.n))
+        try:
+            shaper.scores(np.arange(n + 1), np.full(n + 1, n))
+        except ValueError as err:
+            raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
     config_path = out / "config.json"

@@ -127,8 +127,11 @@ def run_show(args: argparse.Namespace) -> int:
     count(1, 17, why="a float64 holds 17 significant digits").check("--digits", args.digits)
     try:
         shaper = shaper_from_text(args.spec)
-    except ImportError as err:  # e.g. sympy missing for a surrogate: a usage error
-        raise ValueError(f"shaper {args.spec!r}: {err}") from err
+    except (ImportError, ValueError) as err:  # ImportError: e.g. sympy missing for a surrogate
+        text = str(err)
+        raise ValueError(
+            text if repr(args.spec) in text else f"shaper {args.spec!r}: {text}"
+        ) from None
     n_pos = np.arange(args.n + 1)
     a_pos, a_neg = shaper.scores(n_pos, args.n)
     w_pos, w_neg = shaper.weights(n_pos, args.n)

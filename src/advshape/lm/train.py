@@ -213,7 +213,11 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=default, help=help_text)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=help_text)
+            check = FIELD_CHECKS.get(field.name) if cls is Args else None
+            choices = check.choices if isinstance(check, OneOf) else None
+            parser.add_argument(
+                flag, type=type(default), default=default, choices=choices, help=help_text
+            )
 
 
 def _field_docs(cls) -> dict[str, str]:
@@ -313,7 +317,9 @@ def validate(args: Args, shaper_option: str = "--shaper"):
     try:
         shaper.advantages(np.zeros((1, n)))
     except ValueError as err:
-        raise ValueError(f"--samples-per-prompt {n}: {err}") from None
+        raise ValueError(
+            f"{shaper_option} {args.shaper!r} with --samples-per-prompt {n}: {err}"
+        ) from None
     # A group size at which the shaper gives every response advantage 0 (a mean-centred
     # shaper with N = 1) trains nothing: every step would be wasted.
     groups = np.array(
