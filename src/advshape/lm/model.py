@@ -122,13 +122,16 @@ def save_pretrained_atomic(model, tokenizer, path: str) -> None:
     """``save_pretrained`` model and tokenizer into ``path``, replacing it atomically."""
     import shutil
 
-    from advshape._files import make_temp_dir
+    from advshape._files import file_mode, make_temp_dir
 
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = make_temp_dir(parent, ".tmp-")  # mkdtemp alone would make model/ 0700
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    for name in os.listdir(tmp):  # some writers (safetensors) make 0600 files: follow the umask
+        if os.path.isfile(os.path.join(tmp, name)):
+            os.chmod(os.path.join(tmp, name), file_mode())
     old = None
     if os.path.exists(path):
         old = make_temp_dir(parent, ".old-")
