@@ -189,6 +189,39 @@ def test_simulate_folder_without_finished_runs_is_reused(tmp_path, capsys, monke
     assert main([*SIM, "--out", str(out), "--optimizer", "sgd", "--lr", "0.1"]) == 0
 
 
+def test_simulate_that_failed_half_way_is_replaced_by_the_corrected_command(
+    tmp_path, capsys, monkeypatch
+):
+    from advshape.bandit import run as bandit_run
+
+    real = bandit_run._one_run
+
+    def second_diverges(args):
+        if args[2] == 1:
+            raise FloatingPointError("the parameters overflowed to inf/NaN; lower --lr")
+        return real(args)
+
+    out = tmp_path / "s"
+    argv = [*SIM, "--seeds", "2", "--out", str(out)]
+    monkeypatch.setattr(bandit_run, "_one_run", second_diverges)
+    assert main([*argv, "--lr", "0.5"]) == 2
+    assert len(list((out / "runs").glob("*.json"))) == 1 and (out / "failed.json").exists()
+    monkeypatch.undo()
+    assert main([*argv, "--lr", "0.05"]) == 0  # corrected: the failed study is replaced
+    assert not (out / "failed.json").exists()
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {r["seed"] for r in records} == {0, 1}
+    assert json.loads((out / "config.json").read_text())["study"]["bandit"]["lr"] == 0.05
+    # The same command again: everything is finished, nothing is recomputed.
+    before = sorted(p.stat().st_mtime_ns for p in (out / "runs").glob("*.json"))
+    assert main([*argv, "--lr", "0.05"]) == 0
+    assert sorted(p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")) == before
+    # A finished study is never replaced by another configuration.
+    capsys.readouterr()
+    assert main([*argv, "--lr", "0.5"]) == 2
+    assert "another configuration" in _err(capsys)
+
+
 def test_simulate_names_a_damaged_file(tmp_path, capsys):
     out = tmp_path / "s"
     assert main([*SIM, "--out", str(out)]) == 0
@@ -237,6 +270,7 @@ TINY = [
         (["--shaper", "rloo", "--samples-per-prompt", "1"], "needs groups of at least 2"),
         (["--samples-per-prompt", "1"], "every advantage of 'grpo' is 0 with groups of 1"),
         (["--lr", "1e300"], "--lr must be a number in (0, 10], got 1e+300"),
+        (["--max-new-tokens", "60"], "--max-new-tokens 60: with prompts of up to 9 tokens"),
     ],
 )
 def test_train_refuses_before_writing(tmp_path, capsys, argv, message):

@@ -95,6 +95,9 @@ def _write_json(path: Path, obj: Any) -> None:
     write_json_atomic(path, obj)
 
 
+FAILED_FILE = "failed.json"
+
+
 def _run_file(out: Path, index: int, spec: str, seed: int) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec)
     return out / "runs" / f"{index:02d}-{safe}-seed{seed}.json"
@@ -152,13 +155,18 @@ def run_study(
     config_path = out / "config.json"
     jobs = [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(study.seeds)]
     finished = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
-    # A folder where no run finished (e.g. the study failed) holds nothing to keep: reuse it.
+    failed = out / FAILED_FILE
     if finished and config_path.exists() and not _same_study(config_path, config, study.bandit.k):
-        raise ValueError(
-            f"{out} holds a study with another configuration ({len(finished)} finished "
-            "runs); choose a new --out folder (or delete it) — results from different "
-            "configurations are never mixed"
-        )
+        if not failed.exists():
+            raise ValueError(
+                f"{out} holds a study with another configuration ({len(finished)} finished "
+                "runs); choose a new --out folder (or delete it) — results from different "
+                "configurations are never mixed"
+            )
+        # The study there failed (e.g. diverged): this corrected command replaces it.
+        for path in finished:
+            path.unlink()
+    # A folder where no run finished holds nothing to keep: it is reused as it is.
     # (Re)written every time: a rerun that changes only --target records its new target.
     _write_json(config_path, config)
 
@@ -174,20 +182,16 @@ def run_study(
     bandit_dict = study.bandit.to_dict()
     try:
         args = [(bandit_dict, spec, seed) for _, spec, seed in todo]
-        if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for job, records in zip(todo, pool.map(_one_run, args)):
-                    _write_json(_run_file(out, *job), records)
-                    if bar is not None:
-                        bar.update(1)
-        else:
-            for job, arg in zip(todo, args):
-                _write_json(_run_file(out, *job), _one_run(arg))
-                if bar is not None:
-                    bar.update(1)
+        _run_all(out, todo, args, workers, bar)
+    except Exception as err:
+        # Marked failed: a rerun with corrected options may replace the finished runs.
+        _write_json(failed, {"error": f"{type(err).__name__}: {err}"})
+        raise
     finally:
         if bar is not None:
             bar.close()
+    if failed.exists():
+        failed.unlink()
 
     records = []
     for i, spec, seed in jobs:
@@ -229,6 +233,21 @@ def _same_study(config_path: Path, config: dict[str, Any], k: int) -> bool:
         and old_study == new_study
         and old.get("advshape_version") == config["advshape_version"]
     )
+
+
+def _run_all(out: Path, todo, args, workers: int, bar) -> None:
+    """Run the jobs not yet finished, writing each run's file as soon as it finishes."""
+    if workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for job, records in zip(todo, pool.map(_one_run, args)):
+                _write_json(_run_file(out, *job), records)
+                if bar is not None:
+                    bar.update(1)
+    else:
+        for job, arg in zip(todo, args):
+            _write_json(_run_file(out, *job), _one_run(arg))
+            if bar is not None:
+                bar.update(1)
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
