@@ -87,7 +87,10 @@ class BanditConfig:
         1.0,
         "shift of correct answers' features along the hidden direction",
         check=real(
-            -100.0, 100.0, why="features are standard normal; larger shifts overflow float32 logits"
+            0.0,
+            100.0,
+            why="0: features carry no signal (a negative shift only flips the random hidden "
+            "direction); features are standard normal, so larger shifts overflow float32 logits",
         ),
     )
     prior_noise: float = _arg(

@@ -283,14 +283,23 @@ def _check_model(path: str) -> None:
 
 
 def _check_device(device: str) -> None:
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"--device must be cpu or cuda[:i], got {device!r}")
+    import re
+
+    match = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
+    if match is None:
+        raise ValueError(f"--device must be cpu, cuda or cuda:INDEX, got {device!r}")
     if device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise ValueError(
                 "--device cuda requested but torch sees no CUDA device; use --device cpu"
+            )
+        index = int(match.group(1) or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s); "
+                "use an index below that"
             )
 
 
