@@ -216,7 +216,8 @@ def test_bad_values_of_every_option_are_refused_in_one_line(command, tmp_path, m
             lines = err.strip().splitlines()
             assert len(lines) == 1, f"{shown!r} printed {len(lines)} lines: {err}"
             assert "Traceback" not in err
-            named = [*action.option_strings, action.dest, value.lstrip("=")]
+            # An option is named by its flag; a positional by its name or the value given.
+            named = action.option_strings or [action.dest, value]
             assert any(n and n in lines[0] for n in named), f"{shown!r}: {lines[0]}"
             assert _tree(tmp_path) == before, f"{shown!r} wrote {_tree(tmp_path) - before}"
             tried += 1
