@@ -150,6 +150,7 @@ SIM = [
         (["--feature-signal", "nan"], "--feature-signal must be a number"),
         (["--shapers", "grpo", "grpo:std=population"], "lists the same shaper twice: grpo "),
         (["--shapers", "surrogate:rho", "F=rho"], "lists the same shaper twice: F=rho "),
+        (["--n", "1"], "--n 1: every advantage of 'grpo' is 0 with groups of 1"),
     ],
 )
 def test_simulate_refuses_before_writing(tmp_path, capsys, argv, message):

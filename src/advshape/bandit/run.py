@@ -147,9 +147,15 @@ def run_study(
     n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
         try:
-            shaper.scores(np.arange(n + 1), np.full(n + 1, n))
+            a_pos, a_neg = shaper.scores(np.arange(n + 1), np.full(n + 1, n))
         except ValueError as err:
             raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
+        # A+ is used when N+ >= 1, A- when N+ <= N - 1; all zero: the shaper never moves.
+        if not (np.any(np.asarray(a_pos)[1:] != 0) or np.any(np.asarray(a_neg)[:-1] != 0)):
+            raise ValueError(
+                f"--n {n}: every advantage of {shaper.spec!r} is 0 with groups of {n} (it "
+                "compares each response with the rest of its group); use at least 2"
+            )
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
     config_path = out / "config.json"
