@@ -47,7 +47,8 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            help=f"{f.metadata['help']} (default: %(default)s)",
+            help=f"{f.metadata['help']} (default: %(default)s"
+            + (f"; {f.metadata['check'].describe()})" if "check" in f.metadata else ")"),
             **kw,
         )
 

@@ -45,7 +45,7 @@ import time
 from typing import Any
 
 from advshape._files import check_output_dir, read_json, write_json_atomic, write_jsonl_atomic
-from advshape._options import OneOf, check_options, count, real
+from advshape._options import Bound, OneOf, check_options, count, real
 
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
 REWARD_MODES = ("auto", "binary", "score")
@@ -205,7 +205,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
             continue
         flag = "--" + field.name.replace("_", "-")
         default = field.default
-        help_text = f"{docs.get(field.name, '')} (default: {default!r})"
+        check = FIELD_CHECKS.get(field.name) if cls is Args else None
+        valid = f"; {check.describe()}" if isinstance(check, Bound) else ""
+        help_text = f"{docs.get(field.name, '')} (default: {default!r}{valid})"
         if isinstance(default, bool):
             parser.add_argument(
                 flag, default=default, action=argparse.BooleanOptionalAction, help=help_text
@@ -213,7 +215,6 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=default, help=help_text)
         else:
-            check = FIELD_CHECKS.get(field.name) if cls is Args else None
             choices = check.choices if isinstance(check, OneOf) else None
             parser.add_argument(
                 flag, type=type(default), default=default, choices=choices, help=help_text
