@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -221,6 +222,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
             )
 
 
+@functools.cache  # every `advshape` invocation builds the train and compare parsers
 def _field_docs(cls) -> dict[str, str]:
     """The string literal under each field of a dataclass (its help text)."""
     import ast
