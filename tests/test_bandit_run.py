@@ -172,11 +172,12 @@ def test_cli_defaults_are_the_issue_study():
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["--seeds", "0"], "seeds must be >= 1"),
-        (["--target", "1.5"], "target pass@K"),
+        (["--seeds", "0"], r"--seeds must be an integer in \[1, "),
+        (["--target", "1.5"], r"--target must be a number in \(0, 1\)"),
         (["--shapers", "grpo_k:k=32"], "k=32 > group size n=16"),
-        (["--shapers", "grpo", "grpo"], "listed twice"),
-        (["--workers", "0"], "--workers must be >= 1"),
+        (["--shapers", "grpo", "grpo"], "lists the same shaper twice"),
+        (["--shapers", "grpo", "grpo:std=population"], "lists the same shaper twice: grpo "),
+        (["--workers", "0"], r"--workers must be an integer in \[1, "),
         (["--difficulty", "loguniform:0.5,0.1"], "LOW <= HIGH"),
     ],
 )

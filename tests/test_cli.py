@@ -41,7 +41,7 @@ def test_show_prints_scores_and_weights_for_every_n_pos(capsys):
     [
         (["show", "grpo_kk:k=4"], "did you mean 'grpo_k'"),
         (["show", "rloo_k:k=9", "--n", "8"], "'biased_k:k=9'"),
-        (["show", "grpo", "--n", "0"], "--n must be a positive group size"),
+        (["show", "grpo", "--n", "0"], "--n must be an integer in [1, "),
     ],
 )
 def test_bad_input_exits_2_with_a_message(capsys, argv, message):

@@ -178,7 +178,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, 
         (dict(loss_aggregation="mean"), "--loss-aggregation must be one of"),
         (dict(shaper="grpo_k:k=2", reward="score"), "takes only 0/1 rewards"),
         (dict(model="/nonexistent/model"), "is not a directory"),
-        (dict(prompts_per_step=0), "--prompts-per-step must be >= 1"),
+        (dict(prompts_per_step=0), r"--prompts-per-step must be an integer in \[1, "),
     ],
 )
 def test_bad_options_fail_before_any_work(tmp_path, overrides, message):

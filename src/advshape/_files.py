@@ -1,7 +1,10 @@
-"""Atomic file writes for run folders: a reader (or a resumed run) never sees half a file.
+"""Run-folder files: atomic writes that follow the umask, and checks of output paths.
 
 Each write goes to a temporary file in the target's folder and is moved into place with
 ``os.replace``, which is atomic on POSIX and Windows; on any error the temporary is removed.
+``tempfile.mkstemp`` creates 0600 files (and ``mkdtemp`` 0700 folders), so each temporary is
+given the mode an ordinary ``open`` or ``mkdir`` would have had under the user's umask before
+it is moved into place: run folders are readable by whoever the user's umask lets read them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,41 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_write",
+    "check_output_dir",
+    "file_mode",
+    "folder_mode",
+    "make_temp_dir",
+    "read_json",
+    "write_json_atomic",
+    "write_jsonl_atomic",
+    "write_text_atomic",
+]
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back (no other thread writes here).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 minus the umask."""
+    return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    """The mode ``os.mkdir`` gives a new folder: 0777 minus the umask."""
+    return 0o777 & ~_umask()
+
+
+def make_temp_dir(parent: str | os.PathLike, prefix: str) -> str:
+    """``tempfile.mkdtemp`` in ``parent``, with an ordinary folder's mode (mkdtemp's is 0700)."""
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    os.chmod(path, folder_mode())
+    return path
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> None:
@@ -22,6 +59,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: st
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, mode) as fh:
             write(fh)
         os.replace(tmp, path)
@@ -43,3 +81,44 @@ def write_jsonl_atomic(path: str | os.PathLike, records: Iterable[dict[str, Any]
     atomic_write(
         path, lambda fh: fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
     )
+
+
+def read_json(path: str | os.PathLike, fix: str = "delete it and rerun") -> Any:
+    """``json.load`` of ``path``; a damaged file raises ``ValueError`` naming the file and ``fix``."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{os.fspath(path)!r} is not valid JSON ({err}); {fix}") from None
+
+
+def check_output_dir(flag: str, path: str | os.PathLike) -> None:
+    """Raise ``ValueError`` unless ``path`` is, or can be created as, a writable folder.
+
+    Called before any work, so a mistyped ``--out`` (an existing file, a path through a
+    file, a read-only place) is refused with one line instead of failing later.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise ValueError(f"{flag} is empty; give a folder, e.g. {flag} runs/mine")
+    if "\0" in text:
+        raise ValueError(f"{flag} {text!r} contains a NUL character; give a plain folder name")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise ValueError(
+            f"{flag} {text!r} is an existing file, not a folder; choose another {flag}"
+        )
+    probe = p
+    while not probe.exists():  # the nearest existing ancestor is where the folder gets created
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(
+            f"{flag} {text!r} runs through {os.fspath(probe)!r}, which is a file; choose another {flag}"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "" if probe == p else f" (its nearest existing folder {os.fspath(probe)!r})"
+        raise ValueError(
+            f"{flag} {text!r}{where} is not writable by you; choose a folder you can write to"
+        )

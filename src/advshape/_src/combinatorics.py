@@ -116,7 +116,8 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
     accurate for n up to 10⁶ (no binomial is ever formed). Raises ``ValueError`` for
     k > n (no unbiased estimator exists), c > n, k < 1 or negative counts.
     """
-    return 1.0 - fail_at_k(n, c, k)
+    n_, c_, k_ = _check_n_c_k(n, c, k, what="pass_at_k")
+    return 1.0 - _gather(n_, k_, n_ - c_)
 
 
 def fail_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:

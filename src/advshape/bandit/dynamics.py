@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 import advshape
+from advshape._options import count, flag, real
 from advshape.bandit import model as bandit_model
 
 __all__ = [
@@ -46,7 +47,16 @@ SAMPLINGS = ("uniform", "prioritised")
 
 
 def _arg(default: Any, help_text: str, **extra: Any):
+    """A field with its help text and, under ``check``, the valid range of its value."""
     return field(default=default, metadata={"help": help_text, **extra})
+
+
+# Upper ends of the sizes: far above any study that fits in memory, low enough that an absurd
+# value is refused up front rather than failing (or swapping) inside the run.
+_MAX_COUNT = 10**7
+_MAX_STEPS = 10**9
+# Problems x answers x features of the shared model's float32 feature tensor.
+_MAX_FEATURE_ENTRIES = 2**30
 
 
 @dataclass
@@ -54,69 +64,126 @@ class BanditConfig:
     """One bandit training run (the model, the data and the optimiser), minus the shaper."""
 
     model: str = _arg("shared", "policy parameterisation", choices=bandit_model.MODELS)
-    problems: int = _arg(2048, "number of problems P (train + test)")
-    test_fraction: float = _arg(0.25, "fraction of problems held out (shared model only)")
-    answers: int = _arg(32, "candidate answers M per problem")
-    max_correct: int = _arg(3, "each problem has 1..max_correct correct answers")
+    problems: int = _arg(2048, "number of problems P (train + test)", check=count(1, _MAX_COUNT))
+    test_fraction: float = _arg(
+        0.25,
+        "fraction of problems held out (shared model only)",
+        check=real(0.0, 1.0, high_open=True, why="0 holds out none; some must stay for training"),
+    )
+    answers: int = _arg(
+        32,
+        "candidate answers M per problem",
+        check=count(2, 100_000, why="each problem needs one right and one wrong answer"),
+    )
+    max_correct: int = _arg(
+        3, "each problem has 1..max_correct correct answers", check=count(1, 100_000)
+    )
     difficulty: str = _arg(
         "loguniform:0.001,0.5",
         "initial success rates: loguniform:LOW,HIGH | uniform:LOW,HIGH | fixed:RHO",
     )
-    features: int = _arg(16, "feature dimension D of the shared model")
+    features: int = _arg(16, "feature dimension D of the shared model", check=count(0, 100_000))
     feature_signal: float = _arg(
-        1.0, "shift of correct answers' features along the hidden direction"
+        1.0,
+        "shift of correct answers' features along the hidden direction",
+        check=real(
+            0.0,
+            100.0,
+            why="0: features carry no signal (a negative shift only flips the random hidden "
+            "direction); features are standard normal, so larger shifts overflow float32 logits",
+        ),
     )
-    prior_noise: float = _arg(1.0, "std of the random prior logits")
-    n: int = _arg(16, "group size N: responses sampled per problem per step")
-    k: int = _arg(8, "the K of the reported Pass@K (and of k-shapers without an explicit k)")
+    prior_noise: float = _arg(
+        1.0,
+        "std of the random prior logits",
+        check=real(
+            0.0, 30.0, why="larger spreads underflow exp() when the initial success rates are set"
+        ),
+    )
+    n: int = _arg(
+        16, "group size N: responses sampled per problem per step", check=count(1, 100_000)
+    )
+    k: int = _arg(
+        8,
+        "the K of the reported Pass@K (and of k-shapers without an explicit k)",
+        check=count(1, 100_000),
+    )
     dynamics: str = _arg("sampled", "sampled responses or exact expected update", choices=DYNAMICS)
     optimizer: str = _arg("adam", "gradient-ascent optimiser", choices=OPTIMIZERS)
-    lr: float = _arg(0.01, "learning rate")
-    steps: int = _arg(800, "optimisation steps")
-    batch: int = _arg(64, "problems per step (samples per step = batch * N)")
+    lr: float = _arg(
+        0.01, "learning rate", check=real(0.0, 1e6, low_open=True, why="a step size > 0")
+    )
+    steps: int = _arg(800, "optimisation steps", check=count(1, _MAX_STEPS))
+    batch: int = _arg(
+        64, "problems per step (samples per step = batch * N)", check=count(1, _MAX_COUNT)
+    )
     sampling: str = _arg("uniform", "problem sampling", choices=SAMPLINGS)
-    log_every: int = _arg(5, "record metrics every this many steps")
+    log_every: int = _arg(5, "record metrics every this many steps", check=count(1, _MAX_STEPS))
 
     def validate(self) -> None:
+        """Every option's range, then the relations between options; names the option.
+
+        Checks everything :func:`simulate` and :func:`bandit_model.make_problems` would
+        refuse, so a study fails here, before its folder is written.
+        """
+
         def need(ok: bool, msg: str) -> None:
             if not ok:
                 raise ValueError(msg)
 
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if "choices" in f.metadata and value not in f.metadata["choices"]:
+                raise ValueError(
+                    f"{flag(f.name)} must be one of {', '.join(f.metadata['choices'])}, got {value!r}"
+                )
+            if "check" in f.metadata:
+                f.metadata["check"].check(flag(f.name), value)
+        try:
+            bandit_model.Difficulty.parse(self.difficulty)
+        except ValueError as err:
+            raise ValueError(f"--difficulty: {err}") from None
         need(
-            self.model in bandit_model.MODELS,
-            f"model must be one of {bandit_model.MODELS}, got {self.model!r}",
+            self.max_correct < self.answers,
+            f"--max-correct {self.max_correct} must be at most --answers - 1 = {self.answers - 1}, "
+            "so every problem has a wrong answer too; lower --max-correct or raise --answers",
         )
-        need(
-            self.dynamics in DYNAMICS, f"dynamics must be one of {DYNAMICS}, got {self.dynamics!r}"
-        )
-        need(
-            self.optimizer in OPTIMIZERS,
-            f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}",
-        )
-        need(
-            self.sampling in SAMPLINGS,
-            f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}",
-        )
-        need(self.n >= 1, f"group size n must be >= 1, got {self.n}")
-        need(self.k >= 1, f"k must be >= 1, got {self.k}")
-        need(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
-        need(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
-        need(
-            math.isfinite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr}"
-        )
-        need(
-            self.model == "tabular" or self.features >= 1,
-            f"the shared model needs features >= 1, got {self.features}",
-        )
-        n_train = self.problems - round(self.test_fraction * self.problems)
-        if self.model == "tabular":
+        if self.model == "shared":
+            need(
+                self.features >= 1,
+                f"--features must be >= 1 for the shared model, got {self.features}; "
+                "or use --model tabular",
+            )
+            need(
+                self.problems * self.answers * self.features <= _MAX_FEATURE_ENTRIES,
+                f"--problems x --answers x --features = {self.problems} x {self.answers} x "
+                f"{self.features} features exceed {_MAX_FEATURE_ENTRIES:,} float32 numbers "
+                "(4 GiB); lower one of them",
+            )
+            n_test = round(self.test_fraction * self.problems)
+            need(
+                self.test_fraction == 0 or 1 <= n_test < self.problems,
+                f"--test-fraction {self.test_fraction} of --problems {self.problems} leaves an "
+                f"empty train or test split ({n_test} held out); use more problems or another "
+                "fraction",
+            )
+            n_train = self.problems - n_test
+        else:
+            need(
+                self.problems * self.answers <= _MAX_FEATURE_ENTRIES,
+                f"--problems x --answers = {self.problems} x {self.answers} logits exceed "
+                f"{_MAX_FEATURE_ENTRIES:,}; lower one of them",
+            )
             n_train = self.problems
         need(
-            1 <= self.batch <= n_train,
-            f"batch={self.batch} must be between 1 and the number of training problems ({n_train}); "
-            "lower --batch or raise --problems",
+            self.batch <= n_train,
+            f"--batch {self.batch} exceeds the {n_train} training problems; lower --batch or "
+            "raise --problems",
         )
-        bandit_model.Difficulty.parse(self.difficulty)
+        need(
+            self.batch * self.n <= _MAX_FEATURE_ENTRIES // 4,
+            f"--batch x --n = {self.batch * self.n:,} responses per step is too many; lower one",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -464,6 +531,7 @@ def simulate(
             )
     if not all(np.isfinite(policy.params).ravel()):
         raise FloatingPointError(
-            f"shaper {shaper.spec!r}, seed {seed}: parameters became non-finite; lower --lr"
+            f"shaper {shaper.spec!r}, seed {seed}: the parameters overflowed to inf/NaN with "
+            f"--optimizer {config.optimizer} --lr {config.lr:g}; lower --lr"
         )
     return records

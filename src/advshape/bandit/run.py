@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 import advshape
-from advshape._files import atomic_write, write_json_atomic
+from advshape._files import atomic_write, check_output_dir, read_json, write_json_atomic
+from advshape._options import count, real
 from advshape.bandit.dynamics import BanditConfig, simulate
 
 __all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
@@ -62,10 +63,10 @@ class StudyConfig:
         self.bandit.validate()
         if not self.shapers:
             raise ValueError("give at least one shaper, e.g. --shapers grpo grpo_k:k=8")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        if not 0.0 < self.target < 1.0:
-            raise ValueError(f"target pass@K must lie in (0, 1), got {self.target}")
+        count(1, 10_000, why="--seeds must be >= 1: the seeds 0..S-1").check("--seeds", self.seeds)
+        real(0.0, 1.0, low_open=True, high_open=True, why="the target pass@K").check(
+            "--target", self.target
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -94,6 +95,9 @@ def _write_json(path: Path, obj: Any) -> None:
     write_json_atomic(path, obj)
 
 
+FAILED_FILE = "failed.json"
+
+
 def _run_file(out: Path, index: int, spec: str, seed: int) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec)
     return out / "runs" / f"{index:02d}-{safe}-seed{seed}.json"
@@ -119,32 +123,59 @@ def run_study(
     ``out`` holds a study with a different configuration.
     """
     study.validate()
+    check_output_dir("--out", out)
     out = Path(out)
-    shapers = [resolve_shaper(s, study.bandit.k) for s in study.shapers]
+    shapers = []
+    for text in study.shapers:
+        try:
+            shapers.append(resolve_shaper(text, study.bandit.k))
+        except ValueError as err:
+            raise ValueError(f"--shapers: {err}") from None
     # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
     # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
     specs = [
         text.strip() if text.strip().startswith("surrogate:") else s.spec
         for text, s in zip(study.shapers, shapers)
     ]
-    if len(set(specs)) != len(specs):
-        raise ValueError(f"the same shaper is listed twice: {specs}")
+    canonical = [s.spec for s in shapers]  # what compares: 'surrogate:rho' is 'F=rho'
+    if len(set(canonical)) != len(canonical):
+        twice = sorted({c for c in canonical if canonical.count(c) > 1})
+        raise ValueError(
+            f"--shapers lists the same shaper twice: {', '.join(twice)} (as {list(study.shapers)}); "
+            "drop the repeat"
+        )
+    n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
-        shaper.scores(np.arange(study.bandit.n + 1), np.full(study.bandit.n + 1, study.bandit.n))
+        try:
+            a_pos, a_neg = shaper.scores(np.arange(n + 1), np.full(n + 1, n))
+        except ValueError as err:
+            raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
+        # A+ is used when N+ >= 1, A- when N+ <= N - 1; all zero: the shaper never moves.
+        if not (np.any(np.asarray(a_pos)[1:] != 0) or np.any(np.asarray(a_neg)[:-1] != 0)):
+            raise ValueError(
+                f"--n {n}: every advantage of {shaper.spec!r} is 0 with groups of {n} (it "
+                "compares each response with the rest of its group); use at least 2"
+            )
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
     config_path = out / "config.json"
-    if config_path.exists():
-        old = json.loads(config_path.read_text())
-        if old != config:
-            raise ValueError(
-                f"{out} holds a study with another configuration; choose a new --out folder "
-                "(or delete it) — results from different configurations are never mixed"
-            )
-    else:
-        _write_json(config_path, config)
-
     jobs = [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(study.seeds)]
+    finished = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
+    failed = out / FAILED_FILE
+    if finished and config_path.exists() and not _same_study(config_path, config, study.bandit.k):
+        if not failed.exists():
+            raise ValueError(
+                f"{out} holds a study with another configuration ({len(finished)} finished "
+                "runs); choose a new --out folder (or delete it) — results from different "
+                "configurations are never mixed"
+            )
+        # The study there failed (e.g. diverged): this corrected command replaces it.
+        for path in finished:
+            path.unlink()
+    # A folder where no run finished holds nothing to keep: it is reused as it is.
+    # (Re)written every time: a rerun that changes only --target records its new target.
+    _write_json(config_path, config)
+
     todo = [j for j in jobs if not _run_file(out, *j).exists()]
     bar = None
     if progress:
@@ -157,24 +188,27 @@ def run_study(
     bandit_dict = study.bandit.to_dict()
     try:
         args = [(bandit_dict, spec, seed) for _, spec, seed in todo]
-        if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for job, records in zip(todo, pool.map(_one_run, args)):
-                    _write_json(_run_file(out, *job), records)
-                    if bar is not None:
-                        bar.update(1)
-        else:
-            for job, arg in zip(todo, args):
-                _write_json(_run_file(out, *job), _one_run(arg))
-                if bar is not None:
-                    bar.update(1)
+        _run_all(out, todo, args, workers, bar)
+    except Exception as err:
+        # Marked failed: a rerun with corrected options may replace the finished runs.
+        _write_json(failed, {"error": f"{type(err).__name__}: {err}"})
+        raise
     finally:
         if bar is not None:
             bar.close()
+    if failed.exists():
+        failed.unlink()
 
     records = []
     for i, spec, seed in jobs:
-        for rec in json.loads(_run_file(out, i, spec, seed).read_text()):
+        path = _run_file(out, i, spec, seed)
+        runs = read_json(path, fix="delete it and rerun the command to recompute this run")
+        if not isinstance(runs, list) or not runs:
+            raise ValueError(
+                f"{str(path)!r} holds no run records; delete it and rerun the command to "
+                "recompute this run"
+            )
+        for rec in runs:
             records.append({"shaper": spec, "seed": seed, **rec})
     atomic_write(
         out / "metrics.jsonl", lambda fh: fh.writelines(json.dumps(r) + "\n" for r in records)
@@ -184,6 +218,42 @@ def run_study(
     if plots:
         plot_curves(records, specs, study.bandit.k, out)
     return {"records": records, "summary": rows, "out": str(out)}
+
+
+def _same_study(config_path: Path, config: dict[str, Any], k: int) -> bool:
+    """Does the folder's config.json hold this study? Shapers compare by canonical spec;
+    the target is free (it only changes the summary, which every run rewrites)."""
+    from advshape.surrogates.forward import canonical_spec
+
+    old = read_json(config_path, fix="delete the folder or choose another --out")
+    try:
+        old_study, new_study = dict(old["study"]), dict(config["study"])
+        old_shapers = [canonical_spec(s, k) for s in old_study.pop("shapers")]
+    except (KeyError, TypeError, ValueError, ImportError):
+        return False  # not a study this version can read: the caller decides what to keep
+    new_shapers = [canonical_spec(s, k) for s in new_study.pop("shapers")]
+    old_study.pop("target", None)
+    new_study.pop("target")
+    return (
+        old_shapers == new_shapers
+        and old_study == new_study
+        and old.get("advshape_version") == config["advshape_version"]
+    )
+
+
+def _run_all(out: Path, todo, args, workers: int, bar) -> None:
+    """Run the jobs not yet finished, writing each run's file as soon as it finishes."""
+    if workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for job, records in zip(todo, pool.map(_one_run, args)):
+                _write_json(_run_file(out, *job), records)
+                if bar is not None:
+                    bar.update(1)
+    else:
+        for job, arg in zip(todo, args):
+            _write_json(_run_file(out, *job), _one_run(arg))
+            if bar is not None:
+                bar.update(1)
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:

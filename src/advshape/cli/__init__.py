@@ -32,8 +32,25 @@ class UsageError(Exception):
     """Bad command-line input: printed as ``advshape: error: ...`` with exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _one_line(err: BaseException) -> str:
+    """The error as one line: an OSError as 'what: path', everything else as its text."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {os.fsdecode(err.filename)!r}" if err.filename is not None else ""
+        text = f"{err.strerror}{where}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advshape",
         description="Advantage shaping for RL with verifiable rewards.",
     )
@@ -47,19 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user's mistake ends in one line on stderr and exit code 2.
+
+    Every command checks all of its options before it writes anything (and raises
+    ``ValueError``/``UsageError`` naming the option); an ``OSError`` (an ``--out`` that
+    cannot be written) and a run that diverged (``FloatingPointError``: the options made the
+    numbers overflow) are reported the same way, without a traceback.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         return int(args._run(args) or 0)
-    except (UsageError, ValueError) as err:
-        print(f"advshape {args.command}: error: {err}", file=sys.stderr)
+    except (UsageError, ValueError, OSError, FloatingPointError) as err:
+        if isinstance(err, BrokenPipeError):  # e.g. `advshape table | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        print(f"advshape {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("advshape: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `advshape table | head`: the reader left, nothing is wrong
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

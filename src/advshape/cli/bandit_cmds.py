@@ -47,14 +47,20 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            help=f"{f.metadata['help']} (default: %(default)s)",
+            help=f"{f.metadata['help']} (default: %(default)s"
+            + (f"; {f.metadata['check'].describe()})" if "check" in f.metadata else ")"),
             **kw,
         )
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from advshape._options import count
     from advshape.bandit.run import StudyConfig, default_workers, run_study
 
+    if args.workers is not None:
+        count(1, 1024, why="processes that run the (shaper, seed) pairs").check(
+            "--workers", args.workers
+        )
     bandit = BanditConfig(
         **{f.name: getattr(args, f.name) for f in dataclasses.fields(BanditConfig)}
     )
@@ -62,8 +68,6 @@ def run_simulate(args: argparse.Namespace) -> int:
         bandit=bandit, shapers=tuple(args.shapers), seeds=args.seeds, target=args.target
     )
     workers = default_workers() if args.workers is None else args.workers
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
     result = run_study(
         study, args.out, workers=workers, progress=not args.no_progress, plots=not args.no_plots
     )

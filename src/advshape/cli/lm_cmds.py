@@ -95,23 +95,33 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
 
 
 def run_compare(ns: argparse.Namespace) -> int:
-    from advshape.lm.compare import compare
-    from advshape.lm.train import Args, args_from_namespace
+    from advshape._options import count
+    from advshape.lm.compare import compare, run_dir
+    from advshape.lm.train import Args, args_from_namespace, check_run_folder
     from advshape.lm.train import validate as validate_args
+    from advshape.surrogates.forward import canonical_spec
 
-    if ns.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {ns.jobs}")
-    if ns.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {ns.seeds}")
-    if ns.first_seed < 0:
-        raise ValueError(f"--first-seed must be >= 0, got {ns.first_seed}")
+    count(1, 256, why="runs trained at once, one process each").check("--jobs", ns.jobs)
+    count(1, 10_000, why="paired RL seeds per shaper").check("--seeds", ns.seeds)
+    count(0, 10**9, why="the first RL seed").check("--first-seed", ns.first_seed)
     base = args_from_namespace(ns, Args, shaper=ns.shapers[0], seed=0, resume=True)
     # Every option of every run is checked before any work starts; specs are compared in
     # their canonical form, so 'grpo_k:k=8' and 'grpo_k: k=8' are the same shaper.
-    canonical = [validate_args(dataclasses.replace(base, shaper=s)).spec for s in ns.shapers]
-    if len(set(canonical)) != len(canonical):
-        raise ValueError(f"--shapers lists a shaper twice: {ns.shapers} (as {canonical})")
-    path = compare(base, ns.shapers, ns.seeds, ns.out, jobs=ns.jobs, first_seed=ns.first_seed)
+    for spec in ns.shapers:
+        validate_args(dataclasses.replace(base, shaper=spec), shaper_option="--shapers")
+    canonical = [canonical_spec(spec) for spec in ns.shapers]
+    twice = sorted({c for c in canonical if canonical.count(c) > 1})
+    if twice:
+        raise ValueError(
+            f"--shapers lists the same shaper twice: {', '.join(twice)} (as {ns.shapers}); "
+            "drop the repeat"
+        )
+    for spec in canonical:  # a folder holding another comparison's run: refused now, not later
+        for seed in range(ns.first_seed, ns.first_seed + ns.seeds):
+            check_run_folder(
+                dataclasses.replace(base, shaper=spec, seed=seed, out=run_dir(ns.out, spec, seed))
+            )
+    path = compare(base, canonical, ns.seeds, ns.out, jobs=ns.jobs, first_seed=ns.first_seed)
     with open(os.path.join(ns.out, "summary.json")) as f:
         summary = json.load(f)
     for claim in summary["claims"]:

@@ -90,37 +90,63 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# Largest group size `show` prints (one row per N+); the registry's formulas hold for any N.
+MAX_SHOW_N = 100_000
+
+
 def configure_show(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", help="shaper spec, e.g. grpo_k:k=4 (see `advshape list`)")
+    parser.add_argument(
+        "spec",
+        help="shaper spec: a registry spec, e.g. grpo_k:k=4 (see `advshape list`), or a "
+        "surrogate 'F=EXPR[;Omega=EXPR;lam=X]' / 'surrogate:EXPR[;regularizer=EXPR;lam=X]'",
+    )
     parser.add_argument("--n", type=int, default=16, help="group size N (default: 16)")
     parser.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
     )
-    parser.add_argument("--digits", type=int, default=6, help="significant digits (default: 6)")
+    parser.add_argument(
+        "--digits",
+        type=int,
+        default=6,
+        help="significant digits of the table, markdown and csv formats (default: 6); "
+        "json always prints full precision",
+    )
+
+
+def _json_number(x: float) -> float | None:
+    """A float for JSON at full precision (repr round-trips); NaN/inf, which JSON lacks, as null."""
+    x = float(x)
+    return x if np.isfinite(x) else None
 
 
 def run_show(args: argparse.Namespace) -> int:
-    import advshape
+    from advshape._options import count
+    from advshape.surrogates.forward import shaper_from_text
 
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive group size, got {args.n}")
-    shaper = advshape.shaper(args.spec)
+    count(1, MAX_SHOW_N, why="the group size N of the table").check("--n", args.n)
+    count(1, 17, why="a float64 holds 17 significant digits").check("--digits", args.digits)
+    try:
+        shaper = shaper_from_text(args.spec)
+    except (ImportError, ValueError) as err:  # ImportError: e.g. sympy missing for a surrogate
+        text = str(err)
+        raise ValueError(
+            text if repr(args.spec) in text else f"shaper {args.spec!r}: {text}"
+        ) from None
     n_pos = np.arange(args.n + 1)
     a_pos, a_neg = shaper.scores(n_pos, args.n)
     w_pos, w_neg = shaper.weights(n_pos, args.n)
-    g = f"{{:.{args.digits}g}}"
     headers = ["N+", "rho_hat", "A+", "A-", "w+", "w-"]
-    rows = [
-        [
-            str(m),
-            g.format(m / args.n),
-            g.format(a_pos[m]),
-            g.format(a_neg[m]),
-            g.format(w_pos[m]),
-            g.format(w_neg[m]),
+    columns = [n_pos / args.n, a_pos, a_neg, w_pos, w_neg]
+    if args.format == "json":
+        rows = [
+            {"N+": m, **{h: _json_number(c[m]) for h, c in zip(headers[1:], columns)}}
+            for m in range(args.n + 1)
         ]
-        for m in range(args.n + 1)
-    ]
+        print(json.dumps(rows, indent=2))
+        sys.stdout.flush()
+        return 0
+    g = f"{{:.{args.digits}g}}"
+    rows = [[str(m), *(g.format(c[m]) for c in columns)] for m in range(args.n + 1)]
     if args.format == "table":
         info = shaper.info
         print(f"{shaper.spec}: {info.summary}")

@@ -6,11 +6,14 @@ Nothing heavy is imported here at module level: SymPy, SciPy and matplotlib load
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from advshape.cli import UsageError
 
 PLOT_TARGETS = ("fig1", "fig2", "fig3", "fig4", "fig5", "weights", "surrogate")
+# Largest group size of `table` and `plot` (exact finite-N sums over N+ = 0..N per point).
+MAX_N = 10_000
 
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:
@@ -58,12 +61,12 @@ def configure_table(parser: argparse.ArgumentParser) -> None:
 
 
 def run_table(args: argparse.Namespace) -> int:
+    from advshape._options import count
     from advshape.surrogates.table import compute_table, render_markdown, render_text
 
-    if args.k < 1:
-        raise UsageError(f"--k must be >= 1, got {args.k}")
-    if args.n < max(2, args.k):
-        raise UsageError(f"--n must be >= max(2, K) = {max(2, args.k)}, got {args.n}")
+    count(1, MAX_N, why="the K of the Pass@K rows").check("--k", args.k)
+    lowest = max(2, args.k)
+    count(lowest, MAX_N, why=f"N >= max(2, K) = {lowest} responses per group").check("--n", args.n)
     rows = compute_table(k=args.k, n=args.n, paper_only=args.paper_only)
     render = render_markdown if args.markdown else render_text
     print(render(rows, args.k, args.n))
@@ -90,12 +93,27 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from advshape.plots import figures
+    from advshape._files import check_output_dir
+    from advshape._options import count
     from advshape.surrogates.forward import shaper_from_text
 
+    check_output_dir("--out", args.out)
+    count(2, MAX_N, why="the group size N of the weights and F_N").check("--n", args.n)
+    if args.name is not None and (
+        not args.name.strip()
+        or os.sep in args.name
+        or args.name in (".", "..")
+        or (os.altsep and os.altsep in args.name)
+    ):
+        raise UsageError(
+            f"--name must be a plain file stem without folders, got {args.name!r}; "
+            "put the folder in --out"
+        )
     if args.what.startswith("fig"):
         if args.specs:
             raise UsageError(f"{args.what} takes no SPEC arguments (got {' '.join(args.specs)})")
+        from advshape.plots import figures
+
         written = figures.FIGURES[args.what](args.out)
     else:
         if not args.specs:
@@ -103,9 +121,12 @@ def run_plot(args: argparse.Namespace) -> int:
                 f"plot {args.what} needs at least one SPEC, e.g. "
                 f"advshape plot {args.what} grpo skew_r 'F=2*asin(sqrt(rho))'"
             )
-        if args.n < 2:
-            raise UsageError(f"--n must be >= 2, got {args.n}")
-        shapers = [shaper_from_text(spec) for spec in args.specs]
+        try:
+            shapers = [shaper_from_text(spec) for spec in args.specs]
+        except ImportError as err:  # e.g. sympy missing for a surrogate: a usage error
+            raise ValueError(f"{err}; install advshape[surrogates]") from err
+        from advshape.plots import figures
+
         draw = figures.plot_weights if args.what == "weights" else figures.plot_surrogates
         written = draw(shapers, args.n, args.out, stem=args.name or args.what)
     for path in written:

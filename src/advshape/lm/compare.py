@@ -70,11 +70,12 @@ def compare(
     from advshape.lm.probe import probe
     from advshape.lm.report import load_run, write_comparison_report
     from advshape.lm.tasks import Task
-    from advshape.lm.train import read_jsonl, set_threads, train
+    from advshape.lm.train import check_task_fits, read_jsonl, set_threads, train
 
-    os.makedirs(out, exist_ok=True)
     set_threads(base.threads, progress=base.progress)
     task = Task(base.task, seed=base.task_seed, n_train=base.n_train, n_eval=base.eval_problems)
+    check_task_fits(base, task)
+    os.makedirs(out, exist_ok=True)
     headroom = probe(base, task=task)  # builds (or finds) the warm start every run shares
 
     todo = []

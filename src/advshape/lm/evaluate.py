@@ -23,13 +23,13 @@ def check_ks(ks: Sequence[int], n: int) -> tuple[int, ...]:
     """The K values, validated against the n samples per problem (before any work)."""
     ks = tuple(int(k) for k in ks)
     if not ks:
-        raise ValueError("give at least one K for Pass@K evaluation")
+        raise ValueError("--eval-ks: give at least one K for Pass@K evaluation")
     if n < 1:
         raise ValueError(f"--eval-samples must be >= 1, got {n}")
     bad = [k for k in ks if k < 1 or k > n]
     if bad:
         raise ValueError(
-            f"Pass@K needs 1 <= K <= n, but K={bad} with n={n} samples per problem; "
+            f"--eval-ks: Pass@K needs 1 <= K <= n, but K={bad} with n={n} samples per problem; "
             f"raise --eval-samples to at least {max(ks)} or drop those K"
         )
     return ks

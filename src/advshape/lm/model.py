@@ -121,16 +121,20 @@ def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
 def save_pretrained_atomic(model, tokenizer, path: str) -> None:
     """``save_pretrained`` model and tokenizer into ``path``, replacing it atomically."""
     import shutil
-    import tempfile
+
+    from advshape._files import file_mode, make_temp_dir
 
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    tmp = make_temp_dir(parent, ".tmp-")  # mkdtemp alone would make model/ 0700
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    for name in os.listdir(tmp):  # some writers (safetensors) make 0600 files: follow the umask
+        if os.path.isfile(os.path.join(tmp, name)):
+            os.chmod(os.path.join(tmp, name), file_mode())
     old = None
     if os.path.exists(path):
-        old = tempfile.mkdtemp(prefix=".old-", dir=parent)
+        old = make_temp_dir(parent, ".old-")
         os.replace(path, os.path.join(old, "x"))
     os.replace(tmp, path)
     if old is not None:

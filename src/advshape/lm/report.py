@@ -15,13 +15,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from advshape._files import write_text_atomic
+from advshape._files import read_json, write_text_atomic
 from advshape.lm.train import read_jsonl
 
 
 def load_run(run_dir: str) -> dict[str, Any]:
-    with open(os.path.join(run_dir, "config.json")) as f:
-        config = json.load(f)
+    config = read_json(
+        os.path.join(run_dir, "config.json"), fix="delete the run folder and rerun it"
+    )
     records = read_jsonl(os.path.join(run_dir, "metrics.jsonl"))
     return {
         "dir": run_dir,

@@ -38,14 +38,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import json
-import math
 import os
 import time
 from typing import Any
 
-from advshape._files import write_json_atomic, write_jsonl_atomic
+from advshape._files import check_output_dir, read_json, write_json_atomic, write_jsonl_atomic
+from advshape._options import Bound, OneOf, check_options, count, real
 
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
 PRECISIONS = ("fp32", "bf16")
@@ -137,8 +138,65 @@ class Args:
     """stop this invocation after this many steps (simulates an interruption; 0 = never)"""
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or gradient became NaN/inf; the last good checkpoint is kept."""
+class TrainingDiverged(FloatingPointError, RuntimeError):
+    """The loss or gradient became NaN/inf; the last good checkpoint is kept.
+
+    A ``FloatingPointError``, so the command line reports it in one line; the run folder is
+    marked failed (``failed.json``) and a rerun with corrected options replaces it.
+    """
+
+
+# ----------------------------------------------------------------------------- option checks
+
+# The valid values of every field of Args, checked by validate() before any work (the table
+# is read in this order; relations between options come after it, in validate()). A field
+# without an entry fails tests/test_cli_fuzz.py: add one here when adding a field.
+_SEED = count(0, 2**32 - 1, why="a seed of NumPy's and torch's generators")
+_HUGE = 10**7  # steps and sizes far beyond what this trainer can run, refused up front
+FIELD_CHECKS: dict[str, Any] = {
+    "task": lambda option, value: _check_task(value),
+    "shaper": lambda option, value: make_shaper(value, option),
+    "reward": OneOf(REWARD_MODES),
+    "seed": _SEED,
+    "steps": count(1, _HUGE),
+    "prompts_per_step": count(1, 100_000),
+    "samples_per_prompt": count(1, 100_000, why="N, the group size"),
+    "lr": real(0.0, 10.0, low_open=True, why="AdamW's step size"),
+    "weight_decay": real(0.0, 10.0, why="0 = none"),
+    "max_grad_norm": real(
+        0.0,
+        1e6,
+        low_open=True,
+        why="the bound of the gradient's global norm (a negative bound flips the gradient, "
+        "0 zeroes it); 1e6 effectively disables clipping",
+    ),
+    "loss_aggregation": OneOf(LOSS_AGGREGATIONS),
+    "ppo_epochs": count(1, 1000),
+    "clip": real(0.0, 1.0, low_open=True, high_open=True, why="the PPO clip range epsilon"),
+    "temperature": real(0.0, 100.0, low_open=True, why="the sampling temperature"),
+    "max_new_tokens": count(0, 100_000, why="0 = the task's default"),
+    "precision": OneOf(PRECISIONS),
+    "task_seed": _SEED,
+    "n_train": count(0, 1_000_000, why="0 = the task's default"),
+    "eval_problems": count(1, 100_000),
+    "eval_samples": count(1, 100_000),
+    "eval_ks": count(1, 100_000, why="the K values of Pass@K"),
+    "eval_every": count(1, _HUGE),
+    "model": lambda option, value: _check_model(value),
+    "hidden_size": count(1, 65_536),
+    "num_layers": count(1, 1024),
+    "num_heads": count(1, 1024),
+    "warmstart_steps": count(0, _HUGE, why="0 = no warm start"),
+    "warmstart_lr": real(0.0, 10.0, low_open=True),
+    "warmstart_batch_size": count(1, 100_000),
+    "cache_dir": check_output_dir,
+    "out": check_output_dir,
+    "resume": OneOf((False, True)),
+    "device": lambda option, value: _check_device(value),
+    "threads": count(0, 1024, why="0 = torch's default"),
+    "progress": OneOf((False, True)),
+    "stop_after": count(0, _HUGE, why="0 = never"),
+}
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -152,7 +210,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
             continue
         flag = "--" + field.name.replace("_", "-")
         default = field.default
-        help_text = f"{docs.get(field.name, '')} (default: {default!r})"
+        check = FIELD_CHECKS.get(field.name) if cls is Args else None
+        valid = f"; {check.describe()}" if isinstance(check, Bound) else ""
+        help_text = f"{docs.get(field.name, '')} (default: {default!r}{valid})"
         if isinstance(default, bool):
             parser.add_argument(
                 flag, default=default, action=argparse.BooleanOptionalAction, help=help_text
@@ -160,9 +220,13 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=default, help=help_text)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=help_text)
+            choices = check.choices if isinstance(check, OneOf) else None
+            parser.add_argument(
+                flag, type=type(default), default=default, choices=choices, help=help_text
+            )
 
 
+@functools.cache  # every `advshape` invocation builds the train and compare parsers
 def _field_docs(cls) -> dict[str, str]:
     """The string literal under each field of a dataclass (its help text)."""
     import ast
@@ -189,23 +253,18 @@ def args_from_namespace(ns: argparse.Namespace, cls=Args, **overrides):
     return cls(**values)
 
 
-def make_shaper(spec: str):
-    """A registry spec (``grpo_k:k=8``) or a forward-engineered one (``surrogate:F[;lam=λ]``).
+def make_shaper(spec: str, option: str = "--shaper"):
+    """A shaper from any spec form the commands take (:func:`advshape.surrogates.shaper_from_text`,
+    the one parser every command shares): ``grpo_k:k=8``, ``F=EXPR`` or ``surrogate:EXPR``.
+    A bad spec raises ``ValueError`` naming ``option``."""
+    from advshape.surrogates.forward import shaper_from_text
 
-    Surrogate specs (``surrogate:F;...`` or ``F=...``) go through
-    :func:`advshape.surrogates.shaper_from_text`, the one parser every command shares.
-    """
-    import advshape
-
-    text = spec.strip()
-    if text.startswith(("surrogate:", "F=")):
-        from advshape.surrogates.forward import shaper_from_text
-
-        try:
-            return shaper_from_text(text)
-        except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
-            raise ValueError(f"shaper {spec!r}: {err}") from err
-    return advshape.shaper(spec)
+    try:
+        return shaper_from_text(spec)
+    except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
+        raise ValueError(f"{option} {spec!r}: {err}") from err
+    except ValueError as err:
+        raise ValueError(f"{option}: {err}") from None
 
 
 def resolve_reward_mode(args: Args, shaper) -> str:
@@ -214,63 +273,131 @@ def resolve_reward_mode(args: Args, shaper) -> str:
     return args.reward
 
 
-def validate(args: Args):
-    """Check every option before any work starts; returns the shaper."""
+def _check_task(name: str) -> None:
+    from advshape.lm.tasks import get_task_spec
+
+    try:
+        get_task_spec(name)
+    except ValueError as err:
+        raise ValueError(f"--task: {err}") from None
+
+
+def _check_model(path: str) -> None:
+    if path:
+        from advshape.lm.model import check_causal_lm_path
+
+        check_causal_lm_path(path)
+
+
+def _check_device(device: str) -> None:
+    import re
+
+    match = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
+    if match is None:
+        raise ValueError(f"--device must be cpu, cuda or cuda:INDEX, got {device!r}")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                "--device cuda requested but torch sees no CUDA device; use --device cpu"
+            )
+        index = int(match.group(1) or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s); "
+                "use an index below that"
+            )
+
+
+def validate(args: Args, shaper_option: str = "--shaper"):
+    """Check every option before any work starts; returns the shaper.
+
+    Each field's own range comes from :data:`FIELD_CHECKS`; the relations between
+    fields follow. Every message names the option (``shaper_option`` for the shaper, so
+    ``compare`` can say ``--shapers``).
+    """
     import numpy as np
 
     from advshape.lm.evaluate import check_ks
     from advshape.lm.tasks import get_task_spec
 
-    spec = get_task_spec(args.task)
-    shaper = make_shaper(args.shaper)
-    if args.reward not in REWARD_MODES:
-        raise ValueError(f"--reward must be one of {REWARD_MODES}, got {args.reward!r}")
+    checks = {**FIELD_CHECKS, "shaper": lambda option, value: None}
+    check_options(args, checks)
+    shaper = make_shaper(args.shaper, shaper_option)
     if resolve_reward_mode(args, shaper) == "score" and shaper.info.binary_only:
         raise ValueError(
-            f"shaper {shaper.spec!r} takes only 0/1 rewards; use --reward binary (or auto)"
+            f"{shaper_option} {shaper.spec!r} takes only 0/1 rewards; use --reward binary (or auto)"
         )
     # The shaper's own checks (group size vs K, ...) on a dummy group of the real size.
-    shaper.advantages(np.zeros((1, args.samples_per_prompt)))
-    check_ks(args.eval_ks, args.eval_samples)
-    if args.loss_aggregation not in LOSS_AGGREGATIONS:
+    n = args.samples_per_prompt
+    try:
+        shaper.advantages(np.zeros((1, n)))
+    except ValueError as err:
         raise ValueError(
-            f"--loss-aggregation must be one of {LOSS_AGGREGATIONS}, got {args.loss_aggregation!r}"
-        )
-    positive = dict(
-        steps=args.steps,
-        prompts_per_step=args.prompts_per_step,
-        samples_per_prompt=args.samples_per_prompt,
-        ppo_epochs=args.ppo_epochs,
-        eval_every=args.eval_every,
-        eval_problems=args.eval_problems,
+            f"{shaper_option} {args.shaper!r} with --samples-per-prompt {n}: {err}"
+        ) from None
+    # A group size at which the shaper gives every response advantage 0 (a mean-centred
+    # shaper with N = 1) trains nothing: every step would be wasted.
+    groups = np.array(
+        [[1.0] * m + [0.0] * (n - m) for m in sorted({0, 1, n // 2, n - 1, n})], dtype=np.float64
     )
-    for name, value in positive.items():
-        if value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.n_train < 0:
-        raise ValueError(f"--n-train must be >= 0 (0 = the task's default), got {args.n_train}")
-    if args.prompts_per_step > (args.n_train or spec.default_n_train):
-        raise ValueError("--prompts-per-step exceeds --n-train; lower it or add train problems")
-    if args.precision not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {PRECISIONS}, got {args.precision!r}")
-    if not (args.lr > 0 and math.isfinite(args.lr)):
-        raise ValueError(f"--lr must be a positive number, got {args.lr}")
-    if not 0 < args.clip < 1:
-        raise ValueError(f"--clip must lie in (0, 1), got {args.clip}")
-    if args.temperature <= 0:
-        raise ValueError(f"--temperature must be > 0, got {args.temperature}")
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise ValueError(f"--device must be cpu or cuda[:i], got {args.device!r}")
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda requested but torch sees no CUDA device")
-    if args.model:
-        from advshape.lm.model import check_causal_lm_path
-
-        check_causal_lm_path(args.model)
+    if not np.any(np.asarray(shaper.advantages(groups)) != 0):
+        raise ValueError(
+            f"--samples-per-prompt {n}: every advantage of {shaper.spec!r} is 0 with groups of "
+            f"{n} (it compares each response with the rest of its group); use at least 2"
+        )
+    check_ks(args.eval_ks, args.eval_samples)
+    n_train = args.n_train or get_task_spec(args.task).default_n_train
+    if args.prompts_per_step > n_train:
+        raise ValueError(
+            f"--prompts-per-step {args.prompts_per_step} exceeds --n-train {n_train}; "
+            "lower it or add train problems"
+        )
+    if not args.model:
+        if args.hidden_size % args.num_heads:
+            raise ValueError(
+                f"--num-heads {args.num_heads} must divide --hidden-size {args.hidden_size}; "
+                f"e.g. --num-heads {_divisor_near(args.hidden_size, args.num_heads)}"
+            )
+        if (args.hidden_size // args.num_heads) % 2:
+            raise ValueError(
+                f"--hidden-size / --num-heads = {args.hidden_size // args.num_heads} must be "
+                "even (rotary position embeddings rotate pairs of dimensions); change either"
+            )
+        context = _tiny_context()
+        if args.max_new_tokens >= context:
+            raise ValueError(
+                f"--max-new-tokens {args.max_new_tokens} does not fit the tiny model's "
+                f"{context} positions with a prompt; use at most {context - 1} (0 = the task's "
+                "default)"
+            )
     return shaper
+
+
+def _divisor_near(total: int, wanted: int) -> int:
+    return min((d for d in range(1, total + 1) if total % d == 0), key=lambda d: abs(d - wanted))
+
+
+def _tiny_context() -> int:
+    from advshape.lm.model import TinyModelConfig
+
+    return TinyModelConfig.max_position_embeddings
+
+
+def check_task_fits(args: Args, task) -> None:
+    """Longest prompt + response cap within the tiny model's positions (needs the problems)."""
+    if args.model:
+        return
+    longest = max(len(p.prompt) for p in (*task.train, *task.heldout))  # one token per char
+    cap = args.max_new_tokens or task.spec.max_answer_chars + 1
+    context = _tiny_context()
+    if longest + cap > context:
+        raise ValueError(
+            f"--max-new-tokens {cap}: with prompts of up to {longest} tokens, responses of "
+            f"{cap} tokens exceed the tiny model's {context} positions; use at most "
+            f"{context - longest}"
+        )
 
 
 # ----------------------------------------------------------------------------- run folder
@@ -280,7 +407,71 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [(i, line) for i, line in enumerate(f, 1) if line.strip()]
+    records = []
+    for i, line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"{path!r} line {i} is not valid JSON ({err}); delete the run folder or "
+                "choose another --out"
+            ) from None
+    return records
+
+
+FAILED_FILE = "failed.json"
+
+
+def _replaceable(out: str) -> bool:
+    """A run folder whose run failed, or completed no RL step, holds nothing worth resuming:
+    a rerun (with --resume or not, corrected options or not) starts it afresh."""
+    if os.path.exists(os.path.join(out, FAILED_FILE)):
+        return True
+    records = read_jsonl(os.path.join(out, "metrics.jsonl"))
+    return not any(r.get("kind") == "train" for r in records)
+
+
+def check_run_folder(args: Args) -> bool:
+    """Can ``args.out`` take this run? Returns True to resume it, False to start afresh.
+
+    Read-only (nothing is written until the run starts): a folder holding another run is
+    refused unless ``--resume`` with the same options, or unless that run is replaceable.
+    """
+    config_path = os.path.join(args.out, "config.json")
+    if not os.path.exists(config_path) or _replaceable(args.out):
+        return False
+    if not args.resume:
+        raise ValueError(
+            f"run folder {args.out!r} already holds a run; pass --resume to continue it or "
+            "choose another --out"
+        )
+    saved = read_json(config_path, fix="delete the run folder or choose another --out")
+    saved_args = saved.get("args", {}) if isinstance(saved, dict) else {}
+    mine = _comparable_config(args)
+    diff = sorted(k for k in mine if not _same_option(k, saved_args.get(k), mine[k]))
+    if diff:
+        raise ValueError(
+            f"--resume: options {diff} differ from the run in {args.out!r}; resume with "
+            "the same options or choose another --out"
+        )
+    return True
+
+
+def _same_option(name: str, saved: Any, mine: Any) -> bool:
+    if name == "shaper" and isinstance(saved, str):
+        from advshape.surrogates.forward import canonical_spec
+
+        try:
+            return canonical_spec(saved) == canonical_spec(mine)
+        except (ValueError, ImportError):
+            return False
+    return saved == mine
+
+
+def mark_failed(out: str, message: str) -> None:
+    """Record why the run in ``out`` stopped, so a corrected rerun may replace it."""
+    write_json_atomic(os.path.join(out, FAILED_FILE), {"error": message})
 
 
 def _comparable_config(args: Args) -> dict[str, Any]:
@@ -464,29 +655,15 @@ def train(args: Args) -> dict[str, Any]:
     from advshape.lm.tasks import Task
 
     shaper = validate(args)
+    resuming = check_run_folder(args)  # reads only: nothing is written before the run starts
     set_threads(args.threads, progress=args.progress)
-    os.makedirs(args.out, exist_ok=True)
     config_path = os.path.join(args.out, "config.json")
     metrics_path = os.path.join(args.out, "metrics.jsonl")
     checkpoint_path = os.path.join(args.out, "checkpoint.pt")
-    if os.path.exists(config_path) and not args.resume:
-        raise ValueError(
-            f"run folder {args.out!r} already holds a run; pass --resume to continue it or "
-            "choose another --out"
-        )
-    if args.resume and os.path.exists(config_path):
-        with open(config_path) as f:
-            saved = json.load(f)["args"]
-        mine = _comparable_config(args)
-        diff = sorted(k for k in mine if saved.get(k) != mine[k])
-        if diff:
-            raise ValueError(
-                f"--resume: options {diff} differ from the run in {args.out!r}; resume with "
-                "the same options or choose another --out"
-            )
 
     reward_mode = resolve_reward_mode(args, shaper)
     task = Task(args.task, seed=args.task_seed, n_train=args.n_train, n_eval=args.eval_problems)
+    check_task_fits(args, task)
     max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
     start_path, warm_stats = prepare_model(args, task, progress=args.progress)
     model, tokenizer = load_pretrained(start_path, args.device)
@@ -495,7 +672,11 @@ def train(args: Args) -> dict[str, Any]:
 
     start_step = 0
     records: list[dict[str, Any]] = []
-    if args.resume and os.path.exists(checkpoint_path):
+    if not resuming:  # a fresh run, or a replaceable one (failed, or no step done): start over
+        for name in (FAILED_FILE, "metrics.jsonl", "checkpoint.pt"):
+            if os.path.exists(os.path.join(args.out, name)):
+                os.remove(os.path.join(args.out, name))
+    if resuming and os.path.exists(checkpoint_path):
         state = torch.load(checkpoint_path, map_location=args.device, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -641,11 +822,14 @@ def train(args: Args) -> dict[str, Any]:
             f1 = time.perf_counter()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
-                raise TrainingDiverged(
+                message = (
                     f"step {step}: loss={loss.item()} grad_norm={grad_norm.item()} is not finite; "
                     f"stopped without updating. The last good checkpoint (step {last_checkpoint}) "
-                    f"is kept in {checkpoint_path!r}; lower --lr and rerun with --resume"
+                    f"is kept in {checkpoint_path!r}; lower --lr and rerun (the run in "
+                    f"{args.out!r} is marked failed, so the rerun replaces it)"
                 )
+                mark_failed(args.out, message)
+                raise TrainingDiverged(message)
             optimizer.step()
             backward_s += time.perf_counter() - f1
         seconds = time.perf_counter() - t0

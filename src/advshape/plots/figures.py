@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advshape._files import file_mode
 from advshape._src.closed_forms import incomplete_beta
 from advshape._src.registry import shaper
 from advshape._src.shaper import Shaper
@@ -60,12 +61,6 @@ def _shrink_png(path: str) -> None:
     palette.save(path, format="PNG", optimize=True)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` (temp file + rename: atomic)."""
     out = Path(out_dir)
@@ -79,7 +74,7 @@ def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
             fig.savefig(tmp, format=ext, dpi=96, bbox_inches="tight")
             if ext == "png":
                 _shrink_png(tmp)
-            os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600 files
+            os.chmod(tmp, file_mode())  # mkstemp makes 0600 files
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

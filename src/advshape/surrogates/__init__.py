@@ -14,6 +14,7 @@ are imported when used.
 
 from advshape.surrogates.finite import exact_update_coefficient, finite_n_convergence
 from advshape.surrogates.forward import (
+    canonical_spec,
     from_surrogate,
     numeric_derivative,
     parse_surrogate_spec,
@@ -23,6 +24,7 @@ from advshape.surrogates.reverse import SurrogateCurve, limit_weights, reverse_e
 
 __all__ = [
     "SurrogateCurve",
+    "canonical_spec",
     "exact_update_coefficient",
     "finite_n_convergence",
     "from_surrogate",

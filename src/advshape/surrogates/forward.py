@@ -34,7 +34,13 @@ from advshape._src.registry import shaper as registry_shaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
 from advshape.surrogates._optional import require
 
-__all__ = ["SurrogateFunction", "from_surrogate", "numeric_derivative", "shaper_from_text"]
+__all__ = [
+    "SurrogateFunction",
+    "canonical_spec",
+    "from_surrogate",
+    "numeric_derivative",
+    "shaper_from_text",
+]
 
 Array = NDArray[np.float64]
 
@@ -313,7 +319,9 @@ def from_surrogate(
     spec = f"F={surrogate.text}"
     formula = f"A± = F'(ρ̂)·A±_RLOO, F = {surrogate.text}"
     if reg is not None:
-        spec += f";Omega={reg.text};lam={lam:g}"
+        # lam at full precision when %g would round it: the spec must rebuild this shaper
+        lam_text = f"{lam:g}" if float(f"{lam:g}") == lam else repr(float(lam))
+        spec += f";Omega={reg.text};lam={lam_text}"
         formula = (
             f"A± = [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO, F = {surrogate.text}, Ω = {reg.text}, λ = {lam:g}"
         )
@@ -379,6 +387,18 @@ def shaper_from_text(text: str, default_k: int | None = None) -> Shaper:
     except ValueError:
         raise ValueError(f"lam must be a number in {text!r}, got {fields['lam']!r}") from None
     return from_surrogate(fields["F"], regularizer=fields.get("Omega"), lam=lam)
+
+
+def canonical_spec(text: str, default_k: int | None = None) -> str:
+    """The one canonical spelling of a shaper spec, in any form :func:`shaper_from_text` reads.
+
+    Two texts name the same shaper exactly when their canonical specs are equal:
+    ``grpo`` = ``grpo:std=population``, ``'grpo_k: k=8'`` = ``grpo_k:k=8``, ``surrogate:rho``
+    = ``F=rho``. Every command compares shapers through this (duplicate checks, resumed
+    run folders); it is the ``.spec`` of the built shaper, so the registry and the
+    surrogate parser stay the only places that know how a spec is written.
+    """
+    return shaper_from_text(text, default_k=default_k).spec
 
 
 def parse_surrogate_spec(spec: str) -> tuple[str, dict[str, Any]]:
