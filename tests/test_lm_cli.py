@@ -68,7 +68,7 @@ def test_compare_writes_report_summary_and_claims(tmp_path, capsys):
 def test_compare_refuses_the_same_shaper_written_twice(tmp_path, capsys):
     argv = ["compare", "--shapers", "grpo_k:k=2", "grpo_k: k=2", "--out", str(tmp_path / "x")]
     assert main([*argv, *TINY, "--cache-dir", str(tmp_path / "c")]) == 2
-    assert "lists a shaper twice" in capsys.readouterr().err
+    assert "lists the same shaper twice: grpo_k:k=2" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "c").exists()
 
 
