@@ -174,3 +174,46 @@ def test_grpo_passk_equals_verls_on_random_shuffled_groups(eps, std):
         ours = shaper.advantages(rewards, groups=list(uids))
         theirs = _verl_passk(rewards, uids, eps, std == "sample")
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+# --- reverse-engineering surrogates that diverge (logarithmically) at an end ----------------
+
+
+def _count_shaper(name, a_pos, a_neg):
+    def scores(m, n):
+        m, n = np.broadcast_arrays(np.asarray(m, float), np.asarray(n, float))
+        inner = (m > 0) & (m < n)
+        rho = m / n
+        safe = np.where(inner, rho, 0.5)
+        return np.where(inner, a_pos(safe), 0.0), np.where(inner, a_neg(safe), 0.0)
+
+    return advshape.count_shaper(name, scores)
+
+
+RHO = np.array([1e-12, 1e-6, 1e-3, 0.05, 0.3, 0.5, 0.8, 0.999, 1 - 1e-6, 1 - 1e-12])
+
+
+def test_reverse_engineer_reports_maxrl_as_log_rho_up_to_a_constant():
+    curve = advshape.reverse_engineer("maxrl")
+    assert curve.divergent == (0,) and curve.anchor == 1.0
+    assert "diverges (logarithmically) at ρ = 0" in curve.describe()
+    assert curve(0.0) == -np.inf and curve(1.0) == 0.0
+    np.testing.assert_allclose(curve(RHO), np.log(RHO), rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(curve.derivative(np.array([0.01, 0.5])), [100, 2], rtol=1e-6)
+    with pytest.raises(ValueError, match="no normalisation"):
+        curve.normalised(0.5)
+    # the finite-N surrogate stays finite: F_N(ρ) − F_N(1) = −Σ_{k<N} (1 − ρ)^k/k
+    f_8 = advshape.reverse_engineer("maxrl", n=8)
+    want = -sum((1 - RHO) ** k / k for k in range(1, 8))
+    np.testing.assert_allclose(f_8(RHO) - f_8(1.0), want, rtol=1e-12, atol=1e-13)
+
+
+def test_reverse_engineer_right_and_two_sided_log_divergence():
+    right = _count_shaper("right", lambda r: np.ones_like(r), lambda r: -r / (1 - r))
+    curve = advshape.reverse_engineer(right)  # F' = 1/(1 − ρ): F = −log(1 − ρ), F(0) = 0
+    assert curve.divergent == (1,) and curve.anchor == 0.0 and curve(1.0) == np.inf
+    np.testing.assert_allclose(curve(RHO), -np.log1p(-RHO), rtol=1e-9, atol=1e-8)
+    logit = _count_shaper("logit", lambda r: (1 - r) / r, lambda r: -r / (1 - r))
+    curve = advshape.reverse_engineer(logit)  # F' = 1/ρ + 1/(1 − ρ) − 2, anchored F(½) = 0
+    assert curve.divergent == (0, 1) and curve.anchor == 0.5
+    np.testing.assert_allclose(curve(RHO), np.log(RHO / (1 - RHO)) - 2 * RHO + 1, rtol=0, atol=3e-7)
