@@ -217,3 +217,26 @@ def test_reverse_engineer_right_and_two_sided_log_divergence():
     curve = advshape.reverse_engineer(logit)  # F' = 1/ρ + 1/(1 − ρ) − 2, anchored F(½) = 0
     assert curve.divergent == (0, 1) and curve.anchor == 0.5
     np.testing.assert_allclose(curve(RHO), np.log(RHO / (1 - RHO)) - 2 * RHO + 1, rtol=0, atol=3e-7)
+
+
+def test_readme_psr_nsr_table_is_generated_from_exact_moments():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("upd", root / "scripts/update_readme_recent.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    section = (root / "README.md").read_text().split(module.START + "\n", 1)[1]
+    assert section.split("\n" + module.END, 1)[0] == module.render(), (
+        "run: python scripts/update_readme_recent.py"
+    )
+
+
+def test_bernoulli_update_moments_by_hand():
+    """N = 1, PSR: g = r/ρ, so E g = 1 and Var g = (1 − ρ)/ρ."""
+    from advshape.surrogates.verify import bernoulli_update_moments
+
+    rho = Fraction(1, 4)
+    mean, var = bernoulli_update_moments(lambda m, n: (Fraction(1), Fraction(0)), 1, rho)
+    assert (mean, var) == (1, Fraction(3))
