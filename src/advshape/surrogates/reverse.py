@@ -379,6 +379,12 @@ def reverse_engineer(
     h[inner] = 2.0 * (
         w_pos[inner] * cos[inner] / sin[inner] + w_neg[inner] * sin[inner] / cos[inner]
     )
+    if not np.any(h[_END_SKIP:-_END_SKIP]):  # (grid points next to an end may carry 1/N terms)
+        raise ValueError(
+            f"shaper {s.spec!r} has no population surrogate: its effective weights vanish at every "
+            "ρ as N → ∞ (it targets something that changes with N); use reverse_engineer(shaper, "
+            "n=N) for its exact surrogate at group size N"
+        )
     e = _END_SKIP
     divergent = _check_bounded(s, theta, h)
     left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1], divergent=0 in divergent)
