@@ -400,7 +400,9 @@ def nearest_registry_shaper(
             continue
         pos, neg = s.scores(np.arange(n + 1), n)
         dist, scale = scale_distance(target, np.concatenate([pos[use_pos], neg[use_neg]]))
-        out.append(NearestShaper(spec, dist, scale))
+        out.append(
+            NearestShaper(s.spec, dist, scale)
+        )  # canonical: "grpo", not "grpo:std=population"
     # ties (equal up to scale: dr_grpo and rloo, grpo_k:k=1 and grpo, ...): the scale nearest 1
     out.sort(key=lambda r: (round(r.distance, 12), round(abs(np.log(r.scale)), 9), len(r.spec)))
     return out
