@@ -13,8 +13,6 @@ from advshape.surrogates.explain import explain, nearest_registry_shaper, scale_
 from tests import _reference as ref
 from tests._registry_helpers import example_shaper
 
-mpmath.mp.dps = 40
-
 
 @pytest.mark.parametrize("name", advshape.names())
 def test_explain_recovers_registry_scores_exactly(name):

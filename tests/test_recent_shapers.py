@@ -13,8 +13,6 @@ import pytest
 import advshape
 from tests import _reference as ref
 
-mpmath.mp.dps = 30
-
 CASES = [
     ("maxrl", {}),
     ("nsr", {}),
