@@ -307,3 +307,18 @@ def test_trl_transcription_matches_a_real_grpo_trainer(scale_rewards, tmp_path):
     assert [c for c, _ in got] == [c for c, _ in want]
     np.testing.assert_allclose([a for _, a in got], [a for _, a in want], rtol=1e-6, atol=1e-6)
     assert any(a != 0 for _, a in want)
+
+
+def test_table_verl_shows_where_verls_variants_disagree(capsys):
+    assert main(["table", "--paper-only", "--verl", "--n", "6"]) == 0
+    out = capsys.readouterr().out
+    sections = {
+        block.split("  [")[0]: block
+        for block in out.split("\nverl:")[1:]
+        for block in ["verl:" + block]
+    }
+    assert "group of one: A(1) = 1, A(0) = 0" in sections["verl:rloo"]
+    assert "group of one: A(1) = 0, A(0) = 0" in sections["verl:rloo_vectorized"]
+    assert "nearest rloo (distance" in sections["verl:rloo_vectorized"]
+    assert "not group-local" in sections["verl:gpg"] and "nearest maxrl" in sections["verl:gpg"]
+    assert "refused (ValueError" in sections["verl:grpo_passk"]

@@ -20,6 +20,7 @@ verl and torch are imported when an estimator is built, never at module import.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,9 +29,11 @@ __all__ = [
     "VERL_NOTES",
     "VERL_OUTCOME",
     "VERL_REFUSED",
+    "VerlRow",
     "trl_grpo_advantages",
     "verl_estimator",
     "verl_estimator_names",
+    "verl_rows",
 ]
 
 # verl's outcome (one reward per response) estimators that explain can drive
@@ -177,3 +180,57 @@ def trl_grpo_advantages(rewards, scale_rewards: str = "group"):
     elif scale_rewards == "batch":
         centred = centred / (sample_std(r) + TRL_EPSILON)
     return torch.nan_to_num(centred, nan=0.0).numpy()
+
+
+class VerlRow(NamedTuple):
+    """One verl estimator as a row next to Table 1 (``advshape table --verl``)."""
+
+    name: str
+    checks: str  # "equivariant, count-based, group-local" or what failed
+    nearest: str  # registry spec, or "-"
+    distance: float
+    scale: float
+    surrogate: str  # the nearest shaper's surrogate if it matches, else why not
+    group_of_one: str  # A(r = 1), A(r = 0) for a group of a single response
+
+
+def _group_of_one(fn) -> str:
+    values = []
+    for r in (1.0, 0.0):
+        try:
+            values.append(f"{float(fn(np.array([[r]]))[0, 0]):.6g}")
+        except Exception as err:  # verl raises assorted errors here: report, don't crash
+            return f"refused ({type(err).__name__}: {str(err).splitlines()[0][:60]})"
+    return f"A(1) = {values[0]}, A(0) = {values[1]}"
+
+
+def verl_rows(n: int = 16, match_tol: float = 1e-6) -> list[VerlRow]:
+    """Every outcome estimator of the installed verl, explained at group size ``n``."""
+    from advshape._src.closed_forms import FORMULAS
+    from advshape._src.registry import shaper
+    from advshape.surrogates.explain import explain, nearest_registry_shaper
+
+    rows = []
+    for name in VERL_OUTCOME:
+        fn = verl_estimator(name)
+        result = explain(fn, n, name=f"verl:{name}", rtol=1e-5, atol=1e-6)
+        failed = [c for c, ok in result.checks.items() if not ok]
+        checks = "all hold" if not failed else "not " + ", not ".join(failed)
+        if result.shaper is None:
+            rows.append(
+                VerlRow(name, checks, "-", float("nan"), float("nan"), "-", _group_of_one(fn))
+            )
+            continue
+        best = nearest_registry_shaper(result.a_pos, result.a_neg, n)[0]
+        if best.distance <= match_tol:
+            surrogate = FORMULAS[shaper(best.spec).name]
+            if not result.group_local:
+                surrogate += " (at G = 1)"
+        else:
+            surrogate = "no registry match: advshape explain verl:" + name
+        rows.append(
+            VerlRow(
+                name, checks, best.spec, best.distance, best.scale, surrogate, _group_of_one(fn)
+            )
+        )
+    return rows
