@@ -200,7 +200,9 @@ def _group_of_one(fn) -> str:
         try:
             values.append(f"{float(fn(np.array([[r]]))[0, 0]):.6g}")
         except Exception as err:  # verl raises assorted errors here: report, don't crash
-            return f"refused ({type(err).__name__}: {str(err).splitlines()[0][:60]})"
+            text = str(err).splitlines()[0] if str(err) else ""
+            text = text if len(text) <= 60 else text[:59] + "…"
+            return f"refused ({type(err).__name__}: {text})"
     return f"A(1) = {values[0]}, A(0) = {values[1]}"
 
 
