@@ -42,6 +42,11 @@ def maxrl(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     the group mean of ∇log π as control variate; as advantages of the (1/N)·Σ A_i ∇log π update
     this is A⁺ = (1 − ρ̂)/ρ̂ = N⁻/N⁺ and A⁻ = −1 when N⁺ ≥ 1; a group with no success gives no
     update. (prime-rl ``max_rl``, SkyRL ``maxrl``.)
+
+    Source checked: the paper's Maclaurin objective log p = −Σ_k fail@k/k and its gradient
+    identity ∇log p = Σ_k (1/k)·∇pass@k (abstract and project page); the advantage form above
+    is the one the issue and the trainers state. The paper's equation numbers were not
+    available to us, so none is cited.
     """
     k, n = _counts(n_pos, n)
     some = k > 0

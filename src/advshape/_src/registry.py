@@ -270,7 +270,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         name="maxrl",
         summary="MaxRL: successes' mean score-function, mean-centred; ascends log ρ (max. likelihood)",
         paper="Tajwar et al. 2026 (MaxRL), arXiv 2602.02710",
-        equation="MaxRL estimator; objective −Σ_k fail@k/k = log ρ",
+        equation="Maclaurin objective −Σ_k fail@k/k = log ρ (eq. no. unchecked)",
         formula="A⁺ = (1−ρ̂)/ρ̂, A⁻ = −1; 0 if N⁺ = 0",
         unbiased=False,
         binary_only=True,

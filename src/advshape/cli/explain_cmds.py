@@ -131,8 +131,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
     if args.n < 2:
         raise UsageError(f"--n must be >= 2 (a group needs two responses), got {args.n}")
-    if args.n > 512:
-        raise UsageError(f"--n must be <= 512 (the probes grow like N²), got {args.n}")
+    if args.n > 256:
+        raise UsageError(f"--n must be <= 256 (the probes grow like N²), got {args.n}")
     if args.population not in ("auto", "probe", "off"):
         raise UsageError(f"--population must be auto, probe or off, got {args.population!r}")
     fn, label, notes, rtol, atol = _resolve_target(args)

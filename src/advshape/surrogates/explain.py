@@ -346,10 +346,30 @@ def scale_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
         cands = np.concatenate(
             [(a[i] - a[j]) / (b[i] - b[j]), (a[i] + a[j]) / (b[i] + b[j]), a / b, [1e-300]]
         )
-    cands = cands[np.isfinite(cands) & (cands > 0)]
-    errs = np.max(np.abs(a[None, :] - cands[:, None] * b[None, :]), axis=1)
+    cands = np.unique(cands[np.isfinite(cands) & (cands > 0)])
+
+    def worst(c: float) -> float:
+        return float(np.max(np.abs(a - c * b)))
+
+    # a convex function sampled at sorted points is unimodal (flat only at its minimum):
+    # ternary search, O(log M) evaluations instead of M
+    lo, hi = 0, cands.size - 1
+    while hi - lo > 2:
+        m1 = lo + (hi - lo) // 3
+        m2 = hi - (hi - lo) // 3
+        if worst(cands[m1]) <= worst(cands[m2]):
+            hi = m2
+        else:
+            lo = m1
+    errs = [worst(c) for c in cands[lo : hi + 1]]
     best = int(np.argmin(errs))
-    return float(errs[best]) / top, float(cands[best])
+    return errs[best] / top, float(cands[lo + best])
+
+
+def _k_grid(n: int) -> list[int]:
+    """K = 1..16, powers of two up to N, and N itself (every K when N ≤ 16)."""
+    ks = set(range(1, min(n, 16) + 1)) | {2**j for j in range(n.bit_length()) if 2**j <= n} | {n}
+    return sorted(ks)
 
 
 def _candidate_specs(n: int) -> list[str]:
@@ -365,12 +385,12 @@ def _candidate_specs(n: int) -> list[str]:
         elif name == "pkpo":
             specs += [
                 f"pkpo:k={k},baseline={b}"
-                for k in range(1, n + 1)
+                for k in _k_grid(n)
                 for b in ("none", "loo", "loo_minus_one")
                 if not (b == "loo" and k + 1 > n)
             ]
         elif "k" in names:
-            specs += [f"{name}:k={k}" for k in range(1, n + 1)]
+            specs += [f"{name}:k={k}" for k in _k_grid(n)]
         elif "lam" in names:
             specs += [f"{name}:lam={lam}" for lam in (0.1, 0.25, 0.5, 1.0, 2.0)]
         elif name == "grpo_passk":
