@@ -238,3 +238,17 @@ def test_bernoulli_update_moments_by_hand():
     rho = Fraction(1, 4)
     mean, var = bernoulli_update_moments(lambda m, n: (Fraction(1), Fraction(0)), 1, rho)
     assert (mean, var) == (1, Fraction(3))
+
+
+def test_surrogate_plot_handles_divergent_and_missing_population_surrogates(tmp_path):
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from advshape.plots import figures
+
+    shapers = [advshape.shaper("maxrl"), advshape.shaper("grpo_passk"), advshape.shaper("grpo")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NaN from normalising −inf
+        written = figures.plot_surrogates(shapers, 8, tmp_path)
+    assert [p.suffix for p in written] == [".png", ".svg"]
+    assert "not normalisable" in written[1].read_text()
