@@ -209,7 +209,7 @@ def explain(
     for batch_index, batch in enumerate(probes):
         try:
             base = _call(fn, batch)
-        except ValueError as err:
+        except Exception as err:  # any refusal of real-valued rewards: judge on 0/1 only
             if batch_index == 0:
                 raise
             # a function for 0/1 rewards only: equivariance is judged on 0/1 rewards
