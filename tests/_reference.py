@@ -145,7 +145,45 @@ def reference_advantage(name: str, r: list[int], i: int, k: int = 1, lam: float 
         return exact(
             pkpo_enumerated([Fraction(x) for x in r], i, k, params.get("baseline", "loo_minus_one"))
         )
+    if name == "maxrl":
+        return exact(maxrl(r, i))
+    if name in ("w_reinforce", "nsr", "psr"):
+        return exact(psr_nsr(r, i, name, lam))
+    if name == "grpo_passk":
+        return grpo_passk(r, i, **params)
     raise KeyError(name)
+
+
+def maxrl(r, i) -> Fraction:
+    """MaxRL: (1/K)·Σ_{successes} ∇log π minus the group mean of ∇log π, written per response as
+    the coefficient of (1/N)·∇log π(y_i): N·r_i/K − 1; no update when K = 0."""
+    n, successes = len(r), sum(r)
+    if successes == 0:
+        return Fraction(0)
+    return Fraction(n * r[i], successes) - 1
+
+
+def psr_nsr(r, i, name: str, lam: float = 0.1) -> Fraction:
+    """Zhu et al.: reward ±1 split into the PSR part (r = +1 terms) and the NSR part (r = −1 terms);
+    W-REINFORCE weighs PSR by λ. ``lam`` arrives as a float: its exact binary value is used."""
+    plus_minus = 1 if r[i] == 1 else -1
+    weight = {"psr": (1, 0), "nsr": (0, 1), "w_reinforce": (Fraction(lam), 1)}[name]
+    return weight[0] * plus_minus if plus_minus > 0 else weight[1] * plus_minus
+
+
+def grpo_passk(r, i, std="sample", eps=1e-6):
+    """verl's grpo_passk by its definition: the first best response gets (r_max − r_second),
+    divided by the sample std of the group plus ε; every other response 0 (50-digit mpmath)."""
+    ranked = sorted(r, reverse=True)
+    best = r.index(ranked[0])
+    if i != best:
+        return mpmath.mpf(0)
+    gap = exact(Fraction(ranked[0] - ranked[1]))
+    if std == "none" or gap == 0:  # a tie at the top: no best response (0, also when ε = 0)
+        return gap
+    x = [Fraction(v) for v in r]
+    var = Fraction(sum((v - mean(x)) ** 2 for v in x), len(x) - 1)
+    return gap / (mpmath.sqrt(exact(var)) + mpmath.mpf(eps))
 
 
 def subset_max_mean(values, size: int) -> Fraction:

@@ -116,4 +116,10 @@ def test_constant_groups_give_zero_for_mean_centred_shapers(name):
     if name == "pkpo":  # loo−1 on binary = REINFORCE_K: all-correct gives f̂⁺ = 0 for K ≥ 2
         assert a_pos[1] == 0 and a_neg[0] == 0
         return
+    if name in ("w_reinforce", "nsr", "psr"):
+        # not mean-centred either (Zhu et al.): the ±1 reward's halves act on constant groups
+        lam = shaper.params.get("lam", 0.1)
+        want = {"w_reinforce": (lam, -1.0), "nsr": (0.0, -1.0), "psr": (1.0, 0.0)}[name]
+        assert (a_pos[1], a_neg[0]) == want
+        return
     assert a_neg[0] == 0 and a_pos[1] == 0

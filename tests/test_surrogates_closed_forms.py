@@ -69,10 +69,15 @@ def test_closed_form_is_the_integral_of_the_limit_derivative(spec):
         assert abs(value - float(exact)) <= 1e-12 * max(1.0, abs(float(exact))), (spec, point)
 
 
+# Shapers whose weights vanish as N → ∞ at every fixed ρ: no population surrogate exists
+# (grpo_passk ascends Pass@N at group size N: tests/test_recent_shapers.py checks it exactly).
+NO_POPULATION_LIMIT = {"grpo_passk"}
+
+
 def test_every_registry_shaper_has_a_closed_form():
     for name in advshape.names():
         entry = advshape.registry()[name]
-        assert entry.surrogate is not None, name
+        assert (entry.surrogate is None) == (name in NO_POPULATION_LIMIT), name
         assert name in closed_forms.FORMULAS
 
 

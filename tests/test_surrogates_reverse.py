@@ -171,7 +171,11 @@ def test_not_count_based_is_refused():
         reverse_engineer(opaque, n=8)
 
 
-@pytest.mark.parametrize("power, word", [(0.9, "too singular"), (1.0, "diverges")])
+# power 1 (F' = 1/ρ, F = log ρ: MaxRL) is a logarithmic divergence, reported rather than refused:
+# tests/test_recent_shapers.py
+@pytest.mark.parametrize(
+    "power, word", [(0.9, "too singular"), (1.3, "diverges faster than logarithmically")]
+)
 def test_diverging_surrogate_is_refused(power, word):
     def scores(n_pos, n):
         rho = n_pos / n

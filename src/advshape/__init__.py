@@ -33,6 +33,7 @@ _LAZY = {
     "reverse_engineer": "advshape.surrogates",
     "from_surrogate": "advshape.surrogates",
     "SurrogateCurve": "advshape.surrogates",
+    "explain": "advshape.surrogates.explain",
 }
 
 
@@ -60,6 +61,7 @@ __all__ = [
     "binomial_pmf",
     "count_shaper",
     "expected_update_coefficient",
+    "explain",
     "fail_at_k",
     "fail_at_k_loo",
     "finite_n_surrogate",

@@ -56,6 +56,11 @@ FORMULAS: dict[str, str] = {
     "biased_k": "B(ρ; ½, K−½)  (shared with GRPO_K, App. C.3)",
     "entropy": "2·arcsin√ρ + λ·H(ρ)",
     "pkpo": "ρ_K = 1 − (1−ρ)^K",
+    "maxrl": "log ρ  (up to a constant; −∞ at ρ = 0)",
+    "w_reinforce": "(1 + λ)·ρ",
+    "nsr": "ρ",
+    "psr": "ρ",
+    "grpo_passk": "none as N → ∞ (weights vanish); at group size N: ρ_N = 1 − (1−ρ)^N",
 }
 
 

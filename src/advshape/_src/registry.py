@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from advshape._src import closed_forms, continuous, scores
+from advshape._src import closed_forms, continuous, recent, scores
 from advshape._src.pkpo import BASELINES
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
 
@@ -264,6 +264,77 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         generic=continuous.pkpo,
         min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") == "loo" else 1,
         k_le_n=True,
+    ),
+    # --- published after the paper (issue 12) ---------------------------------------------
+    ShaperEntry(
+        name="maxrl",
+        summary="MaxRL: successes' mean score-function, mean-centred; ascends log ρ (max. likelihood)",
+        paper="Tajwar et al. 2026 (MaxRL), arXiv 2602.02710",
+        equation="Maclaurin objective −Σ_k fail@k/k = log ρ (eq. no. unchecked)",
+        formula="A⁺ = (1−ρ̂)/ρ̂, A⁻ = −1; 0 if N⁺ = 0",
+        unbiased=False,
+        binary_only=True,
+        params=(),
+        scores=recent.maxrl,
+        surrogate=recent.maxrl_surrogate,
+    ),
+    ShaperEntry(
+        name="w_reinforce",
+        summary="Weighted-REINFORCE: λ·PSR + NSR (down-weighted positive samples)",
+        paper="Zhu et al. 2025, arXiv 2506.01347",
+        equation="Sec. 5 (W-REINFORCE objective)",
+        formula="A⁺ = λ, A⁻ = −1",
+        unbiased=True,
+        binary_only=True,
+        params=(Param("lam", float, 0.1, "weight λ ≥ 0 of the positive samples", minimum=0.0),),
+        scores=recent.w_reinforce,
+        surrogate=lambda rho, lam=0.1: recent.two_level_surrogate(rho, lam, 1.0),
+    ),
+    ShaperEntry(
+        name="nsr",
+        summary="NSR: negative sample reinforcement only (penalise wrong responses)",
+        paper="Zhu et al. 2025, arXiv 2506.01347",
+        equation="Sec. 3 (L_NSR)",
+        formula="A⁺ = 0, A⁻ = −1",
+        unbiased=True,
+        binary_only=True,
+        params=(),
+        scores=recent.nsr,
+        surrogate=lambda rho: recent.two_level_surrogate(rho, 0.0, 1.0),
+    ),
+    ShaperEntry(
+        name="psr",
+        summary="PSR: positive sample reinforcement only (= REINFORCE on 0/1 rewards)",
+        paper="Zhu et al. 2025, arXiv 2506.01347",
+        equation="Sec. 3 (L_PSR)",
+        formula="A⁺ = 1, A⁻ = 0",
+        unbiased=True,
+        binary_only=True,
+        params=(),
+        scores=recent.psr,
+        surrogate=lambda rho: recent.two_level_surrogate(rho, 1.0, 0.0),
+    ),
+    ShaperEntry(
+        name="grpo_passk",
+        summary="verl's grpo_passk: only the best response, (r_max − r_second)/(σ + ε); ascends Pass@N",
+        paper="Tang et al. 2025, arXiv 2503.19595; verl",
+        equation="verl compute_grpo_passk_outcome_advantage",
+        formula="A⁺ = [N⁺ = 1]/(σ̂_sample + ε), σ̂_sample = 1/√N; A⁻ = 0",
+        unbiased=False,
+        binary_only=False,
+        params=(
+            Param(
+                "std",
+                str,
+                "sample",
+                "divide by the sample std (verl's norm_adv_by_std_in_grpo) or not",
+                choices=("sample", "none"),
+            ),
+            Param("eps", float, 1e-6, "added to the std before dividing", minimum=0.0),
+        ),
+        scores=recent.grpo_passk,
+        generic=recent.grpo_passk_continuous,
+        min_n=lambda p: 2,
     ),
 )
 

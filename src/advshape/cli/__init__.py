@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("registry_cmds", "print A+, A-, w+, w- for every N+ of one shaper"),
     "verify": ("surrogate_cmds", "check the paper's surrogate-reward claims numerically"),
     "table": ("surrogate_cmds", "print the paper's Table 1 from the registry, checked"),
+    "explain": (
+        "explain_cmds",
+        "what any estimator optimises: verl's, TRL's, yours (checks, scores, F)",
+    ),
     "plot": ("surrogate_cmds", "draw Figures 1-5, or weights/surrogates of any shapers"),
     "simulate": ("bandit_cmds", "compare shapers on the exact bandit testbed (pass@1, pass@K)"),
     "train": ("lm_cmds", "RLVR of a small language model on a verifiable task with one shaper"),

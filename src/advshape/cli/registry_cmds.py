@@ -36,6 +36,10 @@ def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
+# What a shaper ascends when it is neither ρ (Pass@1) nor ρ_K: verify rows "MaxRL", "grpo_passk".
+_TARGETS = {"maxrl": "log ρ (max. likelihood)", "grpo_passk": "Pass@N (whole group)"}
+
+
 def registry_table() -> tuple[list[str], list[list[str]]]:
     """The registry as (headers, rows): the README's shaper table is this, as Markdown."""
     import advshape
@@ -58,13 +62,14 @@ def registry_table() -> tuple[list[str], list[list[str]]]:
             for p in entry.params
         )
         has_k = any(p.name == "k" for p in entry.params)
+        target = _TARGETS.get(name, "Pass@K" if has_k else "Pass@1")
         rows.append(
             [
                 name,
                 entry.summary,
                 entry.paper,
                 entry.equation,
-                "Pass@K" if has_k else "Pass@1",
+                target,
                 "yes" if entry.unbiased else "no",
                 "binary" if entry.binary_only else "any real",
                 params or "-",

@@ -58,6 +58,57 @@ def configure_table(parser: argparse.ArgumentParser) -> None:
         "--paper-only", action="store_true", help="only the six rows of the paper's Table 1"
     )
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--verl",
+        action="store_true",
+        help="add the installed verl's outcome estimators, explained at --n (advshape explain)",
+    )
+
+
+def _verl_section(n: int, markdown: bool) -> str:
+    try:
+        import verl
+    except ImportError as err:
+        raise UsageError(f"--verl needs verl installed ({err}): pip install verl") from err
+    from advshape.integrations.probes import verl_rows
+
+    rows = verl_rows(n)
+    title = (
+        f"verl {getattr(verl, '__version__', '?')}'s estimators, explained at N = {n} (each group "
+        "alone in its batch; `advshape explain verl:NAME` for the details). distance = min over "
+        "c > 0 of max |A − c·A_reg| / max |A|."
+    )
+    head = [
+        "verl estimator",
+        "checks",
+        "nearest registry shaper",
+        "distance",
+        "scale c",
+        "surrogate F(ρ)",
+        "group of one",
+    ]
+    body = [
+        [
+            f"verl:{r.name}",
+            r.checks,
+            r.nearest,
+            f"{r.distance:.0e}",
+            f"{r.scale:.4g}",
+            r.surrogate,
+            r.group_of_one,
+        ]
+        for r in rows
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        return title + "\n\n" + "\n".join(lines)
+    lines = [title, ""]
+    for cells in body:
+        lines.append(f"{cells[0]}  [{cells[1]}]")
+        lines.append(f"  nearest {cells[2]} (distance {cells[3]}, c = {cells[4]}); F: {cells[5]}")
+        lines.append(f"  group of one: {cells[6]}")
+    return "\n".join(lines)
 
 
 def run_table(args: argparse.Namespace) -> int:
@@ -70,6 +121,9 @@ def run_table(args: argparse.Namespace) -> int:
     rows = compute_table(k=args.k, n=args.n, paper_only=args.paper_only)
     render = render_markdown if args.markdown else render_text
     print(render(rows, args.k, args.n))
+    if args.verl:
+        print()
+        print(_verl_section(args.n, args.markdown))
     bad = [r for r in rows if r.surrogate_error > 1e-6 or r.weights_error > 1e-12]
     return 1 if bad else 0
 

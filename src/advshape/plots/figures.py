@@ -248,8 +248,14 @@ def plot_surrogates(
     rho = np.linspace(0.0, 1.0, 401)
     colors = plt.get_cmap("tab10")(np.arange(len(shapers)) % 10)
     for color, s in zip(colors, shapers):
-        f = s.surrogate(rho) if s.surrogate is not None else reverse_engineer(s)(rho)
-        ax.plot(rho, (f - f[0]) / (f[-1] - f[0]), "-", color=color, label=f"{s.spec} (N → ∞)")
+        try:
+            f = s.surrogate(rho) if s.surrogate is not None else reverse_engineer(s)(rho)
+        except ValueError:  # no population surrogate (grpo_passk): F_N only
+            f = None
+        if f is not None and np.isfinite(f[0]) and np.isfinite(f[-1]):
+            ax.plot(rho, (f - f[0]) / (f[-1] - f[0]), "-", color=color, label=f"{s.spec} (N → ∞)")
+        else:  # log-divergent (maxrl's log ρ) or none: no [0, 1] normalisation exists
+            ax.plot([], [], "-", color=color, label=f"{s.spec} (N → ∞: not normalisable)")
         f_n = reverse_engineer(s, n=n)(rho)
         ax.plot(rho, (f_n - f_n[0]) / (f_n[-1] - f_n[0]), "--", color=color, label=f"exact F_{n}")
     ax.set_xlabel("population 0/1 reward ρ")

@@ -131,21 +131,59 @@ def _end_antiderivative(x: Array) -> Array:
     )
 
 
-class _EndModel:
-    """h near one end, as a function of the distance φ ≥ 0 from that end, and its integral."""
+def _end_log_antiderivative(x: Array) -> Array:
+    """An antiderivative of each basis function divided by x (∫ b_j(x)/x dx): log x for b = 1,
+    so it is −inf at x = 0 when the end diverges."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.where(x > 0, x, 1.0)
+        log = np.where(x > 0, np.log(safe), 0.0)
+        log0 = np.where(x > 0, np.log(safe), -np.inf)
+    x2, x3, x4 = x * x, x * x * x, x * x * x * x
+    return np.stack(
+        [
+            log0,
+            x,
+            x * log - x,
+            x2 / 2,
+            x2 / 2 * log - x2 / 4,
+            x3 / 3,
+            x3 / 3 * log - x3 / 9,
+            x4 / 4,
+        ],
+        axis=-1,
+    )
 
-    def __init__(self, phi: Array, h: Array) -> None:
+
+class _EndModel:
+    """h near one end, as a function of the distance φ ≥ 0 from that end, and its integral.
+
+    ``divergent``: h ≈ c/φ (F' ∝ 1/|ρ − end|, F logarithmic there); then φ·h is fitted, and
+    :meth:`integral` is an antiderivative fixed only up to a constant (−inf·sign(c) at φ = 0).
+    """
+
+    def __init__(self, phi: Array, h: Array, divergent: bool = False) -> None:
         self.scale = float(phi.max())
-        coef, *_ = np.linalg.lstsq(_end_basis(phi / self.scale), h, rcond=None)
+        self.divergent = divergent
+        target = h * phi / self.scale if divergent else h
+        coef, *_ = np.linalg.lstsq(_end_basis(phi / self.scale), target, rcond=None)
         self.coef = coef
 
     def value(self, phi: ArrayLike) -> Array:
         """The fitted h at distance φ from the end."""
-        return _end_basis(np.asarray(phi, dtype=np.float64) / self.scale) @ self.coef
+        x = np.asarray(phi, dtype=np.float64) / self.scale
+        fitted = _end_basis(x) @ self.coef
+        if self.divergent:
+            with np.errstate(divide="ignore"):
+                return fitted / x
+        return fitted
 
     def integral(self, phi: ArrayLike) -> Array:
-        """∫₀^φ h."""
+        """∫₀^φ h; for a divergent end, an antiderivative of h (differences are exact)."""
         x = np.asarray(phi, dtype=np.float64) / self.scale
+        if self.divergent:
+            # h = (basis @ coef)/x and dφ = scale·dx: ∫h dφ = scale·Σ coef_j ∫ b_j(x)/x dx
+            terms = _end_log_antiderivative(x)
+            return self.scale * (terms[..., 1:] @ self.coef[1:] + terms[..., 0] * self.coef[0])
         return self.scale * (_end_antiderivative(x) @ self.coef)
 
 
@@ -156,6 +194,11 @@ class SurrogateCurve:
     ``curve(rho)`` gives F with F(0) = 0; ``curve.normalised(rho)`` gives (F − F(0))/(F(1) − F(0));
     ``curve.derivative(rho)`` gives F'(ρ) (population: interpolated limit F'; finite N: c_N).
     ``n`` is None for the population surrogate, else the group size N of the exact F_N.
+
+    ``divergent`` lists the ends (0 and/or 1) where F diverges logarithmically (F' ∝ 1/|ρ − end|,
+    e.g. MaxRL's log ρ). Such an F is defined only up to an additive constant: it is anchored at
+    ``anchor`` (F(anchor) = 0: ρ = 1 if only the left end diverges, ½ if both do, else 0), is
+    ±inf at the divergent end, and has no affine normalisation (:meth:`normalised` says so).
     """
 
     shaper: Shaper
@@ -165,16 +208,35 @@ class SurrogateCurve:
     _slopes: Array | None = field(default=None, repr=False)
     _left: _EndModel | None = field(default=None, repr=False)
     _right: _EndModel | None = field(default=None, repr=False)
+    divergent: tuple[int, ...] = ()
+    _offset: float = field(default=0.0, repr=False)
 
     @property
     def label(self) -> str:
         return f"F({self.shaper.spec})" if self.n is None else f"F_{self.n}({self.shaper.spec})"
 
+    @property
+    def anchor(self) -> float:
+        """The ρ where F = 0."""
+        if 0 in self.divergent:
+            return 0.5 if 1 in self.divergent else 1.0
+        return 0.0
+
+    def describe(self) -> str:
+        """One line: how F is pinned down (and where it diverges)."""
+        if not self.divergent:
+            return f"{self.label}: F(0) = 0"
+        ends = " and ".join(f"ρ = {e}" for e in self.divergent)
+        return (
+            f"{self.label}: diverges (logarithmically) at {ends}; defined up to an additive "
+            f"constant, anchored F({self.anchor:g}) = 0"
+        )
+
     def __call__(self, rho: ArrayLike) -> Array:
         rho = as_rho(rho)
         if self.n is not None:
             return finite_n_surrogate(self.shaper, self.n, rho)
-        theta = np.arcsin(np.sqrt(rho))
+        theta = np.arctan2(np.sqrt(rho), np.sqrt(1.0 - rho))  # accurate up to ρ = 1, unlike arcsin
         grid, f, h = self._theta, self._values, self._slopes
         i = np.clip(np.searchsorted(grid, theta, side="right") - 1, 0, grid.size - 2)
         x0, x1 = grid[i], grid[i + 1]
@@ -185,7 +247,8 @@ class SurrogateCurve:
         h10 = t * (1 - t) ** 2
         h01 = t * t * (3 - 2 * t)
         h11 = t * t * (t - 1)
-        out = h00 * f[i] + h10 * dx * h[i] + h01 * f[i + 1] + h11 * dx * h[i + 1]
+        with np.errstate(invalid="ignore"):  # ±inf at a divergent end: replaced below
+            out = h00 * f[i] + h10 * dx * h[i] + h01 * f[i + 1] + h11 * dx * h[i + 1]
         e = _END_SKIP
         left = self._left.integral(theta)
         right = (
@@ -194,7 +257,8 @@ class SurrogateCurve:
             - self._right.integral(grid[-1] - theta)
         )
         out = np.where(theta <= grid[e], left, np.where(theta >= grid[-1 - e], right, out))
-        return np.where(rho == 1.0, f[-1], np.where(rho == 0.0, 0.0, out))
+        at_zero = float(self._left.integral(0.0))  # 0, or −inf/+inf at a divergent end
+        return np.where(rho == 1.0, f[-1], np.where(rho == 0.0, at_zero, out)) - self._offset
 
     def derivative(self, rho: ArrayLike) -> Array:
         """F'(ρ): c_N(ρ) at finite N, the limit w⁺/ρ + w⁻/(1 − ρ) otherwise (interior ρ)."""
@@ -212,16 +276,24 @@ class SurrogateCurve:
 
     def normalised(self, rho: ArrayLike) -> Array:
         """F normalised affinely to F(0) = 0, F(1) = 1."""
+        if self.divergent:
+            raise ValueError(
+                f"{self.describe()}: it has no normalisation to F(0) = 0, F(1) = 1; compare "
+                "differences F(ρ) − F(ρ₀) at interior points instead"
+            )
         lo, hi = self.endpoints()
         return normalise(self(rho), lo, hi)
 
 
-def _check_bounded(s: Shaper, theta: Array, h: Array) -> None:
+def _check_bounded(s: Shaper, theta: Array, h: Array) -> tuple[int, ...]:
     """h = dF/dθ must stay bounded at the ends (F' = O(ρ^{−1/2})). A singular h ∝ φ^{−p} (φ: the
     distance in θ from the end) grows by the same exponent p on every scale; a bounded one does
     not: its apparent exponent fades towards the end (h ≈ a − bφ gives p ≈ bφ/a). So p is
     estimated between grid points 1 and 4 (p₁), and 4 and 16 (p₂), from each end, and h is
-    called singular when p₁, p₂ > 0.25 and p₁ ≥ 0.7·p₂."""
+    called singular when p₁, p₂ > 0.25 and p₁ ≥ 0.7·p₂. p ≈ 1 (0.9 ≤ p₁, p₂ ≤ 1.1) is a
+    logarithmic divergence of F, F' ∝ 1/|ρ − end| (MaxRL's log ρ): those ends are returned and
+    integrated as such; any other singular end is refused."""
+    divergent = []
     for end in (0, 1):
         index = (1, 4, 16) if end == 0 else (-2, -5, -17)
         phi = np.array([theta[i] if end == 0 else theta[-1] - theta[i] for i in index])
@@ -230,13 +302,42 @@ def _check_bounded(s: Shaper, theta: Array, h: Array) -> None:
             continue
         growth = np.log(values[:-1] / values[1:]) / np.log(phi[1:] / phi[:-1])
         if np.all(growth > 0.25) and growth[0] >= 0.7 * growth[1]:
-            kind = "diverges" if np.all(growth > 0.9) else "is too singular to integrate accurately"
+            if np.all((growth >= 0.9) & (growth <= 1.1)):
+                divergent.append(end)
+                continue
+            kind = (
+                "diverges faster than logarithmically"
+                if np.all(growth > 0.9)
+                else "is too singular to integrate accurately"
+            )
             order = (1 + float(growth.min())) / 2
             raise ValueError(
                 f"the surrogate of shaper {s.spec!r} {kind} at rho = {end}: F'(ρ) = w⁺/ρ + "
                 f"w⁻/(1 − ρ) grows like |ρ − {end}|^(−{order:.2f}) there; reverse-engineering "
-                "needs F' = O(|ρ − end|^(−1/2)), i.e. weights that vanish like √(ρ(1 − ρ)) or faster"
+                "needs F' = O(|ρ − end|^(−1/2)), i.e. weights that vanish like √(ρ(1 − ρ)) or "
+                "faster, or F' ∝ 1/|ρ − end| (a logarithmic divergence, handled)"
             )
+    return tuple(divergent)
+
+
+def _cells(theta: Array, h: Array, divergent: tuple[int, ...]) -> Array:
+    """∫ h dθ over each grid cell. Trapezoid rule, except next to a divergent end, where
+    h ≈ c/φ varies too fast for it (an error ~ Σ 1/(24m³) ≈ 2e-5 from the first cells): there
+    h = g/w with w = θ^a·(θ_max − θ)^b (a, b: which ends diverge) and g smooth, so the trapezoid
+    is applied to g and ∫dθ/w is taken exactly (a logarithm)."""
+    if not divergent:
+        return 0.5 * (h[1:] + h[:-1]) * np.diff(theta)
+    top = np.pi / 2
+    a, b = float(0 in divergent), float(1 in divergent)
+    w = theta**a * (top - theta) ** b
+    if a and b:
+        antiderivative = np.log(theta / (top - theta)) / top
+    elif a:
+        antiderivative = np.log(theta)
+    else:
+        antiderivative = -np.log(top - theta)
+    g = h * w
+    return 0.5 * (g[1:] + g[:-1]) * np.diff(antiderivative)
 
 
 def reverse_engineer(
@@ -271,28 +372,42 @@ def reverse_engineer(
         return SurrogateCurve(s, n)
 
     rho, w_pos, w_neg = limit_weights(s, resolution)
-    theta = np.arcsin(np.sqrt(rho))
+    theta = np.arctan2(np.sqrt(rho), np.sqrt(1.0 - rho))
     sin, cos = np.sqrt(rho), np.sqrt(1.0 - rho)
     h = np.empty_like(rho)
     inner = slice(1, -1)
     h[inner] = 2.0 * (
         w_pos[inner] * cos[inner] / sin[inner] + w_neg[inner] * sin[inner] / cos[inner]
     )
+    if not np.any(h[_END_SKIP:-_END_SKIP]):  # (grid points next to an end may carry 1/N terms)
+        raise ValueError(
+            f"shaper {s.spec!r} has no population surrogate: its effective weights vanish at every "
+            "ρ as N → ∞ (it targets something that changes with N); use reverse_engineer(shaper, "
+            "n=N) for its exact surrogate at group size N"
+        )
     e = _END_SKIP
-    _check_bounded(s, theta, h)
-    left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1])
-    right = _EndModel(theta[-1] - theta[-4 * e - 1 : -e], h[-4 * e - 1 : -e])
+    divergent = _check_bounded(s, theta, h)
+    left = _EndModel(theta[e : 4 * e + 1], h[e : 4 * e + 1], divergent=0 in divergent)
+    right = _EndModel(
+        theta[-1] - theta[-4 * e - 1 : -e], h[-4 * e - 1 : -e], divergent=1 in divergent
+    )
     h[:e] = left.value(theta[:e])
     h[-e:] = right.value(theta[-1] - theta[-e:])
     values = np.empty_like(rho)
     values[: e + 1] = left.integral(theta[: e + 1])
-    trapezoid = 0.5 * (h[e + 1 : -e] + h[e : -e - 1]) * np.diff(theta[e:-e])
+    trapezoid = _cells(theta[e:-e], h[e:-e], divergent)
     values[e + 1 : -e] = values[e] + np.cumsum(trapezoid)
     tail = theta[-1] - theta[-e - 1 :]
     values[-e - 1 :] = values[-e - 1] + right.integral(tail[0]) - right.integral(tail)
-    if not np.all(np.isfinite(values)):
+    ends_ok = [np.isfinite(values[i]) or end in divergent for i, end in ((0, 0), (-1, 1))]
+    if not (np.all(np.isfinite(values[1:-1])) and all(ends_ok)):
         raise ValueError(
             f"the surrogate of shaper {s.spec!r} diverges: F'(ρ) = w⁺/ρ + w⁻/(1 − ρ) is not "
             "integrable on [0, 1] (its weights do not vanish fast enough at ρ → 0 or 1)"
         )
-    return SurrogateCurve(s, None, theta, values, h, left, right)
+    curve = SurrogateCurve(s, None, theta, values, h, left, right, divergent)
+    if not divergent:
+        return curve
+    # defined up to a constant: pin F(anchor) = 0 at a finite point
+    offset = float(curve(curve.anchor))
+    return SurrogateCurve(s, None, theta, values, h, left, right, divergent, offset)

@@ -393,6 +393,9 @@ def _table_1(curve: _Curves) -> Iterator[Check]:
         "pkpo:k=4",
         "pkpo:k=4,baseline=loo",
         "pkpo:k=4,baseline=none",
+        "w_reinforce",
+        "nsr",
+        "psr",
     ]
     worst, where = 0.0, ""
     for spec in specs:
@@ -408,6 +411,141 @@ def _table_1(curve: _Curves) -> Iterator[Check]:
     )
 
 
+def _maxrl_advantage(rewards) -> list[Fraction]:
+    """MaxRL from its definition: (1/K)·Σ_{successes} ∇log π − (1/N)·Σ ∇log π, as coefficients
+    of (1/N)·∇log π(y_i): N·r_i/K − 1; nothing when K = 0."""
+    k = sum(rewards)
+    return [Fraction(len(rewards) * r, k) - 1 if k else Fraction(0) for r in rewards]
+
+
+def _two_level_advantage(a: Fraction, b: Fraction):
+    return lambda rewards: [a if r else -b for r in rewards]
+
+
+_EXACT_RHOS = [Fraction(1, 9), Fraction(1, 3), Fraction(1, 2), Fraction(5, 7)]
+
+
+def bernoulli_update_moments(shaper_scores, n: int, rho: Fraction) -> tuple[Fraction, Fraction]:
+    """Exact mean and variance of the update g = (1/N)·Σ A_i·∂_ρ log π(y_i) when the policy is a
+    single Bernoulli(ρ) parameterised by ρ itself (∂_ρ log π = r/ρ − (1 − r)/(1 − ρ)).
+
+    ``shaper_scores(m, n) -> (A⁺, A⁻)`` as Fractions. E[g] = c_N(ρ) (Lemma 2); Var[g] is where
+    shapers with the same c_N still differ at finite N.
+    """
+    from math import comb
+
+    mean = Fraction(0)
+    second = Fraction(0)
+    for m in range(n + 1):
+        a_pos, a_neg = shaper_scores(m, n)
+        g = (m * a_pos / rho - (n - m) * a_neg / (1 - rho)) / n
+        p = comb(n, m) * rho**m * (1 - rho) ** (n - m)
+        mean += p * g
+        second += p * g * g
+    return mean, second - mean * mean
+
+
+# (name, A⁺, A⁻) of Zhu et al.'s decomposition and the baselines they are compared with.
+ZHU_SHAPERS: tuple[tuple[str, Fraction, Fraction], ...] = (
+    ("psr = reinforce", Fraction(1), Fraction(0)),
+    ("nsr", Fraction(0), Fraction(-1)),
+    ("w_reinforce (λ = 0.1)", Fraction(1, 10), Fraction(-1)),
+    ("REINFORCE ±1 (λ = 1)", Fraction(1), Fraction(-1)),
+)
+
+
+def zhu_relative_std(n: int, rhos=(Fraction(1, 10), Fraction(1, 2), Fraction(9, 10))):
+    """Rows (name, [std(g)/E(g) at each ρ]) for :data:`ZHU_SHAPERS` at group size ``n``."""
+    rows = []
+    for name, a_pos, a_neg in ZHU_SHAPERS:
+        stds = []
+        for rho in rhos:
+            mean, var = bernoulli_update_moments(lambda m, n, a=a_pos, b=a_neg: (a, b), n, rho)
+            stds.append(float(var) ** 0.5 / float(mean))
+        rows.append((name, stds))
+    return rows
+
+
+def _recent(curve: _Curves) -> Iterator[Check]:
+    """Shapers published after the paper: MaxRL, Zhu et al.'s PSR/NSR/W-REINFORCE, grpo_passk."""
+    interior = RHO_GRID[RHO_GRID > 0]
+    maxrl = curve("maxrl")
+    yield Check(
+        "MaxRL",
+        "reverse-engineered maxrl vs log ρ (diverges at 0: anchored F(1) = 0, ρ ∈ (0, 1])",
+        float(np.max(np.abs(maxrl(interior) - np.log(interior)))),
+        SURROGATE_TOL,
+        note=maxrl.describe(),
+    )
+    wrong = [
+        (n, rho)
+        for n in range(2, 13)
+        for rho in _EXACT_RHOS
+        if exact_update_coefficient(_maxrl_advantage, n, rho)
+        != sum((1 - rho) ** (k - 1) for k in range(1, n))
+    ]
+    yield Check(
+        "MaxRL",
+        "c_N = Σ_{k<N} (1/k)·dPass@k/dρ = (1 − (1−ρ)^{N−1})/ρ exactly (Fractions), N = 2..12",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note=f"differs at {wrong}" if wrong else "truncated max. likelihood with N − 1 terms",
+    )
+    cases = [(Fraction(1), Fraction(0)), (Fraction(0), Fraction(1)), (Fraction(1, 10), Fraction(1))]
+    cases.append((Fraction(1, 2), Fraction(1)))
+    wrong = [
+        (a, b, n)
+        for a, b in cases
+        for n in range(1, 11)
+        for rho in _EXACT_RHOS
+        if exact_update_coefficient(_two_level_advantage(a, b), n, rho) != a + b
+    ]
+    yield Check(
+        "Zhu et al.",
+        "PSR, NSR, W-REINFORCE (λ = 0.1, 0.5): c_N(ρ) = A⁺ − A⁻ = a + b exactly, N = 1..10 "
+        "(Fractions): REINFORCE's expected update, scaled",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note=f"differs at {wrong}" if wrong else "",
+    )
+    err = max(
+        sup_normalised_error(curve(spec), lambda r: r) for spec in ("psr", "nsr", "w_reinforce")
+    )
+    rows = zhu_relative_std(8)
+    yield Check(
+        "Zhu et al.",
+        "reverse-engineered PSR, NSR, W-REINFORCE vs ρ (REINFORCE's surrogate), normalised",
+        err,
+        SURROGATE_TOL,
+        note="at finite N they differ in variance only; std/mean of the update of a "
+        "one-parameter Bernoulli(ρ) policy at N = 8, ρ = 0.1/0.5/0.9: "
+        + "; ".join(f"{name} {'/'.join(f'{v:.2f}' for v in stds)}" for name, stds in rows),
+    )
+    wrong = []
+    for n in range(2, 11):
+        adv = _passk_advantage
+        for rho in _EXACT_RHOS:
+            if exact_update_coefficient(adv, n, rho) != (1 - rho) ** (n - 1):
+                wrong.append((n, rho))
+    yield Check(
+        "grpo_passk",
+        "Tang et al. / verl grpo_passk (no std): c_N = (1 − ρ)^{N−1} = dPass@N/dρ / N exactly, "
+        "N = 2..10 (Fractions)",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note=f"differs at {wrong}" if wrong else "unbiased for Pass@N; no N → ∞ surrogate",
+    )
+
+
+def _passk_advantage(rewards) -> list[Fraction]:
+    """Only the first best response gets r_max − r_second (verl's grpo_passk, no std division)."""
+    ranked = sorted(rewards, reverse=True)
+    best = rewards.index(ranked[0])
+    return [
+        Fraction(ranked[0] - ranked[1]) if i == best else Fraction(0) for i in range(len(rewards))
+    ]
+
+
 SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
     _table_1,
     _claim_1,
@@ -421,6 +559,7 @@ SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
     _app_c4,
     lambda curve: _finite_n_unbiased(),
     _finite_n_rate,
+    _recent,
 )
 
 
