@@ -21,8 +21,10 @@ from advshape._src.registry import (
     parse_spec,
     register,
     registry,
+    scheduled,
     shaper,
 )
+from advshape._src.schedule import Schedule, ScheduledShaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_scores
 
 __version__ = "0.1.0"
@@ -51,6 +53,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "REQUIRED",
     "Param",
+    "Schedule",
+    "ScheduledShaper",
     "Shaper",
     "ShaperEntry",
     "ShaperInfo",
@@ -70,6 +74,7 @@ __all__ = [
     "register",
     "registry",
     "reverse_engineer",
+    "scheduled",
     "shaper",
     "weights_from_scores",
 ]
