@@ -12,6 +12,7 @@ Only NumPy and array-api-compat are imported here; torch and friends stay out of
 """
 
 from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo, pass_at_k
+from advshape._src.diagnostics import group_diagnostics
 from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import (
     REQUIRED,
@@ -68,6 +69,7 @@ __all__ = [
     "fail_at_k_loo",
     "finite_n_surrogate",
     "from_surrogate",
+    "group_diagnostics",
     "names",
     "parse_spec",
     "pass_at_k",
