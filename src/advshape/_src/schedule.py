@@ -336,14 +336,15 @@ class ScheduledShaper:
     def variants(self) -> tuple[Any, ...]:
         """Every shaper the schedule can resolve to (integer parameters), or the shapers at
         the schedules' corner values (float ones): check these to check a whole run, e.g.
-        that every K it reaches is ≤ N."""
+        that every K it reaches is ≤ N. Largest values first, so that a check that stops at
+        the first failure reports the most demanding one (the largest K)."""
         if self._fixed is not None:
             return (self._fixed,)
         names = list(self.schedules)
         choices = [
             [
                 int(v) if self._integer[n] else float(v)
-                for v in self.schedules[n].reachable(self._integer[n])
+                for v in reversed(self.schedules[n].reachable(self._integer[n]))
             ]
             for n in names
         ]

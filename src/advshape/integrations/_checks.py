@@ -39,16 +39,14 @@ def check_group_size(shaper: Shaper | ScheduledShaper, group_size: int, setting:
     K ≤ N, and this turns that into a start-up error naming ``setting``. A scheduled shaper
     is checked at every value its schedule reaches, so no step of the run can fail later.
     """
-    failure = None
-    for variant in advshape.scheduled(shaper).variants():  # in increasing order of the values
-        try:
+    try:
+        # largest values first: a failure names the largest K, which says what N is needed
+        for variant in advshape.scheduled(shaper).variants():
             variant.advantages(np.zeros((1, int(group_size))))
-        except ValueError as err:
-            failure = err  # report the largest failing value (K), which says what N is needed
-    if failure is not None:
+    except ValueError as err:
         raise ValueError(
-            f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {failure}"
-        ) from failure
+            f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {err}"
+        ) from err
 
 
 def require_version(dist: str, low: str, high: str | None, module: str, extra: str) -> str:

@@ -61,7 +61,7 @@ class Args:
     task: str = "countdown"
     """reasoning-gym task: countdown (many correct answers) or chain_sum (one)"""
     shaper: str = "grpo"
-    """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`) or surrogate:F[;lam=λ]"""
+    """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`), with K schedules (grpo_k:k=linear(16,1)), or surrogate:F[;lam=λ]"""
     reward: str = "auto"
     """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo)"""
     seed: int = 0
@@ -226,8 +226,12 @@ def validate(args: Args):
         raise ValueError(
             f"shaper {shaper.spec!r} takes only 0/1 rewards; use --reward binary (or auto)"
         )
-    # The shaper's own checks (group size vs K, ...) on a dummy group of the real size.
-    shaper.advantages(np.zeros((1, args.samples_per_prompt)))
+    # The shaper's own checks (group size vs K, ...) on a dummy group of the real size, at
+    # every value a K schedule reaches (advshape.scheduled: a fixed shaper is one value).
+    import advshape
+
+    for variant in advshape.scheduled(shaper).variants():
+        variant.advantages(np.zeros((1, args.samples_per_prompt)))
     check_ks(args.eval_ks, args.eval_samples)
     if args.loss_aggregation not in LOSS_AGGREGATIONS:
         raise ValueError(
@@ -390,6 +394,11 @@ def train(args: Args) -> dict[str, Any]:
     from advshape.lm.tasks import Task
 
     shaper = validate(args)
+    # K schedules (grpo_k:k=linear(16,1)): step t's shaper depends only on (t, steps), so a
+    # resumed run shapes every step as the uninterrupted one. Fixed shapers: a constant.
+    import advshape
+
+    schedule = advshape.scheduled(shaper)
     set_threads(args.threads)
     if not args.progress:
         import transformers
@@ -518,7 +527,8 @@ def train(args: Args) -> dict[str, Any]:
         scores = np.asarray(task.scores([p for p in problems for _ in range(N)], texts))
         correct = (scores >= 1.0).astype(np.float64)
         rewards = correct if reward_mode == "binary" else scores
-        advantages = shaper.advantages(torch.from_numpy(rewards.reshape(B, N)))
+        step_shaper = schedule.at(step, args.steps)
+        advantages = step_shaper.advantages(torch.from_numpy(rewards.reshape(B, N)))
         advantages = advantages.reshape(B * N).to(torch.float32).to(args.device)
 
         # 5. policy-gradient step(s)
@@ -569,6 +579,8 @@ def train(args: Args) -> dict[str, Any]:
                 "tokens_per_s": n_tokens / seconds,
                 "sample_seconds": t_sample,
                 "step_seconds": seconds,
+                # the values of scheduled shaper parameters at this step, e.g. shaper_k
+                **{f"shaper_{k}": v for k, v in schedule.values_at(step, args.steps).items()},
             }
         )
         bar.set_postfix(reward=f"{correct.mean():.3f}")
