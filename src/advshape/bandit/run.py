@@ -83,7 +83,7 @@ def resolve_shaper(spec: str, k: int):
         shaper = shaper_from_text(spec, default_k=k)
     except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
         raise ValueError(f"shaper {spec!r}: {err}") from err
-    if getattr(shaper, "scores", None) is None:
+    if getattr(advshape.scheduled(shaper).variants()[0], "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
@@ -129,8 +129,10 @@ def run_study(
     ]
     if len(set(specs)) != len(specs):
         raise ValueError(f"the same shaper is listed twice: {specs}")
+    n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
-        shaper.scores(np.arange(study.bandit.n + 1), np.full(study.bandit.n + 1, study.bandit.n))
+        for variant in advshape.scheduled(shaper).variants():  # every K a schedule reaches
+            variant.scores(np.arange(n + 1), np.full(n + 1, n))
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
     config_path = out / "config.json"
@@ -234,7 +236,22 @@ def summarise(
         row["paired_positive"] = {
             name: sum(mine[s][name] > ref[s][name] for s in common) for name in row["paired"]
         }
+        row["paired_ci"] = {
+            name: _t_interval([mine[s][name] - ref[s][name] for s in common])
+            for name in row["paired"]
+        }
     return rows
+
+
+def _t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """Student-t confidence interval of the mean of ``values`` (None for fewer than 2)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) < 2:
+        return None
+    from scipy.stats import t
+
+    half = float(t.ppf(0.5 + level / 2, len(arr) - 1)) * float(arr.std(ddof=1)) / np.sqrt(len(arr))
+    return float(arr.mean()) - half, float(arr.mean()) + half
 
 
 def _fmt(ms: tuple[float, float] | None, digits: int = 3) -> str:
@@ -312,6 +329,22 @@ def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
             for n in names
         ]
         lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
+    if rows[0]["seeds"] > 1 and len(rows) > 1:
+        lines += [
+            "",
+            f"95% confidence interval of the mean paired difference to {ref} (Student t, "
+            "seeds − 1 degrees of freedom); an interval that excludes 0 is a difference the "
+            "seeds resolve.",
+            "",
+            "| shaper | " + " | ".join(f"Δ {n.replace('_', ' ')}" for n in names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        for r in rows[1:]:
+            cells = []
+            for n in names:
+                ci = r["paired_ci"][n]
+                cells.append("—" if ci is None else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]")
+            lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
