@@ -3,6 +3,12 @@
 Adding a shaper is adding one :class:`ShaperEntry` to ``_ENTRIES``: its score function, its
 parameters and its metadata. ``advshape.shaper("grpo_k:k=4")`` parses a spec string,
 validates the parameters against the entry and builds the :class:`Shaper`.
+
+A numeric parameter may instead carry a schedule over the training run, ``"grpo_k:k=
+linear(16,1)"`` or ``"rloo_k:k=steps(8@1,4@51,1@101)"`` (grammar and resolution rule in
+``advshape._src.schedule``); ``shaper`` then returns a :class:`ScheduledShaper` whose
+``.at(step, total_steps)`` is the :class:`Shaper` of one step, and :func:`scheduled` turns any
+spec or shaper into one (constant when nothing is scheduled), which is how trainers use it.
 """
 
 from __future__ import annotations
