@@ -182,3 +182,16 @@ def test_bad_schedules_name_the_problem(spec, message):
 def test_bad_steps_name_the_problem(step, total, message):
     with pytest.raises(ValueError, match=r"shaper 'grpo_k:k=linear\(16,1\)': .*" + message):
         advshape.shaper("grpo_k:k=linear(16,1)").at(step, total)
+
+
+def test_check_group_size_names_the_most_demanding_value():
+    s = advshape.shaper("grpo_k:k=linear(8,1)")
+    s.check_group_size(8)
+    with pytest.raises(
+        ValueError,
+        match=r"^shaper 'grpo_k:k=linear\(8,1\)' becomes 'grpo_k:k=8' during the run: .*"
+        r"k=8 > group size n=5",
+    ):
+        s.check_group_size(5)
+    with pytest.raises(ValueError, match=r"^shaper 'rloo' needs groups of at least 2"):
+        advshape.scheduled("rloo").check_group_size(1)  # a fixed shaper: its own message

@@ -350,6 +350,22 @@ class ScheduledShaper:
         ]
         return tuple(self._shaper(dict(zip(names, combo))) for combo in itertools.product(*choices))
 
+    def check_group_size(self, n: int) -> None:
+        """Raise ``ValueError`` unless every shaper of the run accepts groups of ``n``
+        (minimum group size, K ≤ N for the unbiased Pass@K estimators), naming the schedule
+        and the most demanding value it reaches."""
+        import numpy as np
+
+        for variant in self.variants():  # largest values first
+            try:
+                variant.advantages(np.zeros((1, int(n))))
+            except ValueError as err:
+                if self._fixed is not None:
+                    raise
+                raise ValueError(
+                    f"shaper {self.spec!r} becomes {variant.spec!r} during the run: {err}"
+                ) from err
+
     def _refuse(self, what: str):
         def refuse(*args: Any, **kwargs: Any):
             raise ValueError(

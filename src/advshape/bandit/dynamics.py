@@ -420,7 +420,8 @@ def simulate(
     # A K schedule (grpo_k:k=linear(8,1)) gives the shaper of each step, schedule.at(step,
     # steps); every value it reaches is checked against N before the run.
     schedule = advshape.scheduled(shaper)
-    tables = {id(s): (s, score_table(s, n)) for s in schedule.variants()}  # validates K <= N
+    schedule.check_group_size(n)  # e.g. every K <= N
+    tables = {id(s): (s, score_table(s, n)) for s in schedule.variants()}
     problems = bandit_model.make_problems(
         np.random.default_rng([seed, 0]),
         num_problems=config.problems,

@@ -131,7 +131,8 @@ def run_study(
         raise ValueError(f"the same shaper is listed twice: {specs}")
     n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
-        for variant in advshape.scheduled(shaper).variants():  # every K a schedule reaches
+        advshape.scheduled(shaper).check_group_size(n)  # every K a schedule reaches
+        for variant in advshape.scheduled(shaper).variants():
             variant.scores(np.arange(n + 1), np.full(n + 1, n))
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
-import numpy as np
 from packaging.version import Version
 
 import advshape
@@ -40,9 +39,7 @@ def check_group_size(shaper: Shaper | ScheduledShaper, group_size: int, setting:
     is checked at every value its schedule reaches, so no step of the run can fail later.
     """
     try:
-        # largest values first: a failure names the largest K, which says what N is needed
-        for variant in advshape.scheduled(shaper).variants():
-            variant.advantages(np.zeros((1, int(group_size))))
+        advshape.scheduled(shaper).check_group_size(group_size)
     except ValueError as err:
         raise ValueError(
             f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {err}"

@@ -213,7 +213,6 @@ def resolve_reward_mode(args: Args, shaper) -> str:
 
 def validate(args: Args):
     """Check every option before any work starts; returns the shaper."""
-    import numpy as np
 
     from advshape.lm.evaluate import check_ks
     from advshape.lm.tasks import get_task_spec
@@ -230,8 +229,7 @@ def validate(args: Args):
     # every value a K schedule reaches (advshape.scheduled: a fixed shaper is one value).
     import advshape
 
-    for variant in advshape.scheduled(shaper).variants():
-        variant.advantages(np.zeros((1, args.samples_per_prompt)))
+    advshape.scheduled(shaper).check_group_size(args.samples_per_prompt)
     check_ks(args.eval_ks, args.eval_samples)
     if args.loss_aggregation not in LOSS_AGGREGATIONS:
         raise ValueError(
