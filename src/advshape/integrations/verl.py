@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
-import importlib.machinery
 import sys
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -417,7 +416,13 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any, target: Any = None):
         if fullname not in _PATCHED_MODULES:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        spec = None
+        for finder in sys.meta_path:  # the finders after this one, as the import would use
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
         execute = spec.loader.exec_module
