@@ -64,14 +64,16 @@ def _number_text(value: Fraction) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+_DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 def _parse_number(text: str, what: str, schedule: str) -> Fraction:
-    try:
-        value = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
+    # Decimal text only (no 1/3): every value then has an exact, finite canonical text.
+    if not _DECIMAL_RE.match(text.strip()):
         raise ValueError(
-            f"schedule {schedule!r}: {what} {text.strip()!r} is not a number ({_EXAMPLES})"
-        ) from None
-    return value
+            f"schedule {schedule!r}: {what} {text.strip()!r} is not a decimal number ({_EXAMPLES})"
+        )
+    return Fraction(text.strip())
 
 
 class Point(NamedTuple):
