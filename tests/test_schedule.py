@@ -11,6 +11,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import advshape
 from advshape import Schedule, ScheduledShaper
@@ -198,3 +200,34 @@ def test_check_group_size_names_the_most_demanding_value():
         s.check_group_size(5)
     with pytest.raises(ValueError, match=r"^shaper 'rloo' needs groups of at least 2"):
         advshape.scheduled("rloo").check_group_size(1)  # a fixed shaper: its own message
+
+
+@given(
+    kind=st.sampled_from(["linear", "steps"]),
+    values=st.lists(st.integers(1, 64), min_size=2, max_size=5),
+    gaps=st.lists(st.integers(1, 40), min_size=5, max_size=5),
+    total=st.integers(1, 300),
+)
+@settings(max_examples=200, deadline=None)
+def test_random_step_schedules_round_trip_and_hit_their_points(kind, values, gaps, total):
+    places = [1 + sum(gaps[:i]) for i in range(len(values))]
+    text = f"{kind}(" + ",".join(f"{v}@{p}" for v, p in zip(values, places)) + ")"
+    schedule = Schedule.parse(text)
+    assert str(schedule) == text and Schedule.parse(str(schedule)) == schedule
+    for v, p in zip(values, places):  # at its own step a point's value holds exactly
+        assert schedule.value(p) == v
+    s = advshape.shaper(f"biased_k:k={text}")
+    for step in range(1, places[-1] + 3):
+        k = s.at(step).params["k"]
+        if step <= places[0]:
+            assert k == values[0]
+        elif step >= places[-1]:
+            assert k == values[-1]
+        else:  # between its two neighbouring points, never outside their values
+            i = max(j for j, p in enumerate(places) if p <= step)
+            assert min(values[i], values[i + 1]) <= k <= max(values[i], values[i + 1])
+            if kind == "steps":
+                assert k == values[i]
+    assert {s.at(t, total).params["k"] for t in range(1, total + 1)} <= {
+        v.params["k"] for v in s.variants()
+    }
