@@ -26,7 +26,8 @@ parentheses as its own functions, so quote the value inside the override::
         +algorithm.advshape_total_steps=500
 
 verl passes an estimator only the batch's tensors, ``index`` and the ``algorithm`` config, not
-the step. Both of verl's trainers (the legacy ``RayPPOTrainer.fit`` and the v1 trainer) record
+the step (the legacy trainer's ``meta_info["global_steps"]`` and the v1 trainer's TransferQueue
+tags carry it, but ``compute_advantage`` does not pass them on). Both of verl's trainers (the legacy ``RayPPOTrainer.fit`` and the v1 trainer) record
 the current ``global_steps`` (1 for the first step, restored from the checkpoint on resume) in
 the driver process, where advantages are computed, with
 ``verl.utils.skip.SkipManager.set_step`` before each step; the estimator reads it there.
