@@ -281,6 +281,31 @@ def test_shaper_that_needs_more_samples_than_n():
         dyn.simulate(config, "grpo_k:k=8", seed=0)
 
 
+def test_k_schedule_uses_each_steps_shaper(monkeypatch):
+    # steps(4@1,2@3) over 4 steps: k = 4, 4, 2, 2; and a schedule that has not yet left its
+    # first value trains exactly as the fixed shaper (same random draws).
+    config = dyn.BanditConfig(problems=80, steps=4, batch=16, log_every=2, features=4)
+    used = []
+    real = dyn.parameter_update
+
+    def recording(policy, rows, shaper, *args, **kwargs):
+        used.append(shaper.spec)
+        return real(policy, rows, shaper, *args, **kwargs)
+
+    monkeypatch.setattr(dyn, "parameter_update", recording)
+    dyn.simulate(config, "grpo_k:k=steps(4@1,2@3)", seed=0)
+    assert used == ["grpo_k:k=4", "grpo_k:k=4", "grpo_k:k=2", "grpo_k:k=2"]
+    fixed = dyn.simulate(config, "grpo_k:k=4", seed=0)
+    assert dyn.simulate(config, "grpo_k:k=steps(4@1,2@5)", seed=0) == fixed
+    assert dyn.simulate(config, "grpo_k:k=linear(4,1)", seed=0) != fixed
+
+
+def test_k_schedule_above_n_fails_before_the_run():
+    config = dyn.BanditConfig(problems=40, batch=8, n=4)
+    with pytest.raises(ValueError, match="k=6 > group size n=4"):
+        dyn.simulate(config, "grpo_k:k=linear(6,1)", seed=0)
+
+
 def test_simulate_step_path_matches_expected_update_on_average():
     # parameter_update("sampled") is the exact code simulate() runs (unnormalised softmax,
     # row totals from the CDF); with each problem repeated T = 40,000 times in one batch the

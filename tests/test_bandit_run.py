@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 import numpy as np
 import pytest
@@ -220,6 +221,20 @@ def test_paired_differences_against_the_first_shaper():
     assert rows[1]["paired_positive"] == {"train_pass@1": 1, "train_pass@8": 0}
     text = bandit_run.summary_markdown(rows, _study(shapers=("a", "b")))
     assert "| b | -0.100 ± 0.283 (1/2) | +0.000 ± 0.000 (0/2) |" in text
+    # 95% t interval, 1 degree of freedom: t = tan(π(p − ½)) at p = 0.975, s/√2 = 0.2
+    t1 = math.tan(math.pi * 0.475)
+    low, high = rows[1]["paired_ci"]["train_pass@1"]
+    assert (low, high) == pytest.approx((-0.1 - t1 * 0.2, -0.1 + t1 * 0.2), rel=1e-12)
+    assert "| b | [-2.641, +2.441] | [+0.000, +0.000] |" in text
+
+
+def test_t_interval_three_values():
+    # mean 2, s = 1; with 2 degrees of freedom t_p = (2p − 1)/√(2p(1 − p)) in closed form
+    p = 0.975
+    half = (2 * p - 1) / math.sqrt(2 * p * (1 - p)) / math.sqrt(3)
+    low, high = bandit_run._t_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx((2 - half, 2 + half), rel=1e-12)
+    assert bandit_run._t_interval([1.0]) is None
 
 
 def test_surrogate_shapers_run_under_their_own_spec(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ that the advantages inside TRL's loss are advshape's advantages of the scored re
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ pytest.importorskip("trl")
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, TrainerCallback
 
 import advshape
 from advshape.integrations.trl import GRPOTrainer, shaped_advantages
@@ -124,6 +125,111 @@ def test_trl_uses_advshape_advantages(spec, score, tokenizer_dir, tmp_path):
 
     changed = [name for name, p in model.named_parameters() if not torch.equal(p, before[name])]
     assert len(changed) == len(before)
+    assert_diagnostics_logged(trainer, reward.calls, batches)
+
+
+def assert_diagnostics_logged(trainer, calls, batches):
+    """The advshape/* diagnostics of each step equal a direct per-group computation."""
+    logged = [h for h in trainer.state.log_history if "advshape/frac_mixed" in h]
+    assert len(logged) == len(calls)
+    for entry, (_, _, rewards), batch in zip(logged, calls, batches):
+        groups = np.array(rewards).reshape(-1, NUM_GENERATIONS)
+        adv = np.array(batch, dtype=np.float64).reshape(-1, NUM_GENERATIONS)
+        correct = (groups >= 1).sum(axis=1)
+        direct = {
+            "groups": len(groups),
+            "frac_all_correct": np.mean(correct == NUM_GENERATIONS),
+            "frac_all_wrong": np.mean(correct == 0),
+            "frac_mixed": np.mean((correct > 0) & (correct < NUM_GENERATIONS)),
+            "frac_zero_advantage": np.mean(adv == 0),
+            "ess_fraction": np.mean(
+                [np.abs(a).sum() ** 2 / (len(a) * (a**2).sum()) for a in adv if np.any(a != 0)]
+                or [0.0]
+            ),
+            "max_abs_group_sum": np.max(np.abs(adv.sum(axis=1))),
+        }
+        for k in (1, 2, 4):
+            direct[f"pass@{k}"] = np.mean(
+                [
+                    1 - math.comb(NUM_GENERATIONS - c, k) / math.comb(NUM_GENERATIONS, k)
+                    for c in correct
+                ]
+            )
+        for key, value in direct.items():
+            # TRL logs float32-rounded means; the advantages in `batch` are float32 too
+            assert entry[f"advshape/{key}"] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+class StopAt(TrainerCallback):
+    """Ends training after ``step`` optimisation steps (an interruption, for resume tests)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            control.should_training_stop = True
+        return control
+
+
+def scheduled_trainer(tokenizer_dir, out, reward, spec, **config):
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    return RecordingTrainer(
+        model=tiny_model(len(tokenizer)),
+        reward_funcs=reward,
+        args=grpo_config(
+            out,
+            per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
+            num_generations=NUM_GENERATIONS,
+            max_steps=4,
+            **config,
+        ),
+        train_dataset=prompts_dataset(),
+        processing_class=tokenizer,
+        shaper=spec,
+    )
+
+
+def test_k_schedule_follows_trl_global_step_and_survives_resume(tokenizer_dir, tmp_path):
+    # k = linear(4, 1) over 4 steps: x = (s − 1)/3, k = ⌊4 − 3x + ½⌋ = 4, 3, 2, 1
+    spec = "grpo_k:k=linear(4,1)"
+    reward = RewardRecorder(parity_reward, "recorded_reward")
+    trainer = scheduled_trainer(tokenizer_dir, tmp_path / "full", reward, spec)
+    trainer.train()
+    logged = [h["advshape/k"] for h in trainer.state.log_history if "advshape/k" in h]
+    assert logged == [4, 3, 2, 1]
+    expected = []
+    for k, (prompts, completions, rewards) in zip((4, 3, 2, 1), reward.calls):
+        shaper = advshape.shaper(f"grpo_k:k={k}")
+        adv = shaper.advantages(torch.tensor(rewards, dtype=torch.float64).view(-1, 4))
+        expected += zip(prompts, completions, adv.reshape(-1).to(torch.float32).tolist())
+    assert Counter(trainer.loss_rows) == Counter(expected)
+    assert any(a != 0 for *_, a in expected)
+
+    # Interrupted after step 2 (checkpoint), then resumed: steps 3 and 4 use k = 2 and 1.
+    out = tmp_path / "resumed"
+    first = scheduled_trainer(
+        tokenizer_dir,
+        out,
+        RewardRecorder(parity_reward, "recorded_reward"),
+        spec,
+        save_strategy="steps",
+        save_steps=2,
+    )
+    first.add_callback(StopAt(2))
+    first.train()
+    assert [h["advshape/k"] for h in first.state.log_history if "advshape/k" in h] == [4, 3]
+    second = scheduled_trainer(
+        tokenizer_dir, out, RewardRecorder(parity_reward, "recorded_reward"), spec
+    )
+    second.train(resume_from_checkpoint=str(out / "checkpoint-2"))
+    resumed = [(h["step"], h["advshape/k"]) for h in second.state.log_history if "advshape/k" in h]
+    assert resumed[-2:] == [(3, 2), (4, 1)]
+
+
+def test_schedule_reaching_k_above_n_fails_at_start_up(tokenizer_dir, tmp_path):
+    with pytest.raises(ValueError, match=r"num_generations=4 .*'grpo_k:k=8'.*k=8 > group size"):
+        make_trainer(tokenizer_dir, tmp_path, "grpo_k:k=linear(8,1)")
 
 
 def test_generation_batch_shuffled_and_split_over_steps(tokenizer_dir, tmp_path):

@@ -8,6 +8,7 @@ overrides a user types on the command line. Groups are shuffled and of uneven si
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import subprocess
@@ -291,3 +292,322 @@ def test_ray_worker_finds_the_estimators():
         check=True,
     )
     assert result.stdout.split()[-1] == "pkpo"
+
+
+# ---- per-group diagnostics: computed by the estimator, delivered into verl's metrics ----
+
+
+def direct_diagnostics(uids, rewards, advantages):
+    """The documented statistics, computed group by group with plain loops."""
+    groups = {}
+    for uid, r, a in zip(uids, rewards, advantages):
+        groups.setdefault(uid, []).append((float(r), float(a)))
+    sizes = [len(g) for g in groups.values()]
+    correct = [sum(r >= 1 for r, _ in g) for g in groups.values()]
+    live = [g for g in groups.values() if any(a != 0 for _, a in g)]
+    ess = [sum(abs(a) for _, a in g) ** 2 / (len(g) * sum(a * a for _, a in g)) for g in live]
+    out = {
+        "groups": len(groups),
+        "frac_all_correct": np.mean([c == n for c, n in zip(correct, sizes)]),
+        "frac_all_wrong": np.mean([c == 0 for c in correct]),
+        "frac_mixed": np.mean([0 < c < n for c, n in zip(correct, sizes)]),
+        "frac_zero_advantage": np.mean(np.asarray(advantages) == 0),
+        "ess_fraction": np.mean(ess) if ess else 0.0,
+        "max_abs_group_sum": max(abs(sum(a for _, a in g)) for g in groups.values()),
+    }
+    k = 1
+    while k <= min(sizes):
+        out[f"pass@{k}"] = np.mean(
+            [1 - math.comb(n - c, k) / math.comb(n, k) for n, c in zip(sizes, correct)]
+        )
+        k *= 2
+    if min(sizes) & (min(sizes) - 1):  # n itself when not a power of two
+        n_min = min(sizes)
+        out[f"pass@{n_min}"] = np.mean(
+            [1 - math.comb(n - c, n_min) / math.comb(n, n_min) for n, c in zip(sizes, correct)]
+        )
+    return {f"advshape/{key}": value for key, value in out.items()}
+
+
+def binary_with_dead_groups(rng, n):
+    """Binary rewards in group order (GROUP_SIZES): the first group all correct, the second
+    all wrong, the rest random."""
+    rewards = rng.integers(0, 2, size=n)
+    rewards[: GROUP_SIZES[0]] = 1
+    rewards[GROUP_SIZES[0] : GROUP_SIZES[0] + GROUP_SIZES[1]] = 0
+    return rewards
+
+
+def metrics_batch(out):
+    """What verl's trainers hand compute_data_metrics: the advantage batch plus sequences."""
+    rows, length = out.batch["response_mask"].shape
+    out.batch["token_level_scores"] = out.batch["token_level_rewards"]
+    out.batch["prompts"] = torch.ones(rows, 3, dtype=torch.long)
+    out.batch["responses"] = torch.ones(rows, length, dtype=torch.long)
+    out.batch["attention_mask"] = torch.cat(
+        [torch.ones(rows, 3), out.batch["response_mask"]], dim=1
+    ).long()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "spec", "rewards_of"),
+    [
+        (["algorithm.adv_estimator=advshape_rloo"], "rloo", binary_with_dead_groups),
+        (["algorithm.adv_estimator=advshape_pkpo", "+algorithm.advshape_k=2"], "pkpo:k=2", graded),
+    ],
+)
+def test_diagnostics_reach_verls_step_metrics(overrides, spec, rewards_of):
+    advshape_verl.collect_metrics()  # start from an empty channel
+    config = algorithm_config(*overrides)
+    data, uids, rewards, mask = shuffled_batch(rewards_of, seed=4)
+    out = ray_trainer.compute_advantage(data, adv_estimator=config.adv_estimator, config=config)
+    expected_adv = expected_advantages(advshape.shaper(spec), uids, rewards, mask)
+    row_adv = expected_adv.sum(-1) / mask.sum(-1)
+    want = direct_diagnostics(uids, rewards, row_adv.double().numpy())
+    # verl's own per-step metric function, as both trainers call it, now carries them
+    metrics = ray_trainer.compute_data_metrics(batch=metrics_batch(out), use_critic=False)
+    assert "critic/advantages/mean" in metrics  # verl's own metrics are still there
+    got = {k: v for k, v in metrics.items() if k.startswith("advshape/")}
+    assert set(got) == set(want)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
+    if rewards_of is binary_with_dead_groups:
+        assert got["advshape/frac_all_correct"] > 0 and got["advshape/frac_all_wrong"] > 0
+        assert got["advshape/frac_mixed"] > 0 and got["advshape/frac_zero_advantage"] > 0
+    assert advshape_verl.collect_metrics() == {}  # delivered once
+
+
+def test_collect_metrics_combines_calls_by_group_count():
+    advshape_verl.collect_metrics()
+    advshape_verl._record_metrics({"groups": 1.0, "frac_mixed": 1.0, "max_abs_group_sum": 0.5})
+    advshape_verl._record_metrics({"groups": 3.0, "frac_mixed": 0.0, "max_abs_group_sum": 0.25})
+    assert advshape_verl.collect_metrics() == {
+        "advshape/groups": 4.0,
+        "advshape/frac_mixed": 0.25,
+        "advshape/max_abs_group_sum": 0.5,
+    }
+
+
+# ---- K schedules: the step comes from verl's SkipManager, set by both trainers ----
+
+
+@pytest.fixture
+def verl_step():
+    from verl.utils.skip.skip_manager import SkipManager
+
+    saved = SkipManager.step
+    yield SkipManager.set_step
+    SkipManager.set_step(saved)
+
+
+SCHEDULED = [
+    "algorithm.adv_estimator=advshape_grpo_k",
+    "+algorithm.advshape_k='linear(4,2)'",  # quoted: Hydra reads name(...) as its function
+    "+algorithm.advshape_total_steps=3",
+]
+
+
+def test_scheduled_k_follows_verls_global_step(verl_step):
+    # linear(4,2) over 3 steps: x = (s − 1)/2, k = 4, 3, 2
+    config = algorithm_config(*SCHEDULED)
+    assert config.advshape_k == "linear(4,2)"
+    for step, k in ((1, 4), (2, 3), (3, 2), (9, 2)):
+        verl_step(step)
+        advshape_verl.collect_metrics()
+        data, uids, rewards, mask = shuffled_batch(binary, seed=step, group_sizes=(4, 5, 6, 4))
+        out = ray_trainer.compute_advantage(data, adv_estimator=config.adv_estimator, config=config)
+        expected = expected_advantages(advshape.shaper(f"grpo_k:k={k}"), uids, rewards, mask)
+        torch.testing.assert_close(out.batch["advantages"], expected, rtol=0, atol=0)
+        assert advshape_verl.collect_metrics()["advshape/k"] == k
+
+
+def test_every_k_of_the_schedule_is_checked_against_rollout_n():
+    config = algorithm_config(*SCHEDULED)
+    fn = core_algos.get_adv_estimator_fn(config.adv_estimator)
+    shaper = advshape_verl.shaper_from_config(fn.advshape_shaper, config)
+    assert shaper.spec == "grpo_k:k=linear(4,2)"
+    with pytest.raises(ValueError, match=r"rollout.n=3 .*'grpo_k:k=4'.*k=4 > group size n=3"):
+        check_group_size(shaper, 3, "rollout.n")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "step", "message"),
+    [
+        (SCHEDULED[:2], 1, r"needs the run's length.*\+algorithm\.advshape_total_steps=T"),
+        (SCHEDULED, -1, r"no verl trainer has started a step"),
+        ([*SCHEDULED[:2], "+algorithm.advshape_total_steps=0"], 1, r"advshape_total_steps must"),
+    ],
+)
+def test_schedule_errors_name_the_setting(overrides, step, message, verl_step):
+    verl_step(step)
+    with pytest.raises(ValueError, match=r"algorithm.adv_estimator=advshape_grpo_k: .*" + message):
+        run_advantage(overrides, group_sizes=(4, 4))
+
+
+def test_step_schedule_needs_no_total(verl_step):
+    verl_step(2)
+    advshape_verl.collect_metrics()
+    run_advantage(
+        ["algorithm.adv_estimator=advshape_rloo_k", "+algorithm.advshape_k='steps(4@1,2@2)'"],
+        group_sizes=(4, 4),
+    )
+    assert advshape_verl.collect_metrics()["advshape/k"] == 2
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    ["verl.trainer.ppo.ray_trainer:RayPPOTrainer", "verl.trainer.ppo.v1.trainer_base"],
+)
+def test_verl_trainers_record_the_global_step(trainer):
+    """The contract the schedule relies on: each trainer sets SkipManager's step to its
+    global_steps before a step (and after restoring global_steps from a checkpoint)."""
+    import importlib
+    import inspect
+
+    module_name, _, cls = trainer.partition(":")
+    module = importlib.import_module(module_name)
+    source = inspect.getsource(getattr(module, cls) if cls else module)
+    assert source.count("SkipManager.set_step(self.global_steps)") >= 2
+    assert "self.global_steps = int(global_step_folder.split(" in source
+
+
+# ---- verl's v1 trainer: sessions with several outputs ----
+
+
+def multi_turn_batch(seed=0, prompts=3, sessions=4):
+    """A v1 advantage batch: per prompt (uid) `sessions` agent sessions of 1-3 outputs each,
+    keys '{uid}_{session}_{index}', rows shuffled; each output has its own reward (only the
+    session's final output's reward counts)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(prompts):
+        uid = str(uuid.UUID(int=int(rng.integers(2**63))))
+        for s in range(sessions):
+            turns = int(rng.integers(1, 4))
+            for t in range(turns):
+                rows.append((uid, f"{uid}_{s}_{t}", float(rng.integers(0, 2)), t == turns - 1))
+    rows = [rows[i] for i in rng.permutation(len(rows))]
+    uids = np.array([r[0] for r in rows], dtype=object)
+    keys = [r[1] for r in rows]
+    rewards = np.array([r[2] for r in rows])
+    lengths = rng.integers(1, RESPONSE_LENGTH + 1, size=len(rows))
+    mask = torch.tensor(np.arange(RESPONSE_LENGTH)[None, :] < lengths[:, None], dtype=torch.float32)
+    token_rewards = torch.zeros(len(rows), RESPONSE_LENGTH)
+    token_rewards[torch.arange(len(rows)), torch.tensor(lengths - 1)] = torch.tensor(
+        rewards, dtype=torch.float32
+    )
+    data = DataProto.from_dict(
+        tensors={"token_level_rewards": token_rewards, "response_mask": mask},
+        non_tensors={"uid": uids},
+    )
+    return data, keys, uids, rewards, mask
+
+
+def expected_session_advantages(shaper, keys, uids, rewards, mask):
+    """Each session's advantage, from its final output's reward among its prompt's sessions."""
+    final = {}
+    for row, key in enumerate(keys):
+        session, _, index = key.rpartition("_")
+        if session not in final or final[session][0] < int(index):
+            final[session] = (int(index), row)
+    per_session = {}
+    for uid in dict.fromkeys(uids):
+        sessions = [s for s, (_, row) in final.items() if uids[row] == uid]
+        adv = shaper.advantages(np.array([rewards[final[s][1]] for s in sessions]))
+        per_session.update(zip(sessions, adv))
+    per_row = [per_session[key.rpartition("_")[0]] for key in keys]
+    return torch.tensor(per_row, dtype=torch.float32)[:, None] * mask
+
+
+@pytest.mark.parametrize(
+    ("overrides", "spec"),
+    [
+        (["algorithm.adv_estimator=advshape_grpo_k", "+algorithm.advshape_k=2"], "grpo_k:k=2"),
+        (["algorithm.adv_estimator=advshape_rloo"], "rloo"),
+    ],
+)
+def test_v1_multi_trajectory_batches_shape_sessions(overrides, spec):
+    from verl.trainer.ppo.v1 import trainer_base
+    from verl.trainer.ppo.v1 import utils as v1_utils
+
+    # the v1 trainer calls the wrapped function (bound by name at its import)
+    assert trainer_base.compute_advantage_for_multi_trajectories is (
+        v1_utils.compute_advantage_for_multi_trajectories
+    )
+    config = algorithm_config(*overrides)
+    data, keys, uids, rewards, mask = multi_turn_batch()
+    assert len(keys) > len(set(k.rpartition("_")[0] for k in keys))  # some sessions have turns
+    advshape_verl.collect_metrics()
+    out = v1_utils.compute_advantage_for_multi_trajectories(
+        data,
+        batch_keys=keys,
+        adv_estimator=config.adv_estimator,
+        num_repeat=4,
+        norm_adv_by_std_in_grpo=config.norm_adv_by_std_in_grpo,
+        config=config,
+    )
+    expected = expected_session_advantages(advshape.shaper(spec), keys, uids, rewards, mask)
+    assert torch.any(expected != 0)
+    torch.testing.assert_close(out.batch["advantages"], expected, rtol=0, atol=0)
+    torch.testing.assert_close(out.batch["returns"], expected, rtol=0, atol=0)
+    assert advshape_verl.collect_metrics()["advshape/groups"] == 3  # groups of 4 sessions
+    # verl's own function, unwrapped, hands every output to the estimator as a response:
+    # groups of 4-12 outputs, other advantages.
+    original = v1_utils.compute_advantage_for_multi_trajectories.__advshape_wrapped__
+    data, *_ = multi_turn_batch()
+    wrong = original(data, batch_keys=keys, adv_estimator=config.adv_estimator, config=config)
+    assert not torch.equal(wrong.batch["advantages"], expected)
+
+
+def test_v1_other_estimators_go_to_verl_unchanged():
+    from verl.trainer.ppo.v1 import utils as v1_utils
+
+    original = v1_utils.compute_advantage_for_multi_trajectories.__advshape_wrapped__
+    config = algorithm_config("algorithm.adv_estimator=grpo")
+    got = v1_utils.compute_advantage_for_multi_trajectories(
+        multi_turn_batch()[0], batch_keys=multi_turn_batch()[1], adv_estimator="grpo", config=config
+    )
+    want = original(
+        multi_turn_batch()[0], batch_keys=multi_turn_batch()[1], adv_estimator="grpo", config=config
+    )
+    torch.testing.assert_close(got.batch["advantages"], want.batch["advantages"], rtol=0, atol=0)
+
+
+def test_v1_bad_batch_key_explains():
+    from verl.trainer.ppo.v1 import utils as v1_utils
+
+    config = algorithm_config("algorithm.adv_estimator=advshape_rloo")
+    data, keys, *_ = multi_turn_batch()
+    keys[0] = "no-session-part"
+    with pytest.raises(ValueError, match=r"batch key 'no-session-part' is not of the form"):
+        v1_utils.compute_advantage_for_multi_trajectories(
+            data, batch_keys=keys, adv_estimator=config.adv_estimator, config=config
+        )
+
+
+PATCHED = textwrap.dedent(
+    """
+    import verl  # loads the advshape plugin, which only installs an import hook
+    import sys
+    print("verl.trainer.ppo.ray_trainer" in sys.modules)
+    from verl.trainer.ppo import ray_trainer
+    from verl.trainer.ppo.v1 import trainer_base
+    print(hasattr(ray_trainer.compute_data_metrics, "__advshape_wrapped__"))
+    print(hasattr(trainer_base.compute_data_metrics, "__advshape_wrapped__"))
+    print(hasattr(trainer_base.compute_advantage_for_multi_trajectories, "__advshape_wrapped__"))
+    """
+)
+
+
+def test_fresh_verl_process_gets_the_wrappers_on_import():
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
+    result = subprocess.run(
+        [sys.executable, "-c", PATCHED],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    assert result.stdout.split() == ["False", "True", "True", "True"]

@@ -36,7 +36,10 @@ def test_compare_writes_report_summary_and_claims(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     runs = summary["runs"]
     assert [(r["shaper"], r["seed"]) for r in runs] == [
-        ("grpo", 0), ("grpo", 1), ("grpo_k:k=2", 0), ("grpo_k:k=2", 1)
+        ("grpo", 0),
+        ("grpo", 1),
+        ("grpo_k:k=2", 0),
+        ("grpo_k:k=2", 1),
     ]
     ks = [f"pass@{k}" for k in range(1, 5)]  # every K up to min(16, n = 4)
     for run in runs:
@@ -44,15 +47,26 @@ def test_compare_writes_report_summary_and_claims(tmp_path, capsys):
         assert set(run["by_class"]) == {"easy", "hard"}
         assert list(run["by_class"]["hard"]["final"]) == ks
         # The values are the unbiased estimator on the run's own saved counts.
-        metrics = [json.loads(line) for line in (out / ("grpo" if run["shaper"] == "grpo" else
-                   "grpo_k__k=2") / f"seed{run['seed']}" / "metrics.jsonl").read_text().splitlines()]
+        metrics = [
+            json.loads(line)
+            for line in (
+                out
+                / ("grpo" if run["shaper"] == "grpo" else "grpo_k__k=2")
+                / f"seed{run['seed']}"
+                / "metrics.jsonl"
+            )
+            .read_text()
+            .splitlines()
+        ]
         final = [r for r in metrics if r["kind"] == "eval"][-1]
         assert run["final"]["pass@4"] == pytest.approx(final["pass@4"])
         assert run["start"] == runs[0]["start"]  # one warm start for every run
     assert summary["probe"]["temperatures"] == [1.0, 0.7, 0.5]
     assert {c["claim"].split(" ")[0] for c in summary["claims"]} == {"grpo", "grpo_k:k=2"}
     assert {(p["shaper"], p["against"]) for p in summary["paired"]} == {
-        ("grpo", "start"), ("grpo_k:k=2", "start"), ("grpo_k:k=2", "grpo")
+        ("grpo", "start"),
+        ("grpo_k:k=2", "start"),
+        ("grpo_k:k=2", "grpo"),
     }
     page = (out / "report.html").read_text()
     assert "Headroom" in page and "What holds" in page and "grpo_k:k=2" in page

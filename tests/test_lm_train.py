@@ -147,6 +147,18 @@ def test_resume_equals_uninterrupted_run(tmp_path):
     assert _strip_timing(on_disk) == _strip_timing(whole["history"])
 
 
+def test_k_schedule_resume_equals_uninterrupted_run(tmp_path):
+    # k = linear(4,1) over 4 steps: 4, 3, 2, 1 (x = (t − 1)/3, rounded half up)
+    spec = "grpo_k:k=linear(4,1)"
+    whole = train(tiny_args(tmp_path, out=str(tmp_path / "whole"), shaper=spec))
+    assert [r["shaper_k"] for r in whole["history"] if r["kind"] == "train"] == [4, 3, 2, 1]
+    train(tiny_args(tmp_path, out=str(tmp_path / "part"), shaper=spec, stop_after=3))
+    resumed = train(tiny_args(tmp_path, out=str(tmp_path / "part"), shaper=spec, resume=True))
+    assert _strip_timing(resumed["history"]) == _strip_timing(whole["history"])
+    with open(tmp_path / "part" / "config.json") as f:
+        assert json.load(f)["shaper"]["spec"] == spec
+
+
 def test_a_second_run_reuses_the_cached_warm_start(tmp_path):
     a = train(tiny_args(tmp_path, out=str(tmp_path / "a"), steps=1, eval_every=1))
     entries = os.listdir(tmp_path / "cache")
@@ -174,6 +186,8 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, 
         (dict(task="sudoku9"), "unknown task 'sudoku9'"),
         (dict(shaper="grpoo"), "unknown shaper 'grpoo'"),
         (dict(shaper="grpo_k:k=8"), "k=8 > group size n=4"),
+        (dict(shaper="grpo_k:k=linear(6,1)"), "k=6 > group size n=4"),
+        (dict(shaper="grpo_k:k=linear(4,1"), r"unbalanced '\('"),
         (dict(eval_ks=(1, 8)), r"K=\[8\] with n=4"),
         (dict(loss_aggregation="mean"), "--loss-aggregation must be one of"),
         (dict(shaper="grpo_k:k=2", reward="score"), "takes only 0/1 rewards"),

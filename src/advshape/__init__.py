@@ -12,6 +12,7 @@ Only NumPy and array-api-compat are imported here; torch and friends stay out of
 """
 
 from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo, pass_at_k
+from advshape._src.diagnostics import group_diagnostics
 from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import (
     REQUIRED,
@@ -21,8 +22,10 @@ from advshape._src.registry import (
     parse_spec,
     register,
     registry,
+    scheduled,
     shaper,
 )
+from advshape._src.schedule import Schedule, ScheduledShaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_scores
 
 __version__ = "0.1.0"
@@ -52,6 +55,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "REQUIRED",
     "Param",
+    "Schedule",
+    "ScheduledShaper",
     "Shaper",
     "ShaperEntry",
     "ShaperInfo",
@@ -66,12 +71,14 @@ __all__ = [
     "fail_at_k_loo",
     "finite_n_surrogate",
     "from_surrogate",
+    "group_diagnostics",
     "names",
     "parse_spec",
     "pass_at_k",
     "register",
     "registry",
     "reverse_engineer",
+    "scheduled",
     "shaper",
     "weights_from_scores",
 ]

@@ -3,6 +3,12 @@
 Adding a shaper is adding one :class:`ShaperEntry` to ``_ENTRIES``: its score function, its
 parameters and its metadata. ``advshape.shaper("grpo_k:k=4")`` parses a spec string,
 validates the parameters against the entry and builds the :class:`Shaper`.
+
+A numeric parameter may instead carry a schedule over the training run, ``"grpo_k:k=
+linear(16,1)"`` or ``"rloo_k:k=steps(8@1,4@51,1@101)"`` (grammar and resolution rule in
+``advshape._src.schedule``); ``shaper`` then returns a :class:`ScheduledShaper` whose
+``.at(step, total_steps)`` is the :class:`Shaper` of one step, and :func:`scheduled` turns any
+spec or shaper into one (constant when nothing is scheduled), which is how trainers use it.
 """
 
 from __future__ import annotations
@@ -16,9 +22,19 @@ import numpy as np
 
 from advshape._src import closed_forms, continuous, recent, scores
 from advshape._src.pkpo import BASELINES
+from advshape._src.schedule import Schedule, ScheduledShaper, is_schedule_text
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
 
-__all__ = ["REQUIRED", "Param", "ShaperEntry", "names", "parse_spec", "registry", "shaper"]
+__all__ = [
+    "REQUIRED",
+    "Param",
+    "ShaperEntry",
+    "names",
+    "parse_spec",
+    "registry",
+    "scheduled",
+    "shaper",
+]
 
 THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025)"
 
@@ -378,8 +394,31 @@ def _parse_value(text: str) -> Any:
     return text.strip()
 
 
+def _split_top_level(text: str, spec: str) -> list[str]:
+    """Split at the commas outside parentheses: a schedule ``linear(16,1)`` is one value."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced ')' in shaper spec {spec!r}")
+        elif char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise ValueError(f"unbalanced '(' in shaper spec {spec!r}: close the schedule with ')'")
+    items.append(text[start:])
+    return items
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"grpo_k:k=4,eps=0.1"`` -> ``("grpo_k", {"k": 4, "eps": 0.1})`` (values typed by look)."""
+    """``"grpo_k:k=4,eps=0.1"`` -> ``("grpo_k", {"k": 4, "eps": 0.1})`` (values typed by look).
+
+    A value may be a schedule, ``"grpo_k:k=linear(16,1)"`` -> ``("grpo_k", {"k":
+    "linear(16,1)"})`` (kept as text; :func:`shaper` parses it, see ``advshape._src.schedule``).
+    """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(
             f"a shaper spec must be a non-empty string like 'grpo_k:k=4', got {spec!r}"
@@ -387,7 +426,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     name, _, rest = spec.strip().partition(":")
     params: dict[str, Any] = {}
     if rest.strip():
-        for item in rest.split(","):
+        for item in _split_top_level(rest, spec):
             key, eq, value = item.partition("=")
             if not eq or not key.strip() or not value.strip():
                 raise ValueError(
@@ -450,14 +489,90 @@ def canonical_spec(entry: ShaperEntry, params: Mapping[str, Any]) -> str:
     return entry.name + (":" + ",".join(items) if items else "")
 
 
+def _scheduled_shaper(entry: ShaperEntry, given: Mapping[str, Any]) -> ScheduledShaper:
+    """A :class:`ScheduledShaper`: the schedules parsed, every value they reach checked."""
+    known = {p.name: p for p in entry.params}
+    schedules: dict[str, Schedule] = {}
+    integer: dict[str, bool] = {}
+    for key, value in given.items():
+        if not (isinstance(value, Schedule) or is_schedule_text(value)) or key not in known:
+            continue  # unknown names are reported by resolve_params below
+        p = known[key]
+        if p.kind not in (int, float):
+            raise ValueError(
+                f"shaper {entry.name!r} parameter {key!r} is a {p.kind.__name__} and cannot "
+                f"follow a schedule; schedules are for numeric parameters such as k"
+            )
+        try:
+            schedule = Schedule.parse(value)
+        except ValueError as err:
+            raise ValueError(f"shaper {entry.name!r} parameter {key!r}: {err}") from err
+        integer[key] = p.kind is int
+        for point in schedule.points:
+            if integer[key] and point.value.denominator != 1:
+                raise ValueError(
+                    f"shaper {entry.name!r} parameter {key!r} is an integer, but schedule "
+                    f"{str(schedule)!r} has the value {float(point.value):g}"
+                )
+            try:
+                _coerce(entry, p, int(point.value) if integer[key] else float(point.value))
+            except ValueError as err:
+                raise ValueError(f"{err}, in schedule {str(schedule)!r}") from err
+        schedules[key] = schedule
+    # The other parameters, checked with the schedules at their first point's values.
+    first = {
+        k: int(s.points[0].value) if integer[k] else float(s.points[0].value)
+        for k, s in schedules.items()
+    }
+    resolved = resolve_params(entry, {**given, **first})
+    params = {**resolved, **schedules}
+    return ScheduledShaper(
+        name=entry.name,
+        spec=canonical_spec(entry, params),
+        params=params,
+        schedules=schedules,
+        integer=integer,
+        build=partial(shaper, entry.name),
+    )
+
+
+def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledShaper:
+    """Any shaper or spec as a :class:`ScheduledShaper`: what a trainer resolves per step.
+
+    A spec with a schedule (``"grpo_k:k=linear(16,1)"``) gives its scheduled shaper; a fixed
+    spec or :class:`Shaper` gives a constant one, whose ``.at(step, total)`` is that shaper.
+    """
+    if isinstance(spec, ScheduledShaper):
+        if params:
+            raise ValueError("parameters cannot be given with an already-built ScheduledShaper")
+        return spec
+    built = shaper(spec, **params)
+    if isinstance(built, ScheduledShaper):
+        return built
+    return ScheduledShaper(
+        name=built.name,
+        spec=built.spec,
+        params=built.params,
+        schedules={},
+        integer={},
+        build=None,
+        fixed=built,
+    )
+
+
 def shaper(spec: str | Shaper, **params: Any) -> Shaper:
     """Build a registered shaper from its name and parameters.
 
     ``advshape.shaper("grpo_k", k=4)`` and ``advshape.shaper("grpo_k:k=4")`` are the same.
     A :class:`Shaper` passes through unchanged. Unknown names suggest the closest ones;
     unknown, missing or ill-typed parameters raise ``ValueError``.
+
+    A numeric parameter may follow a schedule over the training run, ``"grpo_k:k=linear(16,1)"``
+    or ``advshape.shaper("rloo_k", k="steps(8@1,4@51,1@101)")``; the result is then a
+    :class:`ScheduledShaper`, whose ``.at(step, total_steps)`` is the shaper of one step (see
+    ``advshape._src.schedule`` for the grammar and the exact resolution rule).
     """
-    if isinstance(spec, Shaper):
+    if isinstance(spec, Shaper | ScheduledShaper):
         if params:
             raise ValueError("parameters cannot be given with an already-built Shaper")
         return spec
@@ -466,7 +581,10 @@ def shaper(spec: str | Shaper, **params: Any) -> Shaper:
     if both:
         raise ValueError(f"parameter {sorted(both)[0]!r} given both in the spec and as a keyword")
     entry = _lookup(name)
-    resolved = resolve_params(entry, {**from_spec, **params})
+    given = {**from_spec, **params}
+    if any(isinstance(v, Schedule) or is_schedule_text(v) for v in given.values()):
+        return _scheduled_shaper(entry, given)
+    resolved = resolve_params(entry, given)
     info = ShaperInfo(
         summary=entry.summary,
         paper=entry.paper,

@@ -484,7 +484,11 @@ def simulate(
     config.validate()
     shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
     n = config.n
-    table = score_table(shaper, n)  # also validates N against the shaper (e.g. K <= N)
+    # A K schedule (grpo_k:k=linear(8,1)) gives the shaper of each step, schedule.at(step,
+    # steps); every value it reaches is checked against N before the run.
+    schedule = advshape.scheduled(shaper)
+    schedule.check_group_size(n)  # e.g. every K <= N
+    tables = {id(s): (s, score_table(s, n)) for s in schedule.variants()}
     problems = bandit_model.make_problems(
         np.random.default_rng([seed, 0]),
         num_problems=config.problems,
@@ -512,8 +516,9 @@ def simulate(
     ]
     for step in range(1, config.steps + 1):
         rows = sampler.draw(rng)
+        step_shaper, table = tables[id(schedule.at(step, config.steps))]
         grad, success, zero_group, zero_upd = parameter_update(
-            policy, rows, shaper, n, config.dynamics, rng, table
+            policy, rows, step_shaper, n, config.dynamics, rng, table
         )
         sampler.observe(rows, success)
         optimizer.step(policy.params, grad, rows if policy.kind == "tabular" else None)

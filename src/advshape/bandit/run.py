@@ -84,7 +84,7 @@ def resolve_shaper(spec: str, k: int):
         shaper = shaper_from_text(spec, default_k=k)
     except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
         raise ValueError(f"shaper {spec!r}: {err}") from err
-    if getattr(shaper, "scores", None) is None:
+    if getattr(advshape.scheduled(shaper).variants()[0], "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
@@ -146,12 +146,17 @@ def run_study(
         )
     n = study.bandit.n
     for shaper in shapers:  # fail before any work if N does not suit a shaper (e.g. K > N)
+        schedule = advshape.scheduled(shaper)
         try:
-            a_pos, a_neg = shaper.scores(np.arange(n + 1), np.full(n + 1, n))
+            schedule.check_group_size(n)  # every K a schedule reaches
+            variants = [v.scores(np.arange(n + 1), np.full(n + 1, n)) for v in schedule.variants()]
         except ValueError as err:
             raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
         # A+ is used when N+ >= 1, A- when N+ <= N - 1; all zero: the shaper never moves.
-        if not (np.any(np.asarray(a_pos)[1:] != 0) or np.any(np.asarray(a_neg)[:-1] != 0)):
+        if not any(
+            np.any(np.asarray(a_pos)[1:] != 0) or np.any(np.asarray(a_neg)[:-1] != 0)
+            for a_pos, a_neg in variants
+        ):
             raise ValueError(
                 f"--n {n}: every advantage of {shaper.spec!r} is 0 with groups of {n} (it "
                 "compares each response with the rest of its group); use at least 2"
@@ -304,7 +309,22 @@ def summarise(
         row["paired_positive"] = {
             name: sum(mine[s][name] > ref[s][name] for s in common) for name in row["paired"]
         }
+        row["paired_ci"] = {
+            name: _t_interval([mine[s][name] - ref[s][name] for s in common])
+            for name in row["paired"]
+        }
     return rows
+
+
+def _t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """Student-t confidence interval of the mean of ``values`` (None for fewer than 2)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) < 2:
+        return None
+    from scipy.stats import t
+
+    half = float(t.ppf(0.5 + level / 2, len(arr) - 1)) * float(arr.std(ddof=1)) / np.sqrt(len(arr))
+    return float(arr.mean()) - half, float(arr.mean()) + half
 
 
 def _fmt(ms: tuple[float, float] | None, digits: int = 3) -> str:
@@ -382,6 +402,22 @@ def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
             for n in names
         ]
         lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
+    if rows[0]["seeds"] > 1 and len(rows) > 1:
+        lines += [
+            "",
+            f"95% confidence interval of the mean paired difference to {ref} (Student t, "
+            "seeds − 1 degrees of freedom); an interval that excludes 0 is a difference the "
+            "seeds resolve.",
+            "",
+            "| shaper | " + " | ".join(f"Δ {n.replace('_', ' ')}" for n in names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        for r in rows[1:]:
+            cells = []
+            for n in names:
+                ci = r["paired_ci"][n]
+                cells.append("—" if ci is None else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]")
+            lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
-import numpy as np
 from packaging.version import Version
 
 import advshape
-from advshape import Shaper
+from advshape import ScheduledShaper, Shaper
 
 
-def resolve_shaper(shaper: Any, setting: str) -> Shaper:
+def resolve_shaper(shaper: Any, setting: str) -> Shaper | ScheduledShaper:
     """``advshape.shaper(shaper)``, with the trainer setting named in any error."""
-    if not isinstance(shaper, str | Shaper):
+    if not isinstance(shaper, str | Shaper | ScheduledShaper):
         raise TypeError(
             f"{setting} must be a shaper spec string such as 'grpo_k:k=8' or an advshape.Shaper, "
             f"got {type(shaper).__name__}"
@@ -31,15 +30,16 @@ def resolve_shaper(shaper: Any, setting: str) -> Shaper:
         raise ValueError(f"{setting}={shaper!r} is not a usable shaper: {err}") from err
 
 
-def check_group_size(shaper: Shaper, group_size: int, setting: str) -> None:
+def check_group_size(shaper: Shaper | ScheduledShaper, group_size: int, setting: str) -> None:
     """Fail now if ``shaper`` cannot shape groups of ``group_size`` responses.
 
     Runs the shaper once on an all-wrong group of that size: the core rejects a group smaller
     than the shaper's minimum or a K above N for the shapers whose Pass@K estimator needs
-    K ≤ N, and this turns that into a start-up error naming ``setting``.
+    K ≤ N, and this turns that into a start-up error naming ``setting``. A scheduled shaper
+    is checked at every value its schedule reaches, so no step of the run can fail later.
     """
     try:
-        shaper.advantages(np.zeros((1, int(group_size))))
+        advshape.scheduled(shaper).check_group_size(group_size)
     except ValueError as err:
         raise ValueError(
             f"{setting}={group_size} does not suit shaper {shaper.spec!r}: {err}"

@@ -27,6 +27,21 @@ with the sample std; TRL evaluates it in float32, advshape in float64).
 A completion for which every reward function returned None gets advantage 0 and is left out
 of its group, as in TRL; the rest of its group is shaped as a smaller group.
 
+**K schedules.** A spec with a schedule (``shaper="grpo_k:k=linear(8,1)"``, see
+``advshape.shaper``) is resolved for each generation batch at step s = ``state.global_step``
++ 1 (the optimisation step the batch is generated for, as TRL logs it) of a run of
+``state.max_steps`` steps. Both come from TRL's ``TrainerState``, which a resumed run restores
+from its checkpoint, so a resumed run uses the same K at every step as an uninterrupted one.
+With ``steps_per_generation`` > 1 one batch serves several steps; it is shaped with the K of
+the first. The resolved values are logged as ``advshape/<param>`` (``advshape/k``).
+
+**Diagnostics.** Every batch logs, group by group (:func:`advshape.group_diagnostics` on the
+gathered batch; a completion counts as correct when its reward is ≥ 1):
+``advshape/frac_all_correct``, ``advshape/frac_all_wrong``, ``advshape/frac_mixed``,
+``advshape/frac_zero_advantage``, ``advshape/ess_fraction``, ``advshape/max_abs_group_sum``,
+``advshape/groups`` and the unbiased ``advshape/pass@k`` of the rollouts for k = 1, 2, 4, …,
+``num_generations``.
+
 Supported TRL versions: 1.0 ≤ TRL < 2. The test suite passes with TRL 1.0.0 and 1.16.0 (the
 two methods and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract
 across 1.x); an unsupported version fails at import with the versions to install.
@@ -40,7 +55,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from advshape import Shaper
+import advshape
+from advshape import ScheduledShaper, Shaper
 from advshape.integrations._checks import check_group_size, require_version, resolve_shaper
 
 __all__ = ["SUPPORTED_TRL", "GRPOTrainer", "check_settings", "shaped_advantages"]
@@ -58,6 +74,15 @@ for _method in ("_calculate_rewards", "_generate_and_score_completions"):
             f"trl.GRPOTrainer has no {_method}; this TRL build is not one advshape supports "
             f"(TRL >= {SUPPORTED_TRL[0]}, < {SUPPORTED_TRL[1]})"
         )
+
+
+def _weighted_rewards(
+    rewards_per_func: torch.Tensor, reward_weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r_i = Σ_f w_f·r_{f,i} over the functions that scored i, float64; scored mask)."""
+    weights = reward_weights.to(device=rewards_per_func.device, dtype=torch.float64)
+    rewards = (rewards_per_func.to(torch.float64) * weights.unsqueeze(0)).nansum(dim=1)
+    return rewards, ~torch.isnan(rewards_per_func).all(dim=1)
 
 
 def shaped_advantages(
@@ -79,9 +104,8 @@ def shaped_advantages(
             f"got {total} rewards, not a multiple of num_generations={num_generations}; "
             "TRL must deliver whole groups"
         )
-    weights = reward_weights.to(device=rewards_per_func.device, dtype=torch.float64)
-    rewards = (rewards_per_func.to(torch.float64) * weights.unsqueeze(0)).nansum(dim=1)
-    scored = ~torch.isnan(rewards_per_func).all(dim=1)
+    rewards, scored = _weighted_rewards(rewards_per_func, reward_weights)
+    weights = reward_weights
     try:
         if bool(scored.all()):
             return shaper.advantages(rewards.view(-1, num_generations)).reshape(-1)
@@ -99,7 +123,7 @@ def shaped_advantages(
         ) from err
 
 
-def check_settings(shaper: Shaper, config: trl.GRPOConfig) -> None:
+def check_settings(shaper: Shaper | ScheduledShaper, config: trl.GRPOConfig) -> None:
     """Raise ValueError for GRPOConfig settings ``shaper`` cannot work with (see the class)."""
     if config.multi_objective_aggregation != "sum_then_normalize":
         raise ValueError(
@@ -124,13 +148,16 @@ class GRPOTrainer(trl.GRPOTrainer):
     """TRL's ``GRPOTrainer`` with the advantages of an advshape shaper.
 
     Takes every argument of ``trl.GRPOTrainer`` plus ``shaper``: a registry spec such as
-    ``"grpo_k:k=8"`` (see ``advshape list``) or an ``advshape.Shaper``. The shaper, the group
-    size (``GRPOConfig.num_generations``, and ``num_generations_eval`` when evaluating) and K
-    are checked before training starts; a binary-only shaper given rewards outside {0, 1}
-    fails on the first batch, naming the reward functions.
+    ``"grpo_k:k=8"`` or ``"grpo_k:k=linear(8,1)"`` (see ``advshape list``), an
+    ``advshape.Shaper`` or ``advshape.ScheduledShaper``. The shaper, the group size
+    (``GRPOConfig.num_generations``, and ``num_generations_eval`` when evaluating) and every K
+    a schedule reaches are checked before training starts; a binary-only shaper given rewards
+    outside {0, 1} fails on the first batch, naming the reward functions. ``self.shaper`` is
+    the (possibly constant) :class:`advshape.ScheduledShaper`; ``self.shaper.at(step,
+    total)`` is the shaper of a step.
     """
 
-    def __init__(self, *args: Any, shaper: str | Shaper, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shaper: str | Shaper | ScheduledShaper, **kwargs: Any) -> None:
         # Check before super().__init__ loads the model: a bad setting should cost seconds.
         resolved = resolve_shaper(shaper, "GRPOTrainer(shaper=...)")
         config = kwargs["args"] if "args" in kwargs else (args[2] if len(args) > 2 else None)
@@ -139,8 +166,15 @@ class GRPOTrainer(trl.GRPOTrainer):
         super().__init__(*args, **kwargs)
         if config is None:  # TRL made its default GRPOConfig
             check_settings(resolved, self.args)
-        self.shaper = resolved
+        self.shaper = advshape.scheduled(resolved)
         self._advshape_rewards_per_func: torch.Tensor | None = None
+
+    def _advshape_step(self) -> tuple[int, int | None]:
+        """(s, T): the step the current batch is generated for (1-based) and the run's length."""
+        total = self.state.max_steps if self.state.max_steps and self.state.max_steps > 0 else None
+        if total is None and self.args.max_steps and self.args.max_steps > 0:
+            total = self.args.max_steps
+        return self.state.global_step + 1, total
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         # TRL returns the rewards gathered from all processes: keep them for the shaper.
@@ -162,8 +196,16 @@ class GRPOTrainer(trl.GRPOTrainer):
         self._advshape_rewards_per_func = None
         mode = "train" if self.model.training else "eval"
         num_generations = self.num_generations if mode == "train" else self.num_generations_eval
+        step, total = self._advshape_step()
+        try:
+            shaper = self.shaper.at(step, total)
+        except ValueError as err:
+            raise ValueError(
+                f"GRPOTrainer(shaper={self.shaper.spec!r}) at step {step} of {total}: {err} "
+                "(TRL knows the run's length once train() starts; set GRPOConfig.max_steps)"
+            ) from err
         all_advantages = shaped_advantages(
-            self.shaper,
+            shaper,
             rewards_per_func,
             self.reward_weights,
             num_generations,
@@ -175,7 +217,33 @@ class GRPOTrainer(trl.GRPOTrainer):
             dtype=local.dtype, device=local.device
         )
         self._log_shaped(mode, all_advantages)
+        self._log_diagnostics(mode, rewards_per_func, all_advantages, num_generations, step, total)
         return output
+
+    def _log_diagnostics(
+        self,
+        mode: str,
+        rewards_per_func: torch.Tensor,
+        all_advantages: torch.Tensor,
+        num_generations: int,
+        step: int,
+        total: int | None,
+    ) -> None:
+        """``advshape/*`` per-group diagnostics of the gathered batch (see the module doc)."""
+        rewards, scored = _weighted_rewards(rewards_per_func, self.reward_weights)
+        kept = scored.cpu().numpy()
+        group_ids = np.arange(kept.size) // num_generations
+        metrics = self._metrics[mode]
+        if kept.any():
+            diagnostics = advshape.group_diagnostics(
+                rewards.cpu().numpy()[kept],
+                all_advantages.detach().cpu().numpy()[kept],
+                group_ids[kept],
+            )
+            for key, value in diagnostics.items():
+                metrics[f"advshape/{key}"].append(value)
+        for key, value in self.shaper.values_at(step, total).items():
+            metrics[f"advshape/{key}"].append(float(value))
 
     def _log_shaped(self, mode: str, all_advantages: torch.Tensor) -> None:
         # TRL appended its own advantages of this batch to the completions table; swap them.

@@ -63,7 +63,7 @@ class Args:
     task: str = "divisor"
     """task (`advshape.lm.tasks`): divisor (default), prime_suffix, or the hard cases countdown, chain_sum"""
     shaper: str = "grpo"
-    """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`) or surrogate:F[;lam=λ]"""
+    """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`), with K schedules (grpo_k:k=linear(16,1)), or surrogate:F[;lam=λ]"""
     reward: str = "auto"
     """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo)"""
     seed: int = 0
@@ -329,10 +329,14 @@ def validate(args: Args, shaper_option: str = "--shaper"):
         raise ValueError(
             f"{shaper_option} {shaper.spec!r} takes only 0/1 rewards; use --reward binary (or auto)"
         )
-    # The shaper's own checks (group size vs K, ...) on a dummy group of the real size.
+    # The shaper's own checks (group size vs K, ...) on a dummy group of the real size, at
+    # every value a K schedule reaches (advshape.scheduled: a fixed shaper is one value).
+    import advshape
+
+    schedule = advshape.scheduled(shaper)
     n = args.samples_per_prompt
     try:
-        shaper.advantages(np.zeros((1, n)))
+        schedule.check_group_size(n)
     except ValueError as err:
         raise ValueError(
             f"{shaper_option} {args.shaper!r} with --samples-per-prompt {n}: {err}"
@@ -342,7 +346,7 @@ def validate(args: Args, shaper_option: str = "--shaper"):
     groups = np.array(
         [[1.0] * m + [0.0] * (n - m) for m in sorted({0, 1, n // 2, n - 1, n})], dtype=np.float64
     )
-    if not np.any(np.asarray(shaper.advantages(groups)) != 0):
+    if not np.any(np.asarray(schedule.at(1, args.steps).advantages(groups)) != 0):
         raise ValueError(
             f"--samples-per-prompt {n}: every advantage of {shaper.spec!r} is 0 with groups of "
             f"{n} (it compares each response with the rest of its group); use at least 2"
@@ -656,6 +660,11 @@ def train(args: Args) -> dict[str, Any]:
 
     shaper = validate(args)
     resuming = check_run_folder(args)  # reads only: nothing is written before the run starts
+    # K schedules (grpo_k:k=linear(16,1)): step t's shaper depends only on (t, steps), so a
+    # resumed run shapes every step as the uninterrupted one. Fixed shapers: a constant.
+    import advshape
+
+    schedule = advshape.scheduled(shaper)
     set_threads(args.threads, progress=args.progress)
     config_path = os.path.join(args.out, "config.json")
     metrics_path = os.path.join(args.out, "metrics.jsonl")
@@ -774,7 +783,8 @@ def train(args: Args) -> dict[str, Any]:
         scores = np.asarray(task.scores([p for p in problems for _ in range(N)], texts))
         correct = (scores >= 1.0).astype(np.float64)
         rewards = correct if reward_mode == "binary" else scores
-        advantages = shaper.advantages(torch.from_numpy(rewards.reshape(B, N)))
+        step_shaper = schedule.at(step, args.steps)
+        advantages = step_shaper.advantages(torch.from_numpy(rewards.reshape(B, N)))
         advantages = advantages.reshape(B * N).to(torch.float32).to(args.device)
         t2 = time.perf_counter()
 
@@ -855,6 +865,8 @@ def train(args: Args) -> dict[str, Any]:
                 "forward_seconds": forward_s,
                 "backward_seconds": backward_s,
                 "step_seconds": seconds,
+                # the values of scheduled shaper parameters at this step, e.g. shaper_k
+                **{f"shaper_{k}": v for k, v in schedule.values_at(step, args.steps).items()},
             }
         )
         bar.set_postfix(reward=f"{correct.mean():.3f}")
