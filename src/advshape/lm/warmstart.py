@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import time
 from typing import Any
 
@@ -128,8 +129,21 @@ def warm_start_cached(
         "final_loss": losses[-1] if losses else None,
         "seconds": seconds,
     }
-    save_pretrained_atomic(model, tokenizer, path + ".partial")
-    with open(os.path.join(path + ".partial", "warmstart.json"), "w") as f:
+    # Written into a folder of our own, then renamed into place: a crash leaves no half
+    # cache behind, and of two processes that trained the same warm start the first wins.
+    from advshape._files import make_temp_dir
+
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = make_temp_dir(cache_dir, ".warmstart-")
+    save_pretrained_atomic(model, tokenizer, os.path.join(tmp, "model"))
+    with open(os.path.join(tmp, "model", "warmstart.json"), "w") as f:
         json.dump(stats, f, indent=2)
-    os.replace(path + ".partial", path)
+    if os.path.exists(stats_path):  # another process finished it meanwhile: use theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        with open(stats_path) as f:
+            return path, json.load(f)
+    if os.path.exists(path):  # an incomplete folder (no warmstart.json): replace it
+        shutil.rmtree(path, ignore_errors=True)
+    os.replace(os.path.join(tmp, "model"), path)
+    shutil.rmtree(tmp, ignore_errors=True)
     return path, stats
