@@ -99,3 +99,18 @@ def test_evaluate_counts_and_pass_at_k_agree_with_independent_sampling():
     for k in (1, 2, 8):
         expected = sum(exact_pass_at_k(n, c, k) for c in counts) / len(counts)
         assert result[f"pass@{k}"] == pytest.approx(float(expected), abs=1e-12)
+
+
+def test_per_class_pass_at_k_equals_a_fraction_computation_per_class():
+    from advshape.lm.evaluate import pass_at_k_by_class
+
+    n = 16
+    counts = [0, 3, 16, 1, 8, 0, 15, 2, 9]
+    classes = ["hard", "easy", "easy", "hard", "easy", "hard", "mid", "hard", "easy"]
+    got = pass_at_k_by_class(counts, classes, n, (1, 2, 8, 16), order=("easy", "mid", "hard"))
+    assert list(got) == ["easy", "mid", "hard"]
+    for cls in ("easy", "mid", "hard"):
+        members = [c for c, label in zip(counts, classes) if label == cls]
+        for k in (1, 2, 8, 16):
+            exact = sum(exact_pass_at_k(n, c, k) for c in members) / len(members)
+            assert got[cls][f"pass@{k}"] == pytest.approx(float(exact), abs=1e-12)

@@ -186,3 +186,43 @@ def test_palindrome_split_is_disjoint_and_stable():
     assert [p.prompt for p in Task("palindrome", seed=4, n_train=500, n_eval=100).heldout] == [
         p.prompt for p in task.heldout
     ]
+
+
+def test_subset_sum_verifier_matches_brute_force_over_all_orderings():
+    import itertools
+
+    from advshape.lm.tasks import subset_sum as ss
+
+    task = Task("subset_sum", seed=1, n_train=200, n_eval=60)
+    for problem in task.heldout[:25] + task.train[:25]:
+        numbers, target = problem.entry
+        assert problem.prompt == " ".join(map(str, numbers)) + f">{target}:"
+        assert problem.difficulty == ("easy" if target in numbers else "hard")
+        truth: set[str] = set()
+        everything: set[str] = set()
+        for size in range(1, 7):
+            for chosen in itertools.permutations(range(6), size):
+                text = "+".join(str(numbers[i]) for i in chosen)
+                everything.add(text)
+                if sum(numbers[i] for i in chosen) == target:
+                    truth.add(text)
+        for text in everything:
+            assert (ss.subset_sum_score(problem, text) == 1.0) == (text in truth), text
+        # The warm start's answers are the selections by position, in prompt order.
+        brute = [
+            c
+            for size in range(1, 7)
+            for c in itertools.combinations(range(6), size)
+            if sum(numbers[i] for i in c) == target
+        ]
+        assert problem.answers == tuple("+".join(str(numbers[i]) for i in c) for c in brute)
+        for bad in (str(target) + "+0", "0" + str(numbers[0]), "", "+", f"{target}-0", "99+99"):
+            assert ss.subset_sum_score(problem, bad) == 0.0
+
+
+def test_subset_sum_split_and_mix():
+    task = Task("subset_sum", seed=7, n_train=400, n_eval=100)
+    train, heldout = {p.key for p in task.train}, {p.key for p in task.heldout}
+    assert len(train) == 400 and len(heldout) == 100 and not train & heldout
+    assert all(in_heldout(f"subset_sum:{k}", 7, 1 / 8) for k in heldout)
+    assert collections.Counter(p.difficulty for p in task.heldout) == {"easy": 50, "hard": 50}

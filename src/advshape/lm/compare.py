@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-DEFAULT_SHAPERS = ("grpo", "grpo_k:k=8", "rloo_k:k=8", "skew_r")
+DEFAULT_SHAPERS = ("grpo", "grpo_k:k=8", "rloo_k:k=8", "skew_r", "grpo_k:k=linear(8,1)")
 DEFAULT_SEEDS = 3
 REFERENCE_SHAPER = "grpo"
 PASS1_GAIN_TARGET = 0.10
