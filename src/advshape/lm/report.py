@@ -298,6 +298,64 @@ def _values_html(summary: dict[str, Any]) -> str:
     return f"<table><tr><th>run (mean over seeds)</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The comparison's headline numbers as Markdown (``summary.md``; the README quotes it)."""
+    import numpy as np
+
+    top = f"pass@{summary['k']}"
+    classes = summary["classes"]
+    probe = summary["probe"]
+    lines = [
+        f"Task `{summary['task']}` (task seed {summary['task_seed']}), seeds "
+        f"{sorted({r['seed'] for r in summary['runs']})}; versions: "
+        + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()),
+        "",
+        "Headroom of the warm start (held-out):",
+        "",
+        "| temperature | pass@1 | "
+        + top
+        + " | "
+        + " | ".join(f"{c} pass@1 | {c} {top}" for c in classes)
+        + " |",
+        "|---" * (3 + 2 * len(classes)) + "|",
+    ]
+    for r in probe["rows"]:
+        cells = [f"{r['temperature']:g}", f"{r['pooled']['pass@1']:.3f}", f"{r['pooled'][top]:.3f}"]
+        cells += [f"{r['by_class'][c][m]:.3f}" for c in classes for m in ("pass@1", top)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *(f"- {w}" for w in probe["words"]), ""]
+    lines += [
+        "Held-out Pass@K, mean over seeds (start: the shared warm start; final: the last step):",
+        "",
+        "| run | pass@1 | pass@4 | "
+        + top
+        + " | "
+        + " | ".join(f"{c} pass@1 | {c} {top}" for c in classes)
+        + " |",
+        "|---" * (4 + 2 * len(classes)) + "|",
+    ]
+    shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
+    for i, spec in enumerate(shapers):
+        runs = [r for r in summary["runs"] if r["shaper"] == spec]
+        for which in ("start", "final") if i == 0 else ("final",):
+            label = "warm start" if which == "start" else f"`{spec}`"
+            cells = [
+                f"{np.mean([r[which][m] for r in runs]):.3f}" for m in ("pass@1", "pass@4", top)
+            ]
+            cells += [
+                f"{np.mean([r['by_class'][c][which][m] for r in runs]):.3f}"
+                for c in classes
+                for m in ("pass@1", top)
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "What holds (95% bootstrap intervals over problems; per seed, then pooled):", ""]
+    for c in summary["claims"]:
+        lines.append(
+            f"- {c['claim']}: **{'holds' if c['holds'] else 'does not hold'}**. {c['evidence']}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_comparison_report(groups, summary: dict[str, Any], out_dir: str) -> str:
     """``summary.json``, PNG curves and ``report.html`` of a comparison; returns the HTML path."""
     from advshape.lm import stats
@@ -319,6 +377,7 @@ def write_comparison_report(groups, summary: dict[str, Any], out_dir: str) -> st
     write_text_atomic(
         os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=2, sort_keys=True)
     )
+    write_text_atomic(os.path.join(out_dir, "summary.md"), summary_markdown(summary))
     method = html.escape(stats.__doc__.split("\n\n", 1)[1])
     page = (
         "<!doctype html><meta charset='utf-8'><title>advshape compare</title>"
