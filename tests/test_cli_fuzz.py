@@ -60,6 +60,7 @@ BASE: dict[str, list[str]] = {
     "train": ["--shaper", "grpo", *TINY_LM, "--out", "{out}"],
     "compare": ["--shapers", "grpo", "--seeds", "1", "--jobs", "1", *TINY_LM, "--out", "{out}"],
     "probe": [*PROBE_LM, "--cache-dir", "{out}", "--format", "json"],
+    "explain": ["grpo", "--n", "4", "--population", "off"],
 }  # fmt: skip
 # Subcommands whose valid run is too slow to repeat here (covered by their own tests).
 SLOW = {"verify"}
@@ -79,6 +80,7 @@ TEXT_BAD = {
     "--shapers": ["nope", "grpo_k:k=99"],
     "spec": ["nope", "surrogate:", ""],
     "specs": ["nope"],
+    "target": ["nope", "verl:nope", "os:nope", ""],
     "--task": ["chess", ""],
     "--device": ["tpu", "cuda:x"],
     "--difficulty": ["loguniform:0,1", "hard", "fixed:nan"],

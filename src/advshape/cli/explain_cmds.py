@@ -135,7 +135,10 @@ def run_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"--n must be <= 256 (the probes grow like N²), got {args.n}")
     if args.population not in ("auto", "probe", "off"):
         raise UsageError(f"--population must be auto, probe or off, got {args.population!r}")
-    fn, label, notes, rtol, atol = _resolve_target(args)
+    try:
+        fn, label, notes, rtol, atol = _resolve_target(args)
+    except (UsageError, ValueError) as err:
+        raise UsageError(f"target {args.target!r}: {err}") from None
 
     from advshape.surrogates.explain import explain, nearest_registry_shaper
 

@@ -180,13 +180,14 @@ def run_probe(ns: argparse.Namespace) -> int:
     from advshape.lm.train import Args, args_from_namespace, set_threads
     from advshape.lm.train import validate as validate_args
 
-    args = args_from_namespace(ns, Args)
-    validate_args(args)
-    bad = [t for t in ns.temperatures if not (math.isfinite(t) and t > 0)]
+    bad = [t for t in ns.temperatures if not (math.isfinite(t) and 0 < t <= 100)]
     if bad or len(ns.temperatures) < 2:
         raise ValueError(
-            f"--temperatures needs at least two positive finite values, got {ns.temperatures}"
+            f"--temperatures needs at least two values in (0, 100], got {ns.temperatures}"
         )
+    # The RL options do not apply to the probe: the smallest valid values stand in for them.
+    args = args_from_namespace(ns, Args, prompts_per_step=1)
+    validate_args(args)
     set_threads(args.threads, progress=args.progress)
     result = probe(args, ns.temperatures)
     print(json.dumps(result, indent=2) if ns.format == "json" else format_probe(result))

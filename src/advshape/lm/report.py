@@ -324,24 +324,24 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         cells += [f"{r['by_class'][c][m]:.3f}" for c in classes for m in ("pass@1", top)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *(f"- {w}" for w in probe["words"]), ""]
+    final = summary["runs"][0]["final"]
+    shown = [m for m in dict.fromkeys(("pass@1", "pass@4", top)) if m in final]
     lines += [
         "Held-out Pass@K, mean over seeds (start: the shared warm start; final: the last step):",
         "",
-        "| run | pass@1 | pass@4 | "
-        + top
+        "| run | "
+        + " | ".join(shown)
         + " | "
         + " | ".join(f"{c} pass@1 | {c} {top}" for c in classes)
         + " |",
-        "|---" * (4 + 2 * len(classes)) + "|",
+        "|---" * (1 + len(shown) + 2 * len(classes)) + "|",
     ]
     shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
     for i, spec in enumerate(shapers):
         runs = [r for r in summary["runs"] if r["shaper"] == spec]
         for which in ("start", "final") if i == 0 else ("final",):
             label = "warm start" if which == "start" else f"`{spec}`"
-            cells = [
-                f"{np.mean([r[which][m] for r in runs]):.3f}" for m in ("pass@1", "pass@4", top)
-            ]
+            cells = [f"{np.mean([r[which][m] for r in runs]):.3f}" for m in shown]
             cells += [
                 f"{np.mean([r['by_class'][c][which][m] for r in runs]):.3f}"
                 for c in classes
