@@ -271,7 +271,7 @@ TINY = [
         (["--shaper", "rloo", "--samples-per-prompt", "1"], "needs groups of at least 2"),
         (["--samples-per-prompt", "1"], "every advantage of 'grpo' is 0 with groups of 1"),
         (["--lr", "1e300"], "--lr must be a number in (0, 10], got 1e+300"),
-        (["--max-new-tokens", "60"], "--max-new-tokens 60: with prompts of up to 9 tokens"),
+        (["--max-new-tokens", "60"], "--max-new-tokens 60: with prompts of up to 6 tokens"),
     ],
 )
 def test_train_refuses_before_writing(tmp_path, capsys, argv, message):

@@ -85,7 +85,14 @@ def test_prompts_use_only_the_alphabet(task):
 def test_unknown_task_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown task 'nope'; choose one of: divisor"):
         Task("nope", seed=0, n_train=1, n_eval=1)
-    assert set(task_names()) == {"divisor", "prime_suffix", "countdown", "chain_sum"}
+    assert set(task_names()) == {
+        "divisor",
+        "subset_sum",
+        "palindrome",
+        "prime_suffix",
+        "countdown",
+        "chain_sum",
+    }
 
 
 def test_too_many_problems_is_a_clear_error():
