@@ -7,14 +7,24 @@ the largest q > p otherwise. Counting subsets gives, in O(n log n) per group,
 
     s₍ₚ₎ = [C(p−1, k−1)·x₍ₚ₎ + Σ_{q>p} C(q−2, k−2)·x₍q₎] / C(n−1, k−1)
 
-the mean max over the k-subsets containing p. The leave-one-out baselines average the max
-over the subsets of the *other* n − 1 responses, of size k ("loo") or k − 1
-("loo_minus_one", max ∅ := 0):
+the mean max over the k-subsets containing p. The leave-one-out baselines use the max over
+the subsets of the *other* n − 1 responses, of size k (ρ̂₋ₚ(k), the max@k estimate without p)
+or k − 1 ("loo_minus_one", max ∅ := 0):
 
-    b^loo₍ₚ₎   = [Σ_{q<p} C(q−1, k−1)·x₍q₎ + Σ_{q>p} C(q−2, k−1)·x₍q₎] / C(n−1, k)
+    ρ̂₋₍ₚ₎(k)   = [Σ_{q<p} C(q−1, k−1)·x₍q₎ + Σ_{q>p} C(q−2, k−1)·x₍q₎] / C(n−1, k)
     s − b^loo−1 = [C(p−1, k−1)·x₍ₚ₎ − Σ_{q<p} C(q−1, k−2)·x₍q₎] / C(n−1, k−1)
 
-(the Σ_{q>p} terms of s and b^loo−1 cancel). With k = n, "loo_minus_one" gives the best
+(the Σ_{q>p} terms of s and b^loo−1 cancel). Baselines:
+
+- ``"none"``: A = s (PKPO's s_i of Eq. 29 is (k/n)·s: the constant k/n is dropped, as the seed
+  paper does in Eq. 37);
+- ``"loo"``: PKPO's s^(loo) (Walder & Karkhanis, Eq. 29 and Listing 1), with k/n dropped:
+  A = s − n/(n−1)·ρ̂₋(k). The n/(n−1) is PKPO's: s^(loo)_i = s_i − (1/(n−1))·Σ_{j≠i} S(j, k, [n]∖i)
+  and Σ_{j≠i} S(j, k, [n]∖i) = k·ρ̂₋ᵢ(k). It is *not* zero-mean in a group: at k = 1 it is
+  A_i = x_i − mean_{j≠i} x_j·n/(n−1), i.e. PKPO's x_i/n − mean_{j≠i} x_j/(n−1) times n, not RLOO;
+- ``"loo_unscaled"``: A = s − ρ̂₋(k), the same baseline without the n/(n−1) (also unbiased: the
+  baseline does not depend on response i; at k = 1 it is RLOO). Not in PKPO; kept for comparison;
+- ``"loo_minus_one"``: A = s − b^loo−1 (PKPO's s^(loo−1), k/n dropped; at k = 1, REINFORCE). With k = n, "loo_minus_one" gives the best
 response x₍ₙ₎ − x₍ₙ₋₁₎ and everyone else 0. All weights are binomial ratios taken from
 :func:`binom_ratio_table`, so nothing overflows.
 """
@@ -29,7 +39,7 @@ from numpy.typing import NDArray
 
 from advshape._src.combinatorics import binom_ratio_table
 
-BASELINES = ("none", "loo", "loo_minus_one")
+BASELINES = ("none", "loo", "loo_unscaled", "loo_minus_one")
 
 __all__ = ["BASELINES", "pkpo_dense", "pkpo_position_weights"]
 
@@ -56,7 +66,9 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
         if k >= 2:
             eps = (k - 1) / (n - k + 1) * binom_ratio_table(n - 1, k - 2)[p - 1]
         return {"self": alpha, "above": zeros, "below": -eps}
-    if baseline == "loo":  # needs k ≤ n − 1
+    if baseline in ("loo", "loo_unscaled"):  # needs k ≤ n − 1
+        # PKPO's s^(loo) subtracts n/(n−1)·ρ̂₋(k) (see the module docstring)
+        scale = n / (n - 1) if baseline == "loo" else 1.0
         beta = zeros.copy()
         if k >= 2:
             beta[1:] = (k - 1) / (n - 1) * binom_ratio_table(n - 2, k - 2)[p[1:] - 2]
@@ -64,7 +76,7 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
         gamma = k / (n - k) * alpha
         delta = zeros.copy()
         delta[1:] = k / (n - 1) * binom_ratio_table(n - 2, k - 1)[p[1:] - 2]
-        return {"self": alpha, "above": beta - delta, "below": -gamma}
+        return {"self": alpha, "above": beta - scale * delta, "below": -scale * gamma}
     raise ValueError(f"unknown PKPO baseline {baseline!r}; choose one of {BASELINES}")
 
 

@@ -250,7 +250,12 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         summary="PKPO: mean max-reward over k-subsets, leave-one-out baseline; continuous rewards too",
         paper="Walder & Karkhanis 2025",
         equation="Eq. (37), App. C.4; PKPO",
-        formula="s_i = mean over k-subsets ∋ i of max r; A = s − b (b: none, loo, loo−1)",
+        formula=(
+            "s̄_i = mean over k-subsets ∋ i of max r; A = s̄ − b with b = 0 (none), "
+            "N/(N−1)·ρ̂₋ᵢ(k) (loo, PKPO's s^(loo), Eq. 29), ρ̂₋ᵢ(k) (loo_unscaled) or the mean max "
+            "over (k−1)-subsets of the others (loo_minus_one); PKPO's s = (k/N)·A: the constant "
+            "k/N is dropped"
+        ),
         unbiased=True,
         binary_only=False,
         params=(
@@ -262,7 +267,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         scores=scores.pkpo,
         surrogate=closed_forms.pkpo,
         generic=continuous.pkpo,
-        min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") == "loo" else 1,
+        min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") in ("loo", "loo_unscaled") else 1,
         k_le_n=True,
     ),
 )
