@@ -16,7 +16,7 @@ import numpy as np
 
 from advshape._src import closed_forms, continuous, scores
 from advshape._src.pkpo import BASELINES
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
 
 __all__ = ["REQUIRED", "Param", "ShaperEntry", "names", "parse_spec", "registry", "shaper"]
 
@@ -413,7 +413,7 @@ def shaper(spec: str | Shaper, **params: Any) -> Shaper:
         min_n=entry.min_n(resolved),
         k_le_n=entry.k_le_n,
     )
-    return count_shaper(
+    built = count_shaper(
         entry.name,
         partial(entry.scores, **resolved),
         params=resolved,
@@ -422,3 +422,4 @@ def shaper(spec: str | Shaper, **params: Any) -> Shaper:
         generic=partial(entry.generic, **resolved) if entry.generic is not None else None,
         surrogate=partial(entry.surrogate, **resolved) if entry.surrogate is not None else None,
     )
+    return set_rebuild(built, shaper, built.spec)  # pickles as its spec string

@@ -10,6 +10,7 @@ pass over the rewards plus one write, on whatever array library and device they 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import weakref
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -22,7 +23,7 @@ from advshape._src.combinatorics import _as_counts
 ScoresFn = Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]]
 GenericFn = Callable[[Any, Any, Any], Any]  # (xp, rewards [..., n], out dtype) -> advantages
 
-__all__ = ["Shaper", "ShaperInfo", "count_shaper", "weights_from_scores"]
+__all__ = ["Shaper", "ShaperInfo", "count_shaper", "set_rebuild", "weights_from_scores"]
 
 
 class ShaperInfo(NamedTuple):
@@ -69,20 +70,35 @@ class Shaper(NamedTuple):
     surrogate: Callable[[ArrayLike], NDArray[np.float64]] | None = None
 
     def __reduce__(self):
-        # Registry shapers travel (to Ray / multiprocessing workers) as their spec string.
-        from advshape._src import registry
-
-        entry = registry.registry().get(self.name)
-        if entry is not None and self.info.equation == entry.equation:
-            return (registry.shaper, (self.spec,))
-        if self.spec.startswith("F="):  # forward-engineered from a text surrogate: rebuildable
-            from advshape.surrogates.forward import shaper_from_text
-
-            return (shaper_from_text, (self.spec,))
+        # A shaper travels (to Ray / multiprocessing workers) as the recipe that built it:
+        # registry shapers as their spec string, forward-engineered ones as their surrogate text.
+        # The layer that builds a shaper registers its recipe (see ``set_rebuild``), so this core
+        # module imports nothing above it.
+        recipe = _REBUILD.get(self.advantages)
+        if recipe is not None and recipe[0] is self.scores:
+            return recipe[1], recipe[2]
         raise TypeError(
-            f"shaper {self.spec!r} is not in the registry and cannot be pickled; "
-            "build it inside the worker (or register it with advshape.register)"
+            f"shaper {self.spec!r} cannot be pickled: it is neither a registry shaper nor "
+            "forward-engineered from a text surrogate (a count_shaper of your own, or "
+            "from_surrogate of a Python callable); build it inside the worker, register it with "
+            "advshape.register, or give from_surrogate a string"
         )
+
+
+# advantages function -> (scores function, rebuild callable, its arguments). Keyed weakly by the
+# shaper's own ``advantages`` closure, so a recipe lives exactly as long as its shaper's functions,
+# and checked against ``scores`` so that a ``_replace``d shaper does not pickle as the original.
+_REBUILD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def set_rebuild(shaper: Shaper, rebuild: Callable[..., Shaper], *args: Any) -> Shaper:
+    """Make ``shaper`` picklable as ``rebuild(*args)`` (a module-level function, picklable args).
+
+    The hook by which a layer above the core (the registry, the surrogates layer) says how its
+    shapers are rebuilt in another process. Returns ``shaper``.
+    """
+    _REBUILD[shaper.advantages] = (shaper.scores, rebuild, args)
+    return shaper
 
 
 def weights_from_scores(scores: Callable, n_pos: ArrayLike, n: ArrayLike):

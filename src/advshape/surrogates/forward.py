@@ -31,7 +31,7 @@ from advshape._src import scores as score_formulas
 from advshape._src.closed_forms import as_rho
 from advshape._src.registry import THIS_PAPER, parse_spec, registry
 from advshape._src.registry import shaper as registry_shaper
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
 from advshape.surrogates._optional import require
 
 __all__ = ["SurrogateFunction", "from_surrogate", "numeric_derivative", "shaper_from_text"]
@@ -102,6 +102,7 @@ class SurrogateFunction:
         self.role = role
         if callable(source) and not _is_sympy(source):
             self.text = getattr(source, "__name__", "callable")
+            self.source = None  # a callable cannot be rebuilt from text
             self.symbolic = False
             self._value = _vectorised(source)
             self._derivative = lambda r: numeric_derivative(self._value, r)
@@ -111,6 +112,8 @@ class SurrogateFunction:
             sympy = require("sympy", "from_surrogate with a string or SymPy expression")
             expr, rho = _parse(source, role)
             self.text = str(expr)
+            # what rebuilds it exactly in another process: the user's text, or SymPy's srepr
+            self.source = source if isinstance(source, str) else sympy.srepr(expr)
             self.symbolic = True
             self._value = _lambdify(rho, expr)
             self._derivative = _lambdify(rho, sympy.diff(expr, rho))
@@ -313,10 +316,12 @@ def from_surrogate(
     spec = f"F={surrogate.text}"
     formula = f"A± = F'(ρ̂)·A±_RLOO, F = {surrogate.text}"
     if reg is not None:
-        spec += f";Omega={reg.text};lam={lam:g}"
+        # repr: the shortest text that reads back as exactly this float
+        spec += f";Omega={reg.text};lam={lam!r}"
         formula = (
             f"A± = [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO, F = {surrogate.text}, Ω = {reg.text}, λ = {lam:g}"
         )
+    given_name = name
     name = name or "from_surrogate"
     info = ShaperInfo(
         summary=f"forward-engineered from the surrogate {spec}",
@@ -333,7 +338,19 @@ def from_surrogate(
     params: dict[str, Any] = {"F": surrogate.text, "lam": lam}
     if reg is not None:
         params["regularizer"] = reg.text
-    return count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+    built = count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+    if surrogate.source is not None and (reg is None or reg.source is not None):
+        # Text and SymPy surrogates rebuild exactly from their source; one built from a Python
+        # callable has no recipe, so pickle refuses it at dumps, not in the worker.
+        set_rebuild(
+            built,
+            from_surrogate,
+            surrogate.source,
+            given_name,
+            None if reg is None else reg.source,
+            lam,
+        )
+    return built
 
 
 SURROGATE_PREFIX = "surrogate:"
