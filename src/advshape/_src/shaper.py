@@ -9,8 +9,8 @@ pass over the rewards plus one write, on whatever array library and device they 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import weakref
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
