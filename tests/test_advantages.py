@@ -203,16 +203,22 @@ def test_pkpo_loo_is_walder_karkhanis_eq29(k):
         r = [Fraction(1)] * n_pos + [Fraction(0)] * (n - n_pos)
         a_pos, a_neg = shaper.scores(n_pos, n)
         if n_pos:
-            assert float(a_pos) == pytest.approx(float(ref.pkpo_eq29_loo(r, 0, k) * n / k), abs=1e-14)
+            assert float(a_pos) == pytest.approx(
+                float(ref.pkpo_eq29_loo(r, 0, k) * n / k), abs=1e-14
+            )
         if n_pos < n:
-            assert float(a_neg) == pytest.approx(float(ref.pkpo_eq29_loo(r, n - 1, k) * n / k), abs=1e-14)
+            assert float(a_neg) == pytest.approx(
+                float(ref.pkpo_eq29_loo(r, n - 1, k) * n / k), abs=1e-14
+            )
 
 
 def test_pkpo_loo_at_k1_is_not_rloo():
     """At k = 1 PKPO's s^(loo) is x_i − n/(n−1)·mean_{j≠i} x_j (k/n dropped), not RLOO."""
     x = np.array([1.0, 0.0, 0.0, 1.0])
     adv = advshape.shaper("pkpo:k=1,baseline=loo").advantages(x)
-    np.testing.assert_allclose(adv, [1 - 4 / 3 * 1 / 3, -4 / 3 * 2 / 3, -4 / 3 * 2 / 3, 1 - 4 / 3 / 3])
+    np.testing.assert_allclose(
+        adv, [1 - 4 / 3 * 1 / 3, -4 / 3 * 2 / 3, -4 / 3 * 2 / 3, 1 - 4 / 3 / 3]
+    )
     np.testing.assert_allclose(
         advshape.shaper("pkpo:k=1,baseline=loo_unscaled").advantages(x),
         advshape.shaper("rloo").advantages(x),
