@@ -9,22 +9,73 @@ costs O(top) and serves a whole batch whose groups share a size.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["binom_ratio_table", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
+__all__ = ["binom_ratio_table", "bounded_cache", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
 
-# Tables are small (top + 1 floats) and reused by every call with the same group size.
-_TABLE_CACHE_SIZE = 256
+# Every cache of tables in the core holds at most this many bytes of arrays (least recently
+# used first out), however large the group sizes it has seen.
+CACHE_BYTES = 64 * 2**20
+
+# The largest group size (top) a table is built for: a table holds top + 1 float64, so this
+# bounds one table at 8 MiB x 16 = 128 MiB. Beyond it, callers get a clear error.
+MAX_N = 2**24
 
 
-@lru_cache(maxsize=_TABLE_CACHE_SIZE)
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple | list):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    return 64
+
+
+def bounded_cache(fn: Callable | None = None, *, max_bytes: int = CACHE_BYTES) -> Callable:
+    """An LRU cache bounded by the bytes of the arrays it holds (``lru_cache`` counts entries,
+    and 256 entries of a 10⁶-response table are 2 GB). Cached arrays must be read-only."""
+    if fn is None:
+        return functools.partial(bounded_cache, max_bytes=max_bytes)
+    entries: OrderedDict = OrderedDict()
+    held = [0]
+
+    @functools.wraps(fn)
+    def cached(*args):
+        if args in entries:
+            entries.move_to_end(args)
+            return entries[args][0]
+        value = fn(*args)
+        size = _nbytes(value)
+        if size <= max_bytes:
+            entries[args] = (value, size)
+            held[0] += size
+            while held[0] > max_bytes:
+                _, (_, old) = entries.popitem(last=False)
+                held[0] -= old
+        return value
+
+    def cache_clear() -> None:
+        entries.clear()
+        held[0] = 0
+
+    cached.cache_clear = cache_clear  # type: ignore[attr-defined]
+    cached.cache_bytes = lambda: held[0]  # type: ignore[attr-defined]
+    return cached
+
+
+@bounded_cache
 def _binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
     table = np.zeros(top + 1, dtype=np.float64)
     if d == 0:
         table[:] = 1.0
+        table.setflags(write=False)  # cached and shared: nobody may write to it
         return table
     # log T[m] = Σ_{j=m+1}^{top} log1p(−d/j) for m ≥ d; T[m] = C(m, d)/C(top, d) = 0 for m < d.
     j = np.arange(d + 1, top + 1, dtype=np.float64)
