@@ -23,9 +23,15 @@ __all__ = ["binom_ratio_table", "bounded_cache", "fail_at_k", "fail_at_k_loo", "
 # used first out), however large the group sizes it has seen.
 CACHE_BYTES = 64 * 2**20
 
-# The largest group size (top) a table is built for: a table holds top + 1 float64, so this
-# bounds one table at 8 MiB x 16 = 128 MiB. Beyond it, callers get a clear error.
-MAX_N = 2**24
+# Tables are built up to this size (top + 1 float64 = 8 MiB); beyond it a ratio is computed
+# directly as a product of d factors, O(d) per entry (see _gather).
+TABLE_MAX_TOP = 2**20
+# binom_ratio_table itself refuses tables beyond this (512 MiB).
+PUBLIC_TABLE_MAX_TOP = 2**26
+# Direct products beyond this many factors per entry would take minutes: refused.
+DIRECT_MAX_D = 2**22
+# Counts are used as float64 (ρ̂ = N⁺/N): beyond 2⁵³ they are no longer exact there.
+MAX_COUNT = 2**53
 
 
 def _nbytes(value: Any) -> int:
@@ -95,11 +101,26 @@ def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
     top, d = int(top), int(d)
     if not 0 <= d <= top:
         raise ValueError(f"binom_ratio_table needs 0 <= d <= top, got d={d}, top={top}")
+    if top > PUBLIC_TABLE_MAX_TOP:
+        raise ValueError(
+            f"binom_ratio_table({top}, {d}) would hold {top + 1:,} floats "
+            f"({(top + 1) * 8 / 2**30:.3g} GiB); tables stop at top = {PUBLIC_TABLE_MAX_TOP:,}. "
+            "pass_at_k / fail_at_k / fail_at_k_loo compute single ratios for any n"
+        )
     return _binom_ratio_table_cached(top, d)
 
 
 def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
-    arr = np.asarray(value)
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f"{name} is a numpy masked array; pass plain counts (masks are not applied)")
+    try:
+        arr = np.asarray(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {value!r}") from None
+    if arr.dtype == object:  # Python ints beyond int64
+        raise ValueError(f"{name} must be integer counts of at most 2**53, got {value!r}")
+    if arr.dtype == np.uint64 and arr.size and arr.max() > MAX_COUNT:
+        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {arr.max()}")
     if arr.dtype == np.bool_:
         raise ValueError(f"{name} must be integer counts, got booleans")
     if arr.dtype.kind == "f":
@@ -115,6 +136,8 @@ def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
         raise ValueError(f"{name} must be integer counts, got dtype {arr.dtype}")
     if np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative, got {arr[arr < 0].ravel()[0]}")
+    if arr.size and arr.max() > MAX_COUNT:
+        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {arr.max()}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -126,7 +149,7 @@ def _gather(
     if tops.size == 0:
         return out
     if np.all(tops == tops.flat[0]) and np.all(ds == ds.flat[0]):
-        return binom_ratio_table(int(tops.flat[0]), int(ds.flat[0]))[ms]
+        return _ratios(int(tops.flat[0]), int(ds.flat[0]), ms)
     pairs, inverse = np.unique(
         np.stack([tops.ravel(), ds.ravel()], axis=1), axis=0, return_inverse=True
     )
@@ -134,7 +157,24 @@ def _gather(
     flat_m, flat_out = ms.ravel(), out.reshape(-1)
     for p, (top, d) in enumerate(pairs):
         sel = inverse == p
-        flat_out[sel] = binom_ratio_table(int(top), int(d))[flat_m[sel]]
+        flat_out[sel] = _ratios(int(top), int(d), flat_m[sel])
+    return out
+
+
+def _ratios(top: int, d: int, ms: NDArray[np.int64]) -> NDArray[np.float64]:
+    """C(m, d)/C(top, d) for the given m: from the cached table up to TABLE_MAX_TOP, else
+    directly as ∏_{j<d} (m − j)/(top − j) (O(d) per entry, no table of top + 1 floats)."""
+    if top <= TABLE_MAX_TOP:
+        return binom_ratio_table(top, d)[ms]
+    if d > DIRECT_MAX_D:
+        raise ValueError(
+            f"a binomial ratio with n = {top} and k = {d} is out of reach (tables stop at n = "
+            f"{TABLE_MAX_TOP}, direct products at k = {DIRECT_MAX_D}); use a smaller group or K"
+        )
+    m = np.asarray(ms, dtype=np.float64)
+    out = np.ones(m.shape)
+    for j in range(d):  # over the d factors, vectorised over the entries
+        out *= np.maximum(m - j, 0.0) / (top - j)
     return out
 
 

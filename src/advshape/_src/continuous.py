@@ -31,12 +31,20 @@ def _groups(xp, rewards, groups):
 
 
 def _centred(xp, rewards, groups):
-    """d = x − mean(x) per group, in the working dtype, via a shift by a group member unless
-    the working dtype is wide enough for the plain form to be exact (see arrays.widens)."""
+    """(d, unit) with x − mean(x) = unit·d per group, in the working dtype.
+
+    If the working dtype is wide enough (arrays.widens), plainly (unit = 1). Otherwise the
+    rewards are halved (exact), shifted by a member of their group (so nearly equal rewards
+    keep their differences and a constant group gives exactly 0) and averaged as Σ(y/N), so
+    no intermediate overflows for any finite rewards (unit = 2).
+    """
     x = xp.astype(rewards, arrays.working_dtype(xp, rewards))
-    if not arrays.widens(xp, rewards):
-        x = x - groups.spread(groups.reference(x))
-    return x - groups.spread(groups.total(x) / _at_least_one(xp, groups.count))
+    n = _at_least_one(xp, groups.count)
+    if arrays.widens(xp, rewards):
+        return x - groups.spread(groups.total(x) / n), 1.0
+    half = x * 0.5
+    y = half - groups.spread(groups.reference(half))
+    return y - groups.spread(groups.total(y / (n if isinstance(n, int) else groups.spread(n)))), 2.0
 
 
 def _at_least_one(xp, count):
@@ -104,7 +112,8 @@ def rloo(xp, rewards, dtype, groups=None):
     groups = _groups(xp, rewards, groups)
     factor = _bessel(xp, groups.count)
     factor = factor if isinstance(factor, float) else groups.spread(factor)
-    return xp.astype(_centred(xp, rewards, groups) * factor, dtype)
+    d, unit = _centred(xp, rewards, groups)
+    return xp.astype(d * (factor * unit), dtype)
 
 
 @_segmentable
@@ -112,7 +121,8 @@ def dr_grpo(xp, rewards, dtype, groups=None):
     """A_i = r_i − r̄ (Dr. GRPO, Liu et al. 2025)."""
     if _fast(xp, rewards, groups):
         return _numpy_segments_fast(rewards, groups, dtype, "dr_grpo")
-    return xp.astype(_centred(xp, rewards, _groups(xp, rewards, groups)), dtype)
+    d, unit = _centred(xp, rewards, _groups(xp, rewards, groups))
+    return xp.astype(d * unit, dtype)
 
 
 @_segmentable
@@ -126,7 +136,8 @@ def grpo(xp, rewards, dtype, std: str = "population", eps: float = 0.0, groups=N
         return _numpy_segments_fast(rewards, groups, dtype, "grpo", std, eps)
     groups = _groups(xp, rewards, groups)
     n = _at_least_one(xp, groups.count)
-    d = _centred(xp, rewards, groups)
+    d, unit = _centred(xp, rewards, groups)  # x − x̄ = unit·d, σ̂ = unit·σ̂(d)
+    eps = eps / unit
     if arrays.widens(xp, rewards):  # d² is exact enough and cannot under- or overflow
         scale = None
         sigma = xp.sqrt(groups.total(d * d) / n)

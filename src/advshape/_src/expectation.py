@@ -42,6 +42,13 @@ def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
     return np.exp(log_p)
 
 
+def _group_size(n, what: str) -> int:
+    """N as a Python int: a positive whole number (8.7 is refused, not truncated to 8)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{what}: n must be a positive integer group size, got {n!r}")
+    return int(n)
+
+
 def _score_differences(shaper, n: int, what: str) -> NDArray[np.float64]:
     """d_j = A⁺(j+1, N) − A⁻(j, N) for j = 0..N−1, from the shaper's score function."""
     scores = getattr(shaper, "scores", None)
@@ -60,7 +67,7 @@ def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.fl
     ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
     Vectorised over ``rho`` in [0, 1]. Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}.
     """
-    n = int(n)
+    n = _group_size(n, "expected_update_coefficient")
     return binomial_pmf(n - 1, rho) @ _score_differences(shaper, n, "c_N")
 
 
@@ -72,7 +79,7 @@ def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
 
         F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
     """
-    n = int(n)
+    n = _group_size(n, "finite_n_surrogate")
     diff = _score_differences(shaper, n, "F_N")
     pmf = binomial_pmf(n, rho)  # Bin(i; N, ρ), i = 0..N
     tail = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]  # tail[i] = P[Bin ≥ i]

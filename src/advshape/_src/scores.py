@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo
+from advshape._src.combinatorics import _ratios, fail_at_k, fail_at_k_loo
 
 Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
@@ -193,11 +193,13 @@ def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") ->
     for top in np.unique(n - 1):
         sel = (n - 1) == top
         scale = (top + 1) / top if baseline == "loo" else 1.0
-        table = binom_ratio_table(int(top), int(k))  # C(m, k)/C(n−1, k): Fail@k of the others
+        def fail_others(m, top=int(top)):  # C(m, k)/C(n−1, k): Fail@k of the others
+            return _ratios(top, int(k), m)
+
         # correct i (exists iff N⁺ ≥ 1): s̄ = 1, the others hold N⁻ wrong
-        pass_others = 1.0 - table[np.minimum(n_neg[sel], top)]
+        pass_others = 1.0 - fail_others(np.minimum(n_neg[sel], top))
         a_pos[sel] = np.where(n_pos[sel] >= 1, 1.0 - scale * pass_others, 0.0)
         # wrong i (exists iff N⁻ ≥ 1): s̄ = 1 − f̂⁻, the others hold N⁻ − 1 wrong
-        pass_others = 1.0 - table[np.maximum(n_neg[sel] - 1, 0)]
+        pass_others = 1.0 - fail_others(np.maximum(n_neg[sel] - 1, 0))
         a_neg[sel] = np.where(n_neg[sel] >= 1, (1.0 - f_neg[sel]) - scale * pass_others, 0.0)
     return a_pos, a_neg

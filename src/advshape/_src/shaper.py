@@ -144,11 +144,13 @@ def _validated_scores(spec: str, info: ShaperInfo, raw: Callable) -> Callable:
         result = []
         for label, value in zip(("A+", "A-"), out):
             try:
+                if np.iscomplexobj(value):
+                    raise TypeError
                 arr = np.asarray(value, np.float64)
             except (TypeError, ValueError):
                 raise ValueError(
-                    f"the score function of shaper {spec!r} returned a non-numeric {label} "
-                    f"({type(value).__name__})"
+                    f"the score function of shaper {spec!r} returned a non-real {label} "
+                    f"({type(value).__name__}); it must return real numbers"
                 ) from None
             if arr.shape != n_.shape:
                 if arr.ndim == 0:  # a constant score: broadcast it
@@ -188,7 +190,8 @@ def _cast_checked(table: np.ndarray, dtype, used, spec: str, label: str) -> np.n
     """``table`` cast to the output dtype; an entry that overflows there raises if it is used
     (``used()`` gives the N⁺ values where it is) and becomes 0 if not, so that nothing
     non-finite is ever multiplied or returned."""
-    cast = table.astype(dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported just below
+        cast = table.astype(dtype)
     finite = np.isfinite(cast)
     if finite.all():
         return cast
@@ -326,8 +329,8 @@ def _ragged_torch(rewards, codes, slots: int, table, check_size, spec, cache: di
         if len(cache) > 64:
             cache.clear()
         cache[cache_key] = (
-            torch.as_tensor(flat_pos, device=rewards.device).to(dtype),
-            torch.as_tensor(flat_neg, device=rewards.device).to(dtype),
+            torch.as_tensor(flat_pos, device=rewards.device).to(dtype),  # overflow: checked
+            torch.as_tensor(flat_neg, device=rewards.device).to(dtype),  # below, where used
             torch.as_tensor(offsets, device=rewards.device),
             torch.as_tensor(distinct, device=rewards.device),
         )
@@ -430,8 +433,9 @@ def _dense_array_api(xp, rewards, table: Callable, spec: str):
     tab_pos, tab_neg = table(n)
     idx = xp.reshape(n_pos, (-1,))
     shape = (*tuple(n_pos.shape), 1)
-    a_pos = xp.take(xp.asarray(np.array(tab_pos), dtype=dtype, device=device), idx, axis=0)
-    a_neg = xp.take(xp.asarray(np.array(tab_neg), dtype=dtype, device=device), idx, axis=0)
+    with np.errstate(over="ignore"):  # an overflow is reported just below, if used
+        a_pos = xp.take(xp.asarray(np.array(tab_pos), dtype=dtype, device=device), idx, axis=0)
+        a_neg = xp.take(xp.asarray(np.array(tab_neg), dtype=dtype, device=device), idx, axis=0)
     ok_pos = xp.isfinite(a_pos) | (idx == 0)
     ok_neg = xp.isfinite(a_neg) | (idx == n)
     if not bool(xp.all(ok_pos & ok_neg)):
@@ -493,10 +497,11 @@ def count_shaper(
             raise arrays.non_binary_error(xp, rewards, spec)
         arrays.check_finite(xp, rewards, spec)
         dtype = arrays.float_dtype(xp, rewards)
-        if groups is None:
-            out = generic(xp, rewards, dtype)
-        else:
-            out = generic(xp, rewards, dtype, groups=groups)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow raises just below
+            if groups is None:
+                out = generic(xp, rewards, dtype)
+            else:
+                out = generic(xp, rewards, dtype, groups=groups)
         return arrays.check_finite_output(xp, out, spec)
 
     def dense(xp, rewards):
