@@ -225,9 +225,16 @@ def host_ids(groups: Any, n: int) -> np.ndarray:
     elif array_api_compat.is_array_api_obj(groups):
         ids = np.asarray(groups)
     else:
-        ids = np.asarray(groups)
-        if ids.dtype.kind not in "biufUS":  # mixed or unusual ids: keep them as Python objects
-            ids = np.asarray(groups, dtype=object)
+        try:
+            ids = np.asarray(groups)
+        except ValueError:  # ragged nested sequences
+            ids = np.empty(0, dtype=object)
+        if ids.ndim != 1 or ids.dtype.kind not in "biufUS":
+            # tuples, mixed or unusual ids: one Python object per response
+            items = list(groups)
+            ids = np.empty(len(items), dtype=object)
+            for i, item in enumerate(items):
+                ids[i] = item
     if ids.ndim != 1 or ids.shape[0] != n:
         raise _shape_error(n, ids.shape)
     return ids
