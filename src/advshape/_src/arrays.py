@@ -336,18 +336,26 @@ def codes_torch(groups: Any, n: int, device) -> tuple[Any, int]:
     import torch
 
     if isinstance(groups, torch.Tensor) and groups.device == device and device.type != "cpu":
-        if groups.ndim != 1 or groups.shape[0] != n:
-            raise _shape_error(n, groups.shape)
-        if groups.is_complex():
-            raise ValueError(f"group ids must be ints or strings, got dtype {groups.dtype}")
-        if groups.is_floating_point() and bool(torch.isnan(groups).any()):
-            raise _nan_id_error("in a float tensor")
-        if n == 0:
-            return torch.zeros(0, dtype=torch.int64, device=device), 0
-        unique, inverse = torch.unique(groups, return_inverse=True)
-        return inverse, int(unique.shape[0])
+        return device_codes(groups, n)
     codes, slots = codes_numpy(host_ids(groups, n))
     return torch.from_numpy(codes.astype(np.int64, copy=False)).to(device), slots
+
+
+def device_codes(groups, n: int) -> tuple[Any, int]:
+    """Codes of a torch id tensor, computed where it lives (``torch.unique``; the number of
+    groups is the only value that reaches the host)."""
+    import torch
+
+    if groups.ndim != 1 or groups.shape[0] != n:
+        raise _shape_error(n, groups.shape)
+    if groups.is_complex():
+        raise ValueError(f"group ids must be ints or strings, got dtype {groups.dtype}")
+    if groups.is_floating_point() and bool(torch.isnan(groups).any()):
+        raise _nan_id_error("in a float tensor")
+    if n == 0:
+        return torch.zeros(0, dtype=torch.int64, device=groups.device), 0
+    unique, inverse = torch.unique(groups, return_inverse=True)
+    return inverse.reshape(-1), int(unique.shape[0])
 
 
 # --- Per-group sums -------------------------------------------------------------------------
