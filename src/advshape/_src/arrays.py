@@ -126,6 +126,8 @@ def _surely_finite(x: Array) -> bool:
     if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size:
         with np.errstate(over="ignore", invalid="ignore"):
             return bool(np.isfinite(np.sum(x)))
+    if array_api_compat.is_torch_array(x) and x.is_floating_point() and x.numel():
+        return bool(x.detach().sum().isfinite())
     return False
 
 

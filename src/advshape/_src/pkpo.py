@@ -112,7 +112,8 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     # sums of weighted rewards in the working precision (float64 where available), whatever
     # the rewards' dtype; cast to the output dtype at the end
     out_dtype, final_dtype = working_dtype(xp, rewards), out_dtype
-    x = xp.astype(rewards, out_dtype, copy=False)
+    # sort in the rewards' own dtype (ordering is exact in any dtype, and cheaper there)
+    x = rewards if xp.isdtype(rewards.dtype, "real floating") else xp.astype(rewards, final_dtype)
     if isinstance(x, np.ndarray):  # plain NumPy: an unstable argsort (the compat one is stable)
         order = np.argsort(x, axis=-1)
         xs = np.take_along_axis(x, order, axis=-1)
@@ -121,6 +122,7 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     else:
         order = xp.argsort(x, axis=-1)  # ties may land in any order: results do not depend on it
         xs = xp.take_along_axis(x, order, axis=-1)
+    xs = xp.astype(xs, out_dtype)
     if n <= _MATMUL_MAX_N:
         matrix = xp.asarray(np.array(pkpo_matrix(n, k, baseline)), dtype=out_dtype, device=device)
         out = np.matmul(xs, matrix) if isinstance(xs, np.ndarray) else xp.matmul(xs, matrix)
@@ -136,7 +138,7 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
         if np.any(w["below"]):
             weighted = xp.asarray(np.array(w["below"]), dtype=out_dtype, device=device) * xs
             out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
-    return xp.astype(_unsort(xp, out, order), final_dtype)
+    return _unsort(xp, xp.astype(out, final_dtype), order)
 
 
 def _unsort(xp, values, order):
