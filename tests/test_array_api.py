@@ -8,6 +8,11 @@ values elsewhere.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,7 +38,15 @@ def _strict():
     return xp, (lambda a, dtype=None: xp.asarray(a, dtype=dtype)), "array_api_strict", 1e-12
 
 
+# JAX starts threads when imported; a later os.fork() in the same process (multiprocessing in
+# other tests) could then deadlock. Its tests therefore run in a child pytest process, started
+# by test_jax_in_a_child_process below.
+_IN_CHILD = os.environ.get("ADVSHAPE_TEST_JAX") == "1"
+
+
 def _jax():
+    if not _IN_CHILD:
+        pytest.skip("JAX runs in a child process (test_jax_in_a_child_process)")
     pytest.importorskip("jax")
     import jax.numpy as jnp
 
@@ -122,3 +135,36 @@ def test_strict_continuous_statistics_are_float64_for_float32_input():
     out = advshape.shaper("grpo").advantages(xs.asarray(near))
     np.testing.assert_array_equal(np.asarray(out), advshape.shaper("grpo").advantages(near))
     assert float(out[0]) == pytest.approx(-0.2581989, rel=1e-6)
+
+
+def test_jax_in_a_child_process():
+    if _IN_CHILD:
+        pytest.skip("already the child")
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("jax") is None:
+            pytest.skip("jax is not installed (pip install 'advshape[jax]')")
+    except ValueError:
+        pytest.skip("jax is not importable")
+    env = {**os.environ, "ADVSHAPE_TEST_JAX": "1", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "jax and not child",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "4 passed" in out.stdout and "skipped" not in out.stdout, out.stdout[-2000:]
