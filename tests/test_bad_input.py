@@ -291,3 +291,14 @@ def test_user_score_function_of_the_wrong_length_is_refused():
         advshape.count_shaper("w", lambda m, n: ("a", "b")).scores(1, 2)
     constant = advshape.count_shaper("c", lambda m, n: (1.0, -1.0))  # scalars broadcast
     np.testing.assert_array_equal(constant.advantages(np.array([[1, 0, 0]])), [[1, -1, -1]])
+
+
+@pytest.mark.parametrize(
+    "rho", [0.5 + 0j, np.array([0.5 + 1j]), np.ma.array([0.5, 0.2], mask=[0, 1]), "half"]
+)
+def test_complex_masked_or_text_rho_is_refused(rho):
+    shaper = advshape.shaper("rloo")
+    with pytest.raises(ValueError, match="rho"):
+        advshape.expected_update_coefficient(shaper, 8, rho)
+    with pytest.raises(ValueError, match="rho"):
+        shaper.surrogate(rho)

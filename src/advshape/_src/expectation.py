@@ -19,15 +19,14 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from advshape._src.closed_forms import as_rho
+
 __all__ = ["binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
 
 
 def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """Bin(j; n, ρ) for j = 0..n, shape ``rho.shape + (n + 1,)``; exact 0/1 at ρ ∈ {0, 1}."""
-    rho = np.asarray(rho, dtype=np.float64)
-    if np.any(~np.isfinite(rho)) or np.any((rho < 0) | (rho > 1)):
-        bad = rho[~np.isfinite(rho) | (rho < 0) | (rho > 1)].ravel()[0]
-        raise ValueError(f"rho must lie in [0, 1] (a success probability), got {bad}")
+    rho = as_rho(rho)  # real, finite, in [0, 1]; not complex, not masked
     j = np.arange(n + 1, dtype=np.float64)
     log_binom = np.array(
         [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(n + 1)]
