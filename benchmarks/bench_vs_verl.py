@@ -90,7 +90,9 @@ def main() -> None:
         f"torch threads = {torch.get_num_threads()}; best of {args.repeats}; "
         f"verl {__import__('verl').__version__}, torch {torch.__version__}, numpy {np.__version__}\n"
     )
-    print("| estimator | rewards | group ids | verl ms | advshape ms | verl / advshape | max abs diff |")
+    print(
+        "| estimator | rewards | group ids | verl ms | advshape ms | verl / advshape | max abs diff |"
+    )
     print("|---|---|---|---:|---:|---:|---:|")
     for name in ("grpo", "rloo"):
         for reward_kind, rewards in (("binary", binary), ("continuous", continuous)):

@@ -372,7 +372,7 @@ def test_generic_array_api_path_equals_the_numpy_fast_path(shaper):
     def table(n):
         return shaper.scores(np.arange(n + 1), np.full(n + 1, n))
 
-    np.testing.assert_array_equal(
-        _dense_array_api(xp, r, table, shaper.spec), shaper.advantages(r)
-    )
-    assert _dense_array_api(xp, r * 0.5, table, shaper.spec) is None  # not binary: the caller decides
+    np.testing.assert_array_equal(_dense_array_api(xp, r, table, shaper.spec), shaper.advantages(r))
+    assert (
+        _dense_array_api(xp, r * 0.5, table, shaper.spec) is None
+    )  # not binary: the caller decides

@@ -112,11 +112,15 @@ def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
 
 def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
     if isinstance(value, np.ma.MaskedArray):
-        raise ValueError(f"{name} is a numpy masked array; pass plain counts (masks are not applied)")
+        raise ValueError(
+            f"{name} is a numpy masked array; pass plain counts (masks are not applied)"
+        )
     try:
         arr = np.asarray(value)
     except OverflowError:
-        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {value!r}") from None
+        raise ValueError(
+            f"{name} must be at most 2**53 (exact in float64), got {value!r}"
+        ) from None
     if arr.dtype == object:  # Python ints beyond int64
         raise ValueError(f"{name} must be integer counts of at most 2**53, got {value!r}")
     if arr.dtype == np.uint64 and arr.size and arr.max() > MAX_COUNT:

@@ -193,6 +193,7 @@ def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") ->
     for top in np.unique(n - 1):
         sel = (n - 1) == top
         scale = (top + 1) / top if baseline == "loo" else 1.0
+
         def fail_others(m, top=int(top)):  # C(m, k)/C(n−1, k): Fail@k of the others
             return _ratios(top, int(k), m)
 

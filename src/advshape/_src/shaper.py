@@ -263,9 +263,7 @@ def _slot_scores(
         tab_pos, tab_neg = table(size)
         used = n_pos[sel]
         tabs_pos.append(_cast_checked(tab_pos, dtype, lambda u=used: u[u > 0], spec, "A+"))
-        tabs_neg.append(
-            _cast_checked(tab_neg, dtype, lambda u=used, s=size: u[u < s], spec, "A-")
-        )
+        tabs_neg.append(_cast_checked(tab_neg, dtype, lambda u=used, s=size: u[u < s], spec, "A-"))
         offsets.append(start)
         start += size + 1
     if distinct.size == 1:
@@ -373,7 +371,11 @@ def _numpy_view(rewards):
                 torch.bool,
             }
         )
-    if rewards.device.type == "cpu" and rewards.dtype in _NUMPY_SHARED and not rewards.requires_grad:
+    if (
+        rewards.device.type == "cpu"
+        and rewards.dtype in _NUMPY_SHARED
+        and not rewards.requires_grad
+    ):
         return rewards.numpy()
     return None
 
