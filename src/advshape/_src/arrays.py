@@ -434,10 +434,6 @@ class TorchSegments:
 # --- Ragged batches as dense blocks (any Array-API library) ---------------------------------
 
 
-def _int_scalar(x) -> int:
-    return int(x)
-
-
 def apply_blocks(
     xp,
     rewards: Array,
@@ -455,27 +451,23 @@ def apply_blocks(
     inverse = xp.unique_inverse(codes).inverse_indices
     counts = xp.unique_counts(codes).counts
     inverse = xp.reshape(inverse, (-1,))
-    num_groups = int(counts.shape[0])
     per_response = xp.take(counts, inverse, axis=0)
     distinct = xp.unique_values(counts)
-    sizes = [_int_scalar(distinct[i]) for i in range(int(distinct.shape[0]))]
+    sizes = [int(distinct[i]) for i in range(int(distinct.shape[0]))]
     for size in sizes:
         check_size(size)
-    # sort by (group size, group): each size is then one contiguous dense block
-    key = xp.astype(per_response, xp.int64 if _has_int64(xp, rewards) else inverse.dtype)
-    key = key * num_groups + xp.astype(inverse, key.dtype)
-    order = xp.argsort(key, stable=True)
+    # sort by (group size, group): each size is then one contiguous dense block. Two stable
+    # sorts rather than one on size·G + group, which could overflow int32 (JAX's default).
+    by_group = xp.argsort(inverse, stable=True)
+    order = xp.take(
+        by_group, xp.argsort(xp.take(per_response, by_group, axis=0), stable=True), axis=0
+    )
     sorted_rewards = xp.take(rewards, order, axis=0)
     blocks, start = [], 0
     for size in sizes:
-        length = _int_scalar(xp.sum(xp.astype(counts == size, xp.int32))) * size
+        length = int(xp.sum(xp.astype(counts == size, xp.int32))) * size
         block = xp.reshape(sorted_rewards[start : start + length], (-1, size))
         blocks.append(xp.reshape(dense_fn(xp, block), (-1,)))
         start += length
     values = xp.concat(blocks) if len(blocks) > 1 else blocks[0]
     return xp.take(values, xp.argsort(order), axis=0)  # out[order[i]] = values[i]
-
-
-def _has_int64(xp, x: Array) -> bool:
-    info = xp.__array_namespace_info__()
-    return "int64" in info.dtypes(device=array_api_compat.device(x), kind="signed integer")
