@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._src import arrays
-from advshape._src.combinatorics import _as_counts, bounded_cache
+from advshape._src.combinatorics import CACHE_BYTES, _as_counts, bounded_cache
 
 ScoresFn = Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]]
 GenericFn = Callable[[Any, Any, Any], Any]  # (xp, rewards [..., n], out dtype) -> advantages
@@ -324,13 +324,15 @@ def _ragged_torch(rewards, codes, slots: int, table, check_size, spec, cache: di
         flat_pos = np.concatenate([t[0] for t in tabs])
         flat_neg = np.concatenate([t[1] for t in tabs])
         offsets = np.cumsum([0] + [s + 1 for s in distinct[:-1]])
-        if len(cache) > 64:
-            cache.clear()
-        cache[cache_key] = (
-            torch.as_tensor(flat_pos, device=rewards.device).to(dtype),  # overflow: checked
-            torch.as_tensor(flat_neg, device=rewards.device).to(dtype),  # below, where used
-            torch.as_tensor(offsets, device=rewards.device),
-            torch.as_tensor(distinct, device=rewards.device),
+        _remember(
+            cache,
+            cache_key,
+            (
+                torch.as_tensor(flat_pos, device=rewards.device).to(dtype),  # overflow: checked
+                torch.as_tensor(flat_neg, device=rewards.device).to(dtype),  # below, where used
+                torch.as_tensor(offsets, device=rewards.device),
+                torch.as_tensor(distinct, device=rewards.device),
+            ),
         )
     flat_pos, flat_neg, offsets, sizes_dev = cache[cache_key]
     if len(distinct) == 1:
@@ -348,6 +350,18 @@ def _ragged_torch(rewards, codes, slots: int, table, check_size, spec, cache: di
             )
         per_slot = torch.where(used, per_slot, torch.zeros_like(per_slot))
     return per_slot.reshape(-1)[key]
+
+
+def _remember(cache: dict, key, tensors: tuple) -> None:
+    """Keep device tables, at most CACHE_BYTES of them (all dropped when full: they rebuild
+    in O(n) from the host tables)."""
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    held = cache.get("bytes", 0) + size
+    if held > CACHE_BYTES:
+        cache.clear()
+        held = size
+    cache[key] = tensors
+    cache["bytes"] = held
 
 
 _NUMPY_SHARED: set = set()  # torch dtypes NumPy can view without a copy (filled lazily)
@@ -401,11 +415,13 @@ def _dense_torch(rewards, table: Callable, cache: dict, spec: str):
     key = (n, rewards.device, dtype)
     if key not in cache:
         tab_pos, tab_neg = table(n)
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = (
-            torch.tensor(tab_pos, device=rewards.device).to(dtype),  # a copy: tables are
-            torch.tensor(tab_neg, device=rewards.device).to(dtype),  # read-only
+        _remember(
+            cache,
+            key,
+            (
+                torch.tensor(tab_pos, device=rewards.device).to(dtype),  # a copy: tables are
+                torch.tensor(tab_neg, device=rewards.device).to(dtype),  # read-only
+            ),
         )
     tab_pos, tab_neg = cache[key]
     n_pos = pos.sum(dim=-1)
