@@ -302,3 +302,17 @@ def test_complex_masked_or_text_rho_is_refused(rho):
         advshape.expected_update_coefficient(shaper, 8, rho)
     with pytest.raises(ValueError, match="rho"):
         shaper.surrogate(rho)
+
+
+def test_fixed_width_string_ids_survive_hash_collisions(monkeypatch):
+    """String ids are grouped through a 64-bit hash, verified exactly: with every id hashed to
+    the same value, the exact fallback still groups them right."""
+    from advshape._src import arrays
+
+    ids = np.array(["b", "a", "b", "", "a", "a"])
+    rewards = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    want = advshape.shaper("grpo").advantages(rewards, groups=ids.astype(object))
+    monkeypatch.setattr(arrays, "_WORD_MULTIPLIERS", np.zeros(64, dtype=np.uint64))
+    codes, _ = arrays.codes_numpy(ids)
+    assert codes[0] == codes[2] and codes[1] == codes[4] == codes[5] and len(set(codes)) == 3
+    np.testing.assert_array_equal(advshape.shaper("grpo").advantages(rewards, groups=ids), want)

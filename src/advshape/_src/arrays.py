@@ -273,7 +273,7 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
     # Python, far slower. In verl's batches each prompt's uid is one string object repeated
     # for its n responses, so the dict only needs to see one member per distinct object.
     if kind in "US":
-        ids = ids.astype(object)
+        return _fixed_width_codes(ids)
     ids = np.ascontiguousarray(ids)
     if _CPYTHON_OBJECT_POINTERS:
         return _codes_by_identity(ids)
@@ -285,6 +285,34 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
 _CPYTHON_OBJECT_POINTERS = (
     platform.python_implementation() == "CPython" and np.dtype(object).itemsize == 8
 )
+
+
+# Odd 64-bit multipliers, one per 8-byte word of a fixed-width id (fixed: results are
+# reproducible; collisions are caught exactly below whatever they are).
+_WORD_MULTIPLIERS = np.random.default_rng(20251202).integers(0, 2**63, 64, dtype=np.uint64) * 2 + 1
+
+
+def _fixed_width_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes for a fixed-width string array ("U"/"S" dtype): a 64-bit hash of each id's bytes,
+    Σ_j word_j·c_j mod 2⁶⁴ over its 8-byte words (one contiguous pass, ``einsum``), factorised
+    as integers, then checked exactly (every id equals its code's representative); on a hash
+    collision the strings themselves are sorted instead."""
+    n = ids.shape[0]
+    raw = np.ascontiguousarray(ids).view(np.uint8).reshape(n, ids.dtype.itemsize)
+    if raw.shape[1] % 8:
+        raw = np.pad(raw, ((0, 0), (0, 8 - raw.shape[1] % 8)))
+    words = raw.view(np.uint64)
+    multipliers = np.resize(_WORD_MULTIPLIERS, words.shape[1])  # repeats beyond 512 bytes
+    h = np.einsum("ij,j->i", words, multipliers)  # wraps modulo 2⁶⁴, as intended
+    _, codes = np.unique(h, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.intp, copy=False)
+    slots = int(codes.max()) + 1
+    first = np.empty(slots, dtype=np.intp)
+    first[codes] = np.arange(n)
+    if not np.array_equal(ids.take(first).take(codes), ids):  # a collision: exact fallback
+        codes = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.intp)
+        slots = int(codes.max()) + 1
+    return codes, slots
 
 
 def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
