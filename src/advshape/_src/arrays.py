@@ -8,7 +8,9 @@ Ragged batches (1-D rewards with a group id per response) take one of two routes
 
 - NumPy and PyTorch: *segments*. Group ids become integer codes (:func:`codes_numpy`,
   :func:`codes_torch`); per-group sums are ``bincount`` / ``index_add`` over the codes and are
-  gathered back per response. Nothing is sorted, so the cost is a few passes over the batch.
+  gathered back per response. The rewards are never sorted (the ids are, where they are not
+  small integers: as integers — pointers or hashes — never as Python objects), so the cost is a
+  few passes over the batch.
 - any other Array-API library: *blocks* (:func:`apply_blocks`). The batch is sorted once into
   blocks of equal group size, each block is a dense ``[groups, size]`` matrix, and the results
   are put back in the original order. Only standard Array-API functions are used.
@@ -246,8 +248,10 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
     """(code per response, number of code slots): equal ids get equal codes in [0, slots).
 
     Codes need not be dense (some slots may be empty); they are what per-group arrays are
-    indexed by. Integer ids in a small range are their own codes; strings and other hashable
-    objects are factorised exactly in one dict pass (no sort). NaN and None ids are refused.
+    indexed by. Integer ids in a small range are their own codes; other numbers are factorised
+    with ``np.unique``; fixed-width strings by a verified 64-bit hash; Python objects (verl's
+    uid strings) by identity, then one dict pass over one representative per object. Every
+    route is exact. NaN and None ids are refused.
     """
     n = ids.shape[0]
     if n == 0:
