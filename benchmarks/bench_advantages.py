@@ -1,8 +1,9 @@
 """Advantage throughput: every shaper on 1,048,576 binary rewards (65,536 groups of 16).
 
 Prints, in one run and on the same arrays:
-  (a) the baseline: a per-response Python loop over a dict of groups, the way verl
-      computes GRPO today (index -> list of scores, then a second loop writing each score);
+  (a) the baseline: a per-response Python loop over a dict of groups, the way verl's default
+      `grpo` estimator computes GRPO (index -> list of scores, then a second loop writing each
+      score); verl's vectorised estimators are compared in benchmarks/bench_vs_verl.py;
   (b) the floor: a copy of the reward array (read + write of every element).
 and for every shaper the NumPy and PyTorch (CPU) dense paths, the ragged path with shuffled
 string ids, PKPO on continuous rewards, and GRPO_K / PKPO across K (cost should not grow).

@@ -9,5 +9,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[dev,surrogates,bandit,lm,trl,verl]"
+.venv/bin/python -m pip install -q -e ".[dev,surrogates,bandit,lm,trl,verl,jax]"
 echo "advshape is set up in .venv ($(.venv/bin/python -c 'import advshape; print(advshape.__version__)'))"

@@ -202,7 +202,30 @@ def pkpo_enumerated(x, i: int, k: int, baseline: str) -> Fraction:
     if baseline == "none":
         return s
     if baseline == "loo":
+        return pkpo_eq29_loo(x, i, k) * Fraction(len(x), k)  # k/n dropped, as advshape does
+    if baseline == "loo_unscaled":
         return s - subset_max_mean(others, k)
     if baseline == "loo_minus_one":
         return s - subset_max_mean(others, k - 1)
     raise KeyError(baseline)
+
+
+def pkpo_eq29_loo(x, i: int, k: int) -> Fraction:
+    """PKPO's s^(loo)_i, written from Walder & Karkhanis Eq. (29) by subset enumeration:
+
+        s^(loo)_i = s_i − (1/(n−1)) Σ_{j≠i} S(j, k, [n]∖i),
+
+    s_i = (1/C(n, k)) Σ_{k-subsets I ∋ i} max_{m∈I} x_m, and S(j, k, J) the same sum over the
+    k-subsets of J containing j, divided by C(|J|, k).
+    """
+    n = len(x)
+    everyone = range(n)
+
+    def subset_sum(j: int, pool) -> Fraction:
+        subsets = [c for c in itertools.combinations(pool, k) if j in c]
+        return Fraction(sum(max(x[m] for m in c) for c in subsets))
+
+    s_i = subset_sum(i, everyone) / math.comb(n, k)
+    rest = [m for m in everyone if m != i]
+    b_i = sum(subset_sum(j, rest) for j in rest) / math.comb(n - 1, k)
+    return s_i - b_i / (n - 1)

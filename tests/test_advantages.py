@@ -159,12 +159,14 @@ def test_reward_generic_shapers_on_continuous_rewards(name):
     assert np.all(advshape.shaper("grpo").advantages(np.full((2, 5), 0.1)) == 0)
 
 
-@pytest.mark.parametrize("baseline", ["none", "loo", "loo_minus_one"])
+@pytest.mark.parametrize("baseline", ["none", "loo", "loo_unscaled", "loo_minus_one"])
 def test_pkpo_continuous_rewards_with_ties_against_subset_enumeration(baseline):
     rng = np.random.default_rng(3)
     for n in range(2, 9):
         for k in range(1, n + 1):
-            if baseline == "loo" and k > n - 1:
+            if baseline.startswith("loo_u") or baseline == "loo":
+                if k > n - 1:
+                    continue
                 continue
             x = rng.integers(0, 4, size=(6, n)) / 3 - 0.5  # many ties, negative values too
             adv = advshape.shaper("pkpo", k=k, baseline=baseline).advantages(x)
@@ -178,6 +180,49 @@ def test_pkpo_continuous_rewards_with_ties_against_subset_enumeration(baseline):
                         x[row],
                         i,
                     )
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_pkpo_loo_is_walder_karkhanis_eq29(k):
+    """baseline='loo' is PKPO's s^(loo) (Eq. 29, enumerated in tests/_reference.py) times n/k,
+    on continuous and on binary rewards; 'loo_unscaled' is not proportional to it."""
+    x = [Fraction(v) for v in (0.7, -0.2, 1.5, 0.7, 0.0, 2.25, -1.0)]  # seven rewards, a tie
+    n = len(x)
+    adv = advshape.shaper("pkpo", k=k, baseline="loo").advantages(np.array([float(v) for v in x]))
+    want = [ref.pkpo_eq29_loo(x, i, k) * Fraction(n, k) for i in range(n)]
+    np.testing.assert_allclose(adv, [float(w) for w in want], rtol=1e-13, atol=1e-14)
+    if k > 1:
+        other = advshape.shaper("pkpo", k=k, baseline="loo_unscaled").advantages(
+            np.array([float(v) for v in x])
+        )
+        ratio = other / adv
+        assert np.ptp(ratio) > 1e-3  # a different estimator, not a rescaling
+    # binary rewards: the (N⁺, N) table against the same enumeration
+    shaper = advshape.shaper("pkpo", k=k, baseline="loo")
+    for n_pos in range(n + 1):
+        r = [Fraction(1)] * n_pos + [Fraction(0)] * (n - n_pos)
+        a_pos, a_neg = shaper.scores(n_pos, n)
+        if n_pos:
+            assert float(a_pos) == pytest.approx(
+                float(ref.pkpo_eq29_loo(r, 0, k) * n / k), abs=1e-14
+            )
+        if n_pos < n:
+            assert float(a_neg) == pytest.approx(
+                float(ref.pkpo_eq29_loo(r, n - 1, k) * n / k), abs=1e-14
+            )
+
+
+def test_pkpo_loo_at_k1_is_not_rloo():
+    """At k = 1 PKPO's s^(loo) is x_i − n/(n−1)·mean_{j≠i} x_j (k/n dropped), not RLOO."""
+    x = np.array([1.0, 0.0, 0.0, 1.0])
+    adv = advshape.shaper("pkpo:k=1,baseline=loo").advantages(x)
+    np.testing.assert_allclose(
+        adv, [1 - 4 / 3 * 1 / 3, -4 / 3 * 2 / 3, -4 / 3 * 2 / 3, 1 - 4 / 3 / 3]
+    )
+    np.testing.assert_allclose(
+        advshape.shaper("pkpo:k=1,baseline=loo_unscaled").advantages(x),
+        advshape.shaper("rloo").advantages(x),
+    )
 
 
 def test_pkpo_continuous_on_torch_and_ragged():
@@ -327,5 +372,7 @@ def test_generic_array_api_path_equals_the_numpy_fast_path(shaper):
     def table(n):
         return shaper.scores(np.arange(n + 1), np.full(n + 1, n))
 
-    np.testing.assert_array_equal(_dense_array_api(xp, r, table), shaper.advantages(r))
-    assert _dense_array_api(xp, r * 0.5, table) is None  # not binary: the caller decides
+    np.testing.assert_array_equal(_dense_array_api(xp, r, table, shaper.spec), shaper.advantages(r))
+    assert (
+        _dense_array_api(xp, r * 0.5, table, shaper.spec) is None
+    )  # not binary: the caller decides

@@ -20,6 +20,7 @@ CASES = [
     ("reinforce_k", {}),
     ("pkpo", {"baseline": "none"}),
     ("pkpo", {"baseline": "loo"}),
+    ("pkpo", {"baseline": "loo_unscaled"}),
     ("pkpo", {"baseline": "loo_minus_one"}),
 ]
 
@@ -41,7 +42,7 @@ def test_enumerated_advantages_match_the_registry_scores(name, extra):
 def test_unbiased_c_n_is_exactly_proportional_to_fail_at_k_minus_1(name, extra):
     """c_N is a polynomial of degree N − 1 in ρ: equal to C·(1 − ρ)^{K−1} at N points ⇒ equal."""
     for k in (2, 3):
-        low = k + 1 if extra.get("baseline") == "loo" else k
+        low = k + 1 if extra.get("baseline") in ("loo", "loo_unscaled") else k
         for n in range(low, 8):
             points = [Fraction(i, n + 1) for i in range(1, n + 1)]
 

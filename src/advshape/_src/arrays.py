@@ -1,14 +1,25 @@
-"""Array-API plumbing: reward validation, per-group counts, and dense <-> ragged groups.
+"""Array-API plumbing: reward validation, group ids, per-group sums, and dense <-> ragged groups.
 
 Works on any array library that array-api-compat knows (NumPy, PyTorch on CPU or CUDA,
 JAX, CuPy, …); results stay in the caller's library, on the caller's device. There is no
-Python loop over groups or responses: a ragged batch is sorted once into blocks of equal
-group size, each block is a dense ``[groups, size]`` matrix, and the results are put back
-in the original order.
+Python loop over groups or responses.
+
+Ragged batches (1-D rewards with a group id per response) take one of two routes:
+
+- NumPy and PyTorch: *segments*. Group ids become integer codes (:func:`codes_numpy`,
+  :func:`codes_torch`); per-group sums are ``bincount`` / ``index_add`` over the codes and are
+  gathered back per response. The rewards are never sorted (the ids are, where they are not
+  small integers: as integers — pointers or hashes — never as Python objects), so the cost is a
+  few passes over the batch.
+- any other Array-API library: *blocks* (:func:`apply_blocks`). The batch is sorted once into
+  blocks of equal group size, each block is a dense ``[groups, size]`` matrix, and the results
+  are put back in the original order. Only standard Array-API functions are used.
 """
 
 from __future__ import annotations
 
+import ctypes
+import platform
 from collections.abc import Callable
 from typing import Any
 
@@ -19,14 +30,27 @@ Array = Any  # an array of any Array-API library
 DenseFn = Callable[[Any, Array], Array]  # (xp, rewards [..., n]) -> advantages [..., n]
 
 __all__ = [
-    "apply_grouped",
+    "apply_blocks",
     "binary_counts",
     "check_finite",
+    "check_rewards",
+    "codes_numpy",
+    "codes_torch",
     "float_dtype",
+    "working_dtype",
 ]
+
+# Integer ids in [0, bound) are used as codes directly (no sort): per-group arrays then have
+# `bound` slots, some empty. Beyond it, ids are factorised with np.unique.
+_DIRECT_ID_SLACK = 1024
 
 
 def namespace(x: Array):
+    if isinstance(x, np.ma.MaskedArray):
+        raise ValueError(
+            "rewards is a numpy masked array; advshape does not apply masks: drop the masked "
+            "responses (rewards.compressed(), with their group ids) or fill them (rewards.filled(0))"
+        )
     try:
         return array_api_compat.array_namespace(x)
     except TypeError as err:
@@ -34,6 +58,20 @@ def namespace(x: Array):
             f"rewards must be an array (NumPy, PyTorch, JAX, CuPy, ...), got {type(x).__name__}; "
             "wrap Python lists with numpy.asarray(...)"
         ) from err
+
+
+def check_rewards(xp, rewards: Array) -> None:
+    """Real rewards only: complex ones (whose imaginary part would be dropped) are refused."""
+    dtype = rewards.dtype
+    if not (
+        xp.isdtype(dtype, "real floating")
+        or xp.isdtype(dtype, "integral")
+        or xp.isdtype(dtype, "bool")
+    ):
+        raise ValueError(
+            f"rewards must be real numbers (bool, integer or real floating), got dtype {dtype}; "
+            "pass the real part explicitly if that is what you mean"
+        )
 
 
 def float_dtype(xp, x: Array):
@@ -47,24 +85,84 @@ def float_dtype(xp, x: Array):
     ]
 
 
+def working_dtype(xp, x: Array):
+    """float64 where the library and device have it (group statistics are computed in it,
+    whatever the rewards' dtype), else the widest real floating dtype available."""
+    info = xp.__array_namespace_info__()
+    available = info.dtypes(device=array_api_compat.device(x), kind="real floating")
+    return available.get("float64", available.get("float32", float_dtype(xp, x)))
+
+
+def widens(xp, x: Array) -> bool:
+    """True if x's values are exactly representable in the working dtype with at least 29
+    spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then a group
+    sum of up to 2²⁹ of them is exact, a constant group is centred to exactly 0, and squares
+    of differences neither under- nor overflow, so no shift or rescaling is needed."""
+    work = working_dtype(xp, x)
+    if work != xp.float64 or x.dtype == xp.float64:
+        return False
+    if xp.isdtype(x.dtype, "bool"):
+        return True
+    if xp.isdtype(x.dtype, "integral"):
+        return xp.iinfo(x.dtype).bits <= 16
+    return xp.finfo(x.dtype).bits <= 32
+
+
 def _first(xp, x: Array, mask: Array) -> str:
     flat_mask = xp.reshape(mask, (-1,))
     idx = int(xp.argmax(xp.astype(flat_mask, xp.int8)))
     value = float(xp.reshape(x, (-1,))[idx])
-    pos = np.unravel_index(idx, tuple(x.shape)) if x.ndim > 1 else (idx,)
-    where = pos[0] if len(pos) == 1 else tuple(int(p) for p in pos)
+    pos, rest = [], idx
+    for dim in reversed(tuple(x.shape)):  # unravel the flat index (host integers only)
+        pos.append(rest % int(dim))
+        rest //= int(dim)
+    pos.reverse()
+    where = pos[0] if len(pos) == 1 else tuple(pos)
     return f"{value!r} at index {where}"
+
+
+def _surely_finite(x: Array) -> bool:
+    """A one-pass test for NumPy: a finite sum means every value is finite (NaN and ±inf
+    propagate); an infinite one may be an overflow of finite values, so False only means
+    "look closer"."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(np.sum(x)))
+    if array_api_compat.is_torch_array(x) and x.is_floating_point() and x.numel():
+        return bool(x.detach().sum().isfinite())
+    return False
 
 
 def check_finite(xp, rewards: Array, shaper: str) -> None:
     """Reject NaN and ±inf: a NaN reward would silently poison a whole group's advantages."""
-    if xp.isdtype(rewards.dtype, "real floating"):
+    if xp.isdtype(rewards.dtype, "real floating") and not _surely_finite(rewards):
         ok = xp.isfinite(rewards)
         if not bool(xp.all(ok)):
             raise ValueError(
                 f"shaper {shaper!r}: rewards must be finite, got {_first(xp, rewards, ~ok)}; "
                 "fix the reward function (or map failures to 0) before shaping"
             )
+
+
+def check_finite_output(xp, out: Array, shaper: str) -> Array:
+    """Advantages that do not fit the output dtype raise instead of becoming ±inf/NaN."""
+    if (
+        xp.isdtype(out.dtype, "real floating")
+        and not _surely_finite(out)
+        and not bool(xp.all(xp.isfinite(out)))
+    ):
+        fix = (
+            "pass float32 (or float64) rewards"
+            if out.dtype not in (xp.float32, xp.float64)
+            else "pass float64 rewards"
+            if out.dtype == xp.float32
+            else "rescale the rewards"
+        )
+        raise ValueError(
+            f"shaper {shaper!r}: the advantages do not fit in {out.dtype} (they overflow to "
+            f"inf); {fix}"
+        )
+    return out
 
 
 def binary_counts(xp, rewards: Array) -> tuple[Array, Array] | None:
@@ -94,7 +192,7 @@ def non_binary_error(xp, rewards: Array, shaper: str) -> ValueError:
 
 
 def to_numpy(x: Array) -> np.ndarray:
-    """A host NumPy copy of any array (small arrays only: counts, sizes)."""
+    """A host NumPy copy of a NumPy, PyTorch or CuPy array."""
     if isinstance(x, np.ndarray):
         return x
     if array_api_compat.is_torch_array(x):
@@ -104,119 +202,304 @@ def to_numpy(x: Array) -> np.ndarray:
     return np.asarray(x)
 
 
-def _factorize(groups: Any, n: int, xp, device) -> tuple[Array, np.ndarray]:
-    """Group ids (ints or strings, any order) -> (dense group index per response on device,
-    host array of group sizes)."""
-    if array_api_compat.is_array_api_obj(groups) and not isinstance(groups, np.ndarray):
-        gxp = array_api_compat.array_namespace(groups)
-        if groups.ndim != 1 or groups.shape[0] != n:
-            raise ValueError(
-                f"groups must be 1-D with one id per reward ({n}), got shape {tuple(groups.shape)}"
-            )
-        # unique_inverse and unique_counts both sort the ids, so their outputs line up
-        # (torch has no unique_all).
-        inverse = gxp.unique_inverse(groups).inverse_indices
-        sizes = to_numpy(gxp.unique_counts(groups).counts)
-        inverse = xp.asarray(inverse, device=device)
-        return xp.astype(xp.reshape(inverse, (-1,)), xp.int64), sizes.astype(np.int64)
-    ids = groups if isinstance(groups, np.ndarray) else np.asarray(groups, dtype=object)
-    if ids.ndim != 1 or ids.shape[0] != n:
-        raise ValueError(f"groups must be 1-D with one id per reward ({n}), got shape {ids.shape}")
-    codes = _codes(ids)
-    sizes = np.bincount(codes)
-    inverse = xp.asarray(codes, device=device)
-    return inverse, sizes.astype(np.int64)
+# --- Group ids -> integer codes ------------------------------------------------------------
 
 
-def _codes(ids: np.ndarray) -> np.ndarray:
-    """Dense int64 group codes 0..G−1 for an array of ids (any order)."""
-    if ids.dtype.kind in "biu":
-        return np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    if ids.dtype.kind in "US":
-        return _string_codes(ids)
-    # Python objects (verl's uid strings): hashing them is per-object work whatever we do;
-    # one dict pass beats sorting them, which compares objects in Python too.
-    lookup: dict[Any, int] = {}
-    try:
-        return np.fromiter(
-            (lookup.setdefault(x, len(lookup)) for x in ids), dtype=np.int64, count=ids.size
-        )
-    except TypeError as err:
+def _shape_error(n: int, shape) -> ValueError:
+    return ValueError(f"groups must be 1-D with one id per reward ({n}), got shape {tuple(shape)}")
+
+
+def _nan_id_error(where: str) -> ValueError:
+    return ValueError(
+        f"group ids must not be NaN or None (got one {where}); every response needs the id of "
+        "its prompt: fill the missing ids before shaping"
+    )
+
+
+def host_ids(groups: Any, n: int) -> np.ndarray:
+    """Group ids as a 1-D NumPy array (NumPy, lists, or host copies of other arrays)."""
+    if isinstance(groups, np.ma.MaskedArray):
         raise ValueError(
-            f"group ids must be hashable (ints or strings), got {type(ids[0]).__name__}"
-        ) from err
+            "groups is a numpy masked array; advshape does not apply masks: pass plain ids"
+        )
+    if isinstance(groups, np.ndarray):
+        ids = groups
+    elif array_api_compat.is_torch_array(groups) or array_api_compat.is_cupy_array(groups):
+        ids = to_numpy(groups)
+    elif array_api_compat.is_array_api_obj(groups):
+        ids = np.asarray(groups)
+    else:
+        try:
+            ids = np.asarray(groups)
+        except ValueError:  # ragged nested sequences
+            ids = np.empty(0, dtype=object)
+        if ids.ndim != 1 or ids.dtype.kind not in "biufUS":
+            # tuples, mixed or unusual ids: one Python object per response
+            items = list(groups)
+            ids = np.empty(len(items), dtype=object)
+            for i, item in enumerate(items):
+                ids[i] = item
+    if ids.ndim != 1 or ids.shape[0] != n:
+        raise _shape_error(n, ids.shape)
+    return ids
 
 
-def _string_codes(ids: np.ndarray) -> np.ndarray:
-    """Codes for fixed-width string ids: a vectorised 64-bit FNV-style hash per id, then a
-    sort of the hashes (far faster than sorting strings), verified exactly afterwards."""
-    width = ids.dtype.itemsize // (4 if ids.dtype.kind == "U" else 1)
-    chars = np.ascontiguousarray(ids).view(np.uint32 if ids.dtype.kind == "U" else np.uint8)
-    chars = chars.reshape(ids.size, max(width, 1))
-    h = np.full(ids.size, 14695981039346656037, dtype=np.uint64)
-    prime = np.uint64(1099511628211)
-    for j in range(chars.shape[1]):  # over character positions, not responses
-        h ^= chars[:, j].astype(np.uint64)
-        h *= prime
-    _, first, codes = np.unique(h, return_index=True, return_inverse=True)
-    codes = codes.reshape(-1)
-    if not np.array_equal(ids[first][codes], ids):  # a 64-bit collision: fall back to exact
+def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """(code per response, number of code slots): equal ids get equal codes in [0, slots).
+
+    Codes need not be dense (some slots may be empty); they are what per-group arrays are
+    indexed by. Integer ids in a small range are their own codes; other numbers are factorised
+    with ``np.unique``; fixed-width strings by a verified 64-bit hash; Python objects (verl's
+    uid strings) by identity, then one dict pass over one representative per object. Every
+    route is exact. NaN and None ids are refused.
+    """
+    n = ids.shape[0]
+    if n == 0:
+        return np.zeros(0, np.intp), 0
+    kind = ids.dtype.kind
+    if kind == "f":
+        if np.isnan(ids).any():
+            raise _nan_id_error("in a float array")
+        if np.all(ids == np.round(ids)) and ids.min() >= 0 and ids.max() < 2 * n + _DIRECT_ID_SLACK:
+            ids = ids.astype(np.intp)
+            kind = "i"
+    if kind in "biu":
+        low, high = int(ids.min()), int(ids.max())
+        if low >= 0 and high < 2 * n + _DIRECT_ID_SLACK:
+            return ids.astype(np.intp, copy=False), high + 1
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
-    return codes.astype(np.int64)
+        return codes.astype(np.intp, copy=False), int(codes.max()) + 1
+    if kind in "fcmM":
+        codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
+        return codes.astype(np.intp, copy=False), int(codes.max()) + 1
+    # Strings and Python objects (verl's uid strings): exact factorisation through a dict,
+    # which hashes and compares the ids themselves. Sorting objects would compare them in
+    # Python, far slower. In verl's batches each prompt's uid is one string object repeated
+    # for its n responses, so the dict only needs to see one member per distinct object.
+    if kind in "US":
+        return _fixed_width_codes(ids)
+    ids = np.ascontiguousarray(ids)
+    if _CPYTHON_OBJECT_POINTERS:
+        return _codes_by_identity(ids)
+    return _codes_by_dict(ids)
 
 
-def apply_grouped(
+# An object array holds one PyObject pointer (8 bytes) per entry; on 64-bit CPython the
+# pointer is the object's identity, and identical objects are equal ids.
+_CPYTHON_OBJECT_POINTERS = (
+    platform.python_implementation() == "CPython" and np.dtype(object).itemsize == 8
+)
+
+
+# Odd 64-bit multipliers, one per 8-byte word of a fixed-width id (fixed: results are
+# reproducible; collisions are caught exactly below whatever they are).
+_WORD_MULTIPLIERS = np.random.default_rng(20251202).integers(0, 2**63, 64, dtype=np.uint64) * 2 + 1
+
+
+def _fixed_width_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes for a fixed-width string array ("U"/"S" dtype): a 64-bit hash of each id's bytes,
+    Σ_j word_j·c_j mod 2⁶⁴ over its 8-byte words (one contiguous pass, ``einsum``), factorised
+    as integers, then checked exactly (every id equals its code's representative); on a hash
+    collision the strings themselves are sorted instead."""
+    n = ids.shape[0]
+    raw = np.ascontiguousarray(ids).view(np.uint8).reshape(n, ids.dtype.itemsize)
+    if raw.shape[1] % 8:
+        raw = np.pad(raw, ((0, 0), (0, 8 - raw.shape[1] % 8)))
+    words = raw.view(np.uint64)
+    multipliers = np.resize(_WORD_MULTIPLIERS, words.shape[1])  # repeats beyond 512 bytes
+    h = np.einsum("ij,j->i", words, multipliers)  # wraps modulo 2⁶⁴, as intended
+    _, codes = np.unique(h, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.intp, copy=False)
+    slots = int(codes.max()) + 1
+    first = np.empty(slots, dtype=np.intp)
+    first[codes] = np.arange(n)
+    if not np.array_equal(ids.take(first).take(codes), ids):  # a collision: exact fallback
+        codes = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.intp)
+        slots = int(codes.max()) + 1
+    return codes, slots
+
+
+def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Code = index of the id's first occurrence, from one dict pass."""
+    n = ids.shape[0]
+    first: dict[Any, int] = {}
+    try:
+        codes = np.fromiter(map(first.setdefault, ids, range(n)), dtype=np.intp, count=n)
+    except TypeError as err:
+        bad = next(x for x in ids if not _hashable(x))
+        raise ValueError(
+            f"group ids must be hashable (ints or strings), got {type(bad).__name__}"
+        ) from err
+    if any(key is None or key != key for key in first):  # key != key: NaN
+        raise _nan_id_error("in the ids")
+    return codes, n
+
+
+def _codes_by_identity(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Group the entries by object identity (a sort of their pointers: integers, so NumPy's
+    vectorised sort), then factorise one representative object per identity with the dict:
+    equal but distinct objects still get one code, so the result is exact."""
+    n = ids.shape[0]
+    pointers = np.ctypeslib.as_array((ctypes.c_int64 * n).from_address(ids.ctypes.data))
+    order = np.argsort(pointers)
+    by_pointer = pointers.take(order)
+    starts = np.empty(n, dtype=bool)  # where a new object begins in pointer order
+    starts[0] = True
+    np.not_equal(by_pointer[1:], by_pointer[:-1], out=starts[1:])
+    representatives = ids.take(order[starts])
+    rep_codes, slots = _codes_by_dict(representatives)
+    codes = np.empty(n, dtype=np.intp)
+    codes[order] = rep_codes.take(np.cumsum(starts) - 1)
+    return codes, slots
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def codes_torch(groups: Any, n: int, device) -> tuple[Any, int]:
+    """Codes on ``device`` for a PyTorch batch; integer id tensors on the device stay there.
+
+    An id tensor already on the rewards' device is factorised there (``torch.unique``): the
+    ids never travel to the host. Other ids are factorised on the host and copied over once.
+    """
+    import torch
+
+    if isinstance(groups, torch.Tensor) and groups.device == device and device.type != "cpu":
+        return device_codes(groups, n)
+    codes, slots = codes_numpy(host_ids(groups, n))
+    return torch.from_numpy(codes.astype(np.int64, copy=False)).to(device), slots
+
+
+def device_codes(groups, n: int) -> tuple[Any, int]:
+    """Codes of a torch id tensor, computed where it lives (``torch.unique``; the number of
+    groups is the only value that reaches the host)."""
+    import torch
+
+    if groups.ndim != 1 or groups.shape[0] != n:
+        raise _shape_error(n, groups.shape)
+    if groups.is_complex():
+        raise ValueError(f"group ids must be ints or strings, got dtype {groups.dtype}")
+    if groups.is_floating_point() and bool(torch.isnan(groups).any()):
+        raise _nan_id_error("in a float tensor")
+    if n == 0:
+        return torch.zeros(0, dtype=torch.int64, device=groups.device), 0
+    unique, inverse = torch.unique(groups, return_inverse=True)
+    return inverse.reshape(-1), int(unique.shape[0])
+
+
+# --- Per-group sums -------------------------------------------------------------------------
+
+
+class DenseGroups:
+    """Groups along the last axis of ``[..., n]``. Per-group values keep a length-1 last axis
+    (keepdims), so ``spread`` is broadcasting and costs nothing."""
+
+    def __init__(self, xp, n: int) -> None:
+        self.xp = xp
+        self.count = n  # members per group: a Python int here
+
+    def total(self, x: Array) -> Array:
+        return self.xp.sum(x, axis=-1, keepdims=True)
+
+    def spread(self, per_group: Array) -> Array:
+        return per_group
+
+    def reference(self, x: Array) -> Array:
+        """One member of each group (the first), broadcast to its group."""
+        return x[..., :1]
+
+
+class NumpySegments:
+    """Ragged groups of 1-D NumPy data, by code: per-group sums via ``bincount`` (float64),
+    per-group values indexed by code slot and spread back by a gather."""
+
+    def __init__(self, codes: np.ndarray, slots: int) -> None:
+        self.xp = array_api_compat.array_namespace(np.empty(0))
+        self.codes, self.slots = codes, slots
+        self.sizes = np.bincount(codes, minlength=slots)  # members per slot (0: unused slot)
+        self.count = self.sizes.astype(np.float64)
+
+    def total(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.codes, weights=x, minlength=self.slots)
+
+    def spread(self, per_group: np.ndarray) -> np.ndarray:
+        return per_group.take(self.codes)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        ref = np.zeros(self.slots, dtype=x.dtype)
+        ref[self.codes] = x  # any member will do: one is written last
+        return ref
+
+
+class TorchSegments:
+    """Ragged groups of 1-D PyTorch data (any device), by code: sums via ``index_add``."""
+
+    def __init__(self, codes, slots: int, dtype) -> None:
+        import torch
+
+        self.xp = array_api_compat.array_namespace(codes)
+        self.codes, self.slots = codes, slots
+        self.sizes = torch.bincount(codes, minlength=slots)  # members per slot
+        self.count = self.sizes.to(dtype)
+
+    def total(self, x):
+        import torch
+
+        return torch.zeros(self.slots, dtype=x.dtype, device=x.device).index_add_(0, self.codes, x)
+
+    def spread(self, per_group):
+        return per_group.index_select(0, self.codes)
+
+    def reference(self, x):
+        import torch
+
+        ref = torch.zeros(self.slots, dtype=x.dtype, device=x.device)
+        ref[self.codes] = x
+        return ref
+
+
+# --- Ragged batches as dense blocks (any Array-API library) ---------------------------------
+
+
+def apply_blocks(
+    xp,
     rewards: Array,
-    groups: Any,
+    codes: Array,
     dense_fn: DenseFn,
     check_size: Callable[[int], None],
 ) -> Array:
-    """Apply ``dense_fn`` (which works along the last axis of ``[..., n]``) to each group.
+    """Apply ``dense_fn`` (along the last axis) to each group of a 1-D ragged batch.
 
-    ``groups=None``: ``rewards`` is ``[..., n]``, one group per row. Otherwise ``rewards`` is
-    1-D and ``groups`` gives each response's group id; groups may be non-contiguous and of
-    different sizes. ``check_size(n)`` raises for group sizes the shaper cannot handle.
+    ``codes`` (same library and device as ``rewards``) gives each response's group code. The
+    batch is sorted by (group size, group) into dense blocks, one per size. Standard Array-API
+    functions only.
     """
-    xp = namespace(rewards)
-    if groups is None:
-        if rewards.ndim == 0:
-            raise ValueError("rewards must have at least one axis (the group axis, last)")
-        check_size(int(rewards.shape[-1]))
-        return dense_fn(xp, rewards)
-    if rewards.ndim != 1:
-        raise ValueError(
-            f"with groups=..., rewards must be 1-D (one entry per response), got shape {tuple(rewards.shape)}; "
-            "for one group per row pass groups=None"
-        )
-    n = int(rewards.shape[0])
-    device = array_api_compat.device(rewards)
-    inverse, sizes = _factorize(groups, n, xp, device)
-    distinct = np.unique(sizes)
-    for size in distinct:
-        check_size(int(size))
-    if distinct.size == 1:  # all groups the same size: one dense block
-        size = int(distinct[0])
-        order = xp.argsort(inverse, stable=True)
-        block = dense_fn(xp, xp.reshape(xp.take(rewards, order, axis=0), (-1, size)))
-        return _unpermute(xp, xp.reshape(block, (-1,)), order)
-    # Sort responses by (group size, group index): each size is then a contiguous dense block.
-    size_rank = np.searchsorted(distinct, sizes)
-    key = xp.asarray(size_rank, device=device)[inverse] * len(sizes) + inverse
-    order = xp.argsort(key, stable=True)
+    # unique_inverse and unique_counts both sort the codes, so their outputs line up
+    inverse = xp.unique_inverse(codes).inverse_indices
+    counts = xp.unique_counts(codes).counts
+    inverse = xp.reshape(inverse, (-1,))
+    per_response = xp.take(counts, inverse, axis=0)
+    distinct = xp.unique_values(counts)
+    sizes = [int(distinct[i]) for i in range(int(distinct.shape[0]))]
+    for size in sizes:
+        check_size(size)
+    # sort by (group size, group): each size is then one contiguous dense block. Two stable
+    # sorts rather than one on size·G + group, which could overflow int32 (JAX's default).
+    by_group = xp.argsort(inverse, stable=True)
+    order = xp.take(
+        by_group, xp.argsort(xp.take(per_response, by_group, axis=0), stable=True), axis=0
+    )
     sorted_rewards = xp.take(rewards, order, axis=0)
     blocks, start = [], 0
-    for size in distinct:
-        length = int(np.sum(sizes == size)) * int(size)
-        block = xp.reshape(sorted_rewards[start : start + length], (-1, int(size)))
+    for size in sizes:
+        length = int(xp.sum(xp.astype(counts == size, xp.int32))) * size
+        block = xp.reshape(sorted_rewards[start : start + length], (-1, size))
         blocks.append(xp.reshape(dense_fn(xp, block), (-1,)))
         start += length
-    return _unpermute(xp, xp.concat(blocks), order)
-
-
-def _unpermute(xp, values: Array, order: Array) -> Array:
-    """out[order[i]] = values[i]."""
-    if array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_torch_namespace(xp):
-        out = xp.empty_like(values)
-        out[order] = values
-        return out
-    return xp.take(values, xp.argsort(order), axis=0)
+    values = xp.concat(blocks) if len(blocks) > 1 else blocks[0]
+    return xp.take(values, xp.argsort(order), axis=0)  # out[order[i]] = values[i]

@@ -66,7 +66,16 @@ FORMULAS: dict[str, str] = {
 
 def as_rho(rho: ArrayLike, what: str = "rho") -> Array:
     """ρ as a float64 array, checked to lie in [0, 1] (a probability)."""
-    arr = np.asarray(rho, dtype=np.float64)
+    if isinstance(rho, np.ma.MaskedArray):
+        raise ValueError(
+            f"{what} is a numpy masked array; pass plain values (masks are not applied)"
+        )
+    if np.iscomplexobj(rho):
+        raise ValueError(f"{what} must be real probabilities in [0, 1], got a complex value")
+    try:
+        arr = np.asarray(rho, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be real probabilities in [0, 1], got {rho!r}") from None
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} must be finite probabilities in [0, 1], got a NaN or infinity")
     if arr.size and (np.any(arr < 0.0) or np.any(arr > 1.0)):

@@ -9,22 +9,79 @@ costs O(top) and serves a whole batch whose groups share a size.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["binom_ratio_table", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
+__all__ = ["binom_ratio_table", "bounded_cache", "fail_at_k", "fail_at_k_loo", "pass_at_k"]
 
-# Tables are small (top + 1 floats) and reused by every call with the same group size.
-_TABLE_CACHE_SIZE = 256
+# Every cache of tables in the core holds at most this many bytes of arrays (least recently
+# used first out), however large the group sizes it has seen.
+CACHE_BYTES = 64 * 2**20
+
+# Tables are built up to this size (top + 1 float64 = 8 MiB); beyond it a ratio is computed
+# directly as a product of d factors, O(d) per entry (see _gather).
+TABLE_MAX_TOP = 2**20
+# binom_ratio_table itself refuses tables beyond this (512 MiB).
+PUBLIC_TABLE_MAX_TOP = 2**26
+# Direct products beyond this many factors per entry would take minutes: refused.
+DIRECT_MAX_D = 2**22
+# Counts are used as float64 (ρ̂ = N⁺/N): beyond 2⁵³ they are no longer exact there.
+MAX_COUNT = 2**53
 
 
-@lru_cache(maxsize=_TABLE_CACHE_SIZE)
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple | list):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    return 64
+
+
+def bounded_cache(fn: Callable | None = None, *, max_bytes: int = CACHE_BYTES) -> Callable:
+    """An LRU cache bounded by the bytes of the arrays it holds (``lru_cache`` counts entries,
+    and 256 entries of a 10⁶-response table are 2 GB). Cached arrays must be read-only."""
+    if fn is None:
+        return functools.partial(bounded_cache, max_bytes=max_bytes)
+    entries: OrderedDict = OrderedDict()
+    held = [0]
+
+    @functools.wraps(fn)
+    def cached(*args):
+        if args in entries:
+            entries.move_to_end(args)
+            return entries[args][0]
+        value = fn(*args)
+        size = _nbytes(value)
+        if size <= max_bytes:
+            entries[args] = (value, size)
+            held[0] += size
+            while held[0] > max_bytes:
+                _, (_, old) = entries.popitem(last=False)
+                held[0] -= old
+        return value
+
+    def cache_clear() -> None:
+        entries.clear()
+        held[0] = 0
+
+    cached.cache_clear = cache_clear  # type: ignore[attr-defined]
+    cached.cache_bytes = lambda: held[0]  # type: ignore[attr-defined]
+    return cached
+
+
+@bounded_cache
 def _binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
     table = np.zeros(top + 1, dtype=np.float64)
     if d == 0:
         table[:] = 1.0
+        table.setflags(write=False)  # cached and shared: nobody may write to it
         return table
     # log T[m] = Σ_{j=m+1}^{top} log1p(−d/j) for m ≥ d; T[m] = C(m, d)/C(top, d) = 0 for m < d.
     j = np.arange(d + 1, top + 1, dtype=np.float64)
@@ -44,11 +101,30 @@ def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
     top, d = int(top), int(d)
     if not 0 <= d <= top:
         raise ValueError(f"binom_ratio_table needs 0 <= d <= top, got d={d}, top={top}")
+    if top > PUBLIC_TABLE_MAX_TOP:
+        raise ValueError(
+            f"binom_ratio_table({top}, {d}) would hold {top + 1:,} floats "
+            f"({(top + 1) * 8 / 2**30:.3g} GiB); tables stop at top = {PUBLIC_TABLE_MAX_TOP:,}. "
+            "pass_at_k / fail_at_k / fail_at_k_loo compute single ratios for any n"
+        )
     return _binom_ratio_table_cached(top, d)
 
 
 def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
-    arr = np.asarray(value)
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(
+            f"{name} is a numpy masked array; pass plain counts (masks are not applied)"
+        )
+    try:
+        arr = np.asarray(value)
+    except OverflowError:
+        raise ValueError(
+            f"{name} must be at most 2**53 (exact in float64), got {value!r}"
+        ) from None
+    if arr.dtype == object:  # Python ints beyond int64
+        raise ValueError(f"{name} must be integer counts of at most 2**53, got {value!r}")
+    if arr.dtype == np.uint64 and arr.size and arr.max() > MAX_COUNT:
+        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {arr.max()}")
     if arr.dtype == np.bool_:
         raise ValueError(f"{name} must be integer counts, got booleans")
     if arr.dtype.kind == "f":
@@ -64,6 +140,8 @@ def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
         raise ValueError(f"{name} must be integer counts, got dtype {arr.dtype}")
     if np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative, got {arr[arr < 0].ravel()[0]}")
+    if arr.size and arr.max() > MAX_COUNT:
+        raise ValueError(f"{name} must be at most 2**53 (exact in float64), got {arr.max()}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -75,7 +153,7 @@ def _gather(
     if tops.size == 0:
         return out
     if np.all(tops == tops.flat[0]) and np.all(ds == ds.flat[0]):
-        return binom_ratio_table(int(tops.flat[0]), int(ds.flat[0]))[ms]
+        return _ratios(int(tops.flat[0]), int(ds.flat[0]), ms)
     pairs, inverse = np.unique(
         np.stack([tops.ravel(), ds.ravel()], axis=1), axis=0, return_inverse=True
     )
@@ -83,7 +161,24 @@ def _gather(
     flat_m, flat_out = ms.ravel(), out.reshape(-1)
     for p, (top, d) in enumerate(pairs):
         sel = inverse == p
-        flat_out[sel] = binom_ratio_table(int(top), int(d))[flat_m[sel]]
+        flat_out[sel] = _ratios(int(top), int(d), flat_m[sel])
+    return out
+
+
+def _ratios(top: int, d: int, ms: NDArray[np.int64]) -> NDArray[np.float64]:
+    """C(m, d)/C(top, d) for the given m: from the cached table up to TABLE_MAX_TOP, else
+    directly as ∏_{j<d} (m − j)/(top − j) (O(d) per entry, no table of top + 1 floats)."""
+    if top <= TABLE_MAX_TOP:
+        return binom_ratio_table(top, d)[ms]
+    if d > DIRECT_MAX_D:
+        raise ValueError(
+            f"a binomial ratio with n = {top} and k = {d} is out of reach (tables stop at n = "
+            f"{TABLE_MAX_TOP}, direct products at k = {DIRECT_MAX_D}); use a smaller group or K"
+        )
+    m = np.asarray(ms, dtype=np.float64)
+    out = np.ones(m.shape)
+    for j in range(d):  # over the d factors, vectorised over the entries
+        out *= np.maximum(m - j, 0.0) / (top - j)
     return out
 
 

@@ -19,15 +19,14 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from advshape._src.closed_forms import as_rho
+
 __all__ = ["binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
 
 
 def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """Bin(j; n, ρ) for j = 0..n, shape ``rho.shape + (n + 1,)``; exact 0/1 at ρ ∈ {0, 1}."""
-    rho = np.asarray(rho, dtype=np.float64)
-    if np.any(~np.isfinite(rho)) or np.any((rho < 0) | (rho > 1)):
-        bad = rho[~np.isfinite(rho) | (rho < 0) | (rho > 1)].ravel()[0]
-        raise ValueError(f"rho must lie in [0, 1] (a success probability), got {bad}")
+    rho = as_rho(rho)  # real, finite, in [0, 1]; not complex, not masked
     j = np.arange(n + 1, dtype=np.float64)
     log_binom = np.array(
         [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(n + 1)]
@@ -40,6 +39,13 @@ def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
             + np.where(j < n, (n - j) * np.log1p(-r), 0.0)
         )
     return np.exp(log_p)
+
+
+def _group_size(n, what: str) -> int:
+    """N as a Python int: a positive whole number (8.7 is refused, not truncated to 8)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{what}: n must be a positive integer group size, got {n!r}")
+    return int(n)
 
 
 def _score_differences(shaper, n: int, what: str) -> NDArray[np.float64]:
@@ -60,7 +66,7 @@ def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.fl
     ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
     Vectorised over ``rho`` in [0, 1]. Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}.
     """
-    n = int(n)
+    n = _group_size(n, "expected_update_coefficient")
     return binomial_pmf(n - 1, rho) @ _score_differences(shaper, n, "c_N")
 
 
@@ -72,7 +78,7 @@ def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
 
         F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
     """
-    n = int(n)
+    n = _group_size(n, "finite_n_surrogate")
     diff = _score_differences(shaper, n, "F_N")
     pmf = binomial_pmf(n, rho)  # Bin(i; N, ρ), i = 0..N
     tail = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]  # tail[i] = P[Bin ≥ i]

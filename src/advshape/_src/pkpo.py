@@ -7,34 +7,50 @@ the largest q > p otherwise. Counting subsets gives, in O(n log n) per group,
 
     s₍ₚ₎ = [C(p−1, k−1)·x₍ₚ₎ + Σ_{q>p} C(q−2, k−2)·x₍q₎] / C(n−1, k−1)
 
-the mean max over the k-subsets containing p. The leave-one-out baselines average the max
-over the subsets of the *other* n − 1 responses, of size k ("loo") or k − 1
-("loo_minus_one", max ∅ := 0):
+the mean max over the k-subsets containing p. The leave-one-out baselines use the max over
+the subsets of the *other* n − 1 responses, of size k (ρ̂₋ₚ(k), the max@k estimate without p)
+or k − 1 ("loo_minus_one", max ∅ := 0):
 
-    b^loo₍ₚ₎   = [Σ_{q<p} C(q−1, k−1)·x₍q₎ + Σ_{q>p} C(q−2, k−1)·x₍q₎] / C(n−1, k)
+    ρ̂₋₍ₚ₎(k)   = [Σ_{q<p} C(q−1, k−1)·x₍q₎ + Σ_{q>p} C(q−2, k−1)·x₍q₎] / C(n−1, k)
     s − b^loo−1 = [C(p−1, k−1)·x₍ₚ₎ − Σ_{q<p} C(q−1, k−2)·x₍q₎] / C(n−1, k−1)
 
-(the Σ_{q>p} terms of s and b^loo−1 cancel). With k = n, "loo_minus_one" gives the best
+(the Σ_{q>p} terms of s and b^loo−1 cancel). Baselines:
+
+- ``"none"``: A = s (PKPO's s_i of Eq. 29 is (k/n)·s: the constant k/n is dropped, as the seed
+  paper does in Eq. 37);
+- ``"loo"``: PKPO's s^(loo) (Walder & Karkhanis, Eq. 29 and Listing 1), with k/n dropped:
+  A = s − n/(n−1)·ρ̂₋(k). The n/(n−1) is PKPO's: s^(loo)_i = s_i − (1/(n−1))·Σ_{j≠i} S(j, k, [n]∖i)
+  and Σ_{j≠i} S(j, k, [n]∖i) = k·ρ̂₋ᵢ(k). It is *not* zero-mean in a group: at k = 1 it is
+  A_i = x_i − mean_{j≠i} x_j·n/(n−1), i.e. PKPO's x_i/n − mean_{j≠i} x_j/(n−1) times n, not RLOO;
+- ``"loo_unscaled"``: A = s − ρ̂₋(k), the same baseline without the n/(n−1) (also unbiased: the
+  baseline does not depend on response i; at k = 1 it is RLOO). Not in PKPO; kept for comparison;
+- ``"loo_minus_one"``: A = s − b^loo−1 (PKPO's s^(loo−1), k/n dropped; at k = 1, REINFORCE). With k = n, "loo_minus_one" gives the best
 response x₍ₙ₎ − x₍ₙ₋₁₎ and everyone else 0. All weights are binomial ratios taken from
 :func:`binom_ratio_table`, so nothing overflows.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import array_api_compat
 import numpy as np
 from numpy.typing import NDArray
 
-from advshape._src.combinatorics import binom_ratio_table
+from advshape._src.arrays import working_dtype
+from advshape._src.combinatorics import binom_ratio_table, bounded_cache
 
-BASELINES = ("none", "loo", "loo_minus_one")
+BASELINES = ("none", "loo", "loo_unscaled", "loo_minus_one")
 
 __all__ = ["BASELINES", "pkpo_dense", "pkpo_position_weights"]
 
 
-@lru_cache(maxsize=256)
+def _readonly(weights: dict[str, NDArray[np.float64]]) -> dict[str, NDArray[np.float64]]:
+    out = {key: np.array(value, dtype=np.float64) for key, value in weights.items()}
+    for value in out.values():
+        value.setflags(write=False)  # cached and shared: nobody may write to it
+    return out
+
+
+@bounded_cache
 def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np.float64]]:
     """Weights per sorted position p = 1..n (index p − 1) for group size n and target k.
 
@@ -49,14 +65,16 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
         beta = zeros.copy()
         if k >= 2:
             beta[1:] = (k - 1) / (n - 1) * binom_ratio_table(n - 2, k - 2)[p[1:] - 2]
-        return {"self": alpha, "above": beta, "below": zeros}
+        return _readonly({"self": alpha, "above": beta, "below": zeros})
     if baseline == "loo_minus_one":
         # ε_q = C(q−1, k−2)/C(n−1, k−1) = (k−1)/(n−k+1)·C(q−1, k−2)/C(n−1, k−2)
         eps = zeros.copy()
         if k >= 2:
             eps = (k - 1) / (n - k + 1) * binom_ratio_table(n - 1, k - 2)[p - 1]
-        return {"self": alpha, "above": zeros, "below": -eps}
-    if baseline == "loo":  # needs k ≤ n − 1
+        return _readonly({"self": alpha, "above": zeros, "below": -eps})
+    if baseline in ("loo", "loo_unscaled"):  # needs k ≤ n − 1
+        # PKPO's s^(loo) subtracts n/(n−1)·ρ̂₋(k) (see the module docstring)
+        scale = n / (n - 1) if baseline == "loo" else 1.0
         beta = zeros.copy()
         if k >= 2:
             beta[1:] = (k - 1) / (n - 1) * binom_ratio_table(n - 2, k - 2)[p[1:] - 2]
@@ -64,7 +82,7 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
         gamma = k / (n - k) * alpha
         delta = zeros.copy()
         delta[1:] = k / (n - 1) * binom_ratio_table(n - 2, k - 1)[p[1:] - 2]
-        return {"self": alpha, "above": beta - delta, "below": -gamma}
+        return _readonly({"self": alpha, "above": beta - scale * delta, "below": -scale * gamma})
     raise ValueError(f"unknown PKPO baseline {baseline!r}; choose one of {BASELINES}")
 
 
@@ -73,23 +91,29 @@ def pkpo_position_weights(n: int, k: int, baseline: str) -> dict[str, NDArray[np
 _MATMUL_MAX_N = 64
 
 
-@lru_cache(maxsize=256)
+@bounded_cache
 def pkpo_matrix(n: int, k: int, baseline: str) -> NDArray[np.float64]:
     """W with A₍ₚ₎ = Σ_q x₍q₎·W[q, p] on sorted rewards: diag = self, q > p = above, q < p = below."""
     w = pkpo_position_weights(n, k, baseline)
     ones = np.ones((n, n))
-    return (
+    matrix = (
         np.diag(w["self"])
         + np.tril(w["above"][:, None] * ones, -1)
         + np.triu(w["below"][:, None] * ones, 1)
     )
+    matrix.setflags(write=False)  # cached and shared
+    return matrix
 
 
 def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library)."""
     n = int(rewards.shape[-1])
     device = array_api_compat.device(rewards)
-    x = xp.astype(rewards, out_dtype, copy=False)
+    # sums of weighted rewards in the working precision (float64 where available), whatever
+    # the rewards' dtype; cast to the output dtype at the end
+    out_dtype, final_dtype = working_dtype(xp, rewards), out_dtype
+    # sort in the rewards' own dtype (ordering is exact in any dtype, and cheaper there)
+    x = rewards if xp.isdtype(rewards.dtype, "real floating") else xp.astype(rewards, final_dtype)
     if isinstance(x, np.ndarray):  # plain NumPy: an unstable argsort (the compat one is stable)
         order = np.argsort(x, axis=-1)
         xs = np.take_along_axis(x, order, axis=-1)
@@ -98,22 +122,23 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     else:
         order = xp.argsort(x, axis=-1)  # ties may land in any order: results do not depend on it
         xs = xp.take_along_axis(x, order, axis=-1)
+    xs = xp.astype(xs, out_dtype)
     if n <= _MATMUL_MAX_N:
-        matrix = xp.asarray(pkpo_matrix(n, k, baseline), dtype=out_dtype, device=device)
+        matrix = xp.asarray(np.array(pkpo_matrix(n, k, baseline)), dtype=out_dtype, device=device)
         out = np.matmul(xs, matrix) if isinstance(xs, np.ndarray) else xp.matmul(xs, matrix)
     else:
         w = pkpo_position_weights(n, k, baseline)
-        out = xp.asarray(w["self"], dtype=out_dtype, device=device) * xs
+        out = xp.asarray(np.array(w["self"]), dtype=out_dtype, device=device) * xs
         if np.any(w["above"]):
-            weighted = xp.asarray(w["above"], dtype=out_dtype, device=device) * xs
+            weighted = xp.asarray(np.array(w["above"]), dtype=out_dtype, device=device) * xs
             # Σ_{q>p} = total − inclusive prefix sum
             out = out + (
                 xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
             )
         if np.any(w["below"]):
-            weighted = xp.asarray(w["below"], dtype=out_dtype, device=device) * xs
+            weighted = xp.asarray(np.array(w["below"]), dtype=out_dtype, device=device) * xs
             out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
-    return _unsort(xp, out, order)
+    return _unsort(xp, xp.astype(out, final_dtype), order)
 
 
 def _unsort(xp, values, order):

@@ -23,7 +23,7 @@ import numpy as np
 from advshape._src import closed_forms, continuous, recent, scores
 from advshape._src.pkpo import BASELINES
 from advshape._src.schedule import Schedule, ScheduledShaper, is_schedule_text
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
 
 __all__ = [
     "REQUIRED",
@@ -266,7 +266,12 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         summary="PKPO: mean max-reward over k-subsets, leave-one-out baseline; continuous rewards too",
         paper="Walder & Karkhanis 2025",
         equation="Eq. (37), App. C.4; PKPO",
-        formula="s_i = mean over k-subsets ∋ i of max r; A = s − b (b: none, loo, loo−1)",
+        formula=(
+            "s̄_i = mean over k-subsets ∋ i of max r; A = s̄ − b with b = 0 (none), "
+            "N/(N−1)·ρ̂₋ᵢ(k) (loo, PKPO's s^(loo), Eq. 29), ρ̂₋ᵢ(k) (loo_unscaled) or the mean max "
+            "over (k−1)-subsets of the others (loo_minus_one); PKPO's s = (k/N)·A: the constant "
+            "k/N is dropped"
+        ),
         unbiased=True,
         binary_only=False,
         params=(
@@ -278,7 +283,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         scores=scores.pkpo,
         surrogate=closed_forms.pkpo,
         generic=continuous.pkpo,
-        min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") == "loo" else 1,
+        min_n=lambda p: int(p["k"]) + 1 if p.get("baseline") in ("loo", "loo_unscaled") else 1,
         k_le_n=True,
     ),
     # --- published after the paper (issue 12) ---------------------------------------------
@@ -597,7 +602,7 @@ def shaper(spec: str | Shaper, **params: Any) -> Shaper:
         min_n=entry.min_n(resolved),
         k_le_n=entry.k_le_n,
     )
-    return count_shaper(
+    built = count_shaper(
         entry.name,
         partial(entry.scores, **resolved),
         params=resolved,
@@ -606,3 +611,4 @@ def shaper(spec: str | Shaper, **params: Any) -> Shaper:
         generic=partial(entry.generic, **resolved) if entry.generic is not None else None,
         surrogate=partial(entry.surrogate, **resolved) if entry.surrogate is not None else None,
     )
+    return set_rebuild(built, shaper, built.spec)  # pickles as its spec string

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo
+from advshape._src.combinatorics import _ratios, fail_at_k, fail_at_k_loo
 
 Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
@@ -167,13 +167,17 @@ def entropy(n_pos: NDArray, n: NDArray, lam: float) -> Scores:
 
 
 def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") -> Scores:
-    """PKPO (Walder & Karkhanis 2025) on binary rewards.
+    """PKPO (Walder & Karkhanis 2025) on binary rewards, with PKPO's overall k/n dropped.
 
-    s_i is the mean, over the k-subsets of the group that contain i, of the subset's max reward:
-    s⁺ = 1 and s⁻ = 1 − f̂⁻_{K−1} (paper Eq. 37, App. C.4). Baselines subtract the mean max
-    over the subsets of the *other* N − 1 responses — of size k (``"loo"``) or k − 1
-    (``"loo_minus_one"``), which for binary rewards gives A⁺ = f̂⁺_{K−1}, A⁻ = 0, i.e.
-    REINFORCE_K.
+    s̄_i is the mean, over the k-subsets of the group that contain i, of the subset's max reward:
+    s̄⁺ = 1 and s̄⁻ = 1 − f̂⁻_{K−1} (paper Eq. 37, App. C.4). Baselines (see
+    :mod:`advshape._src.pkpo`), with ρ̂₋ᵢ(k) = 1 − C(N⁻ of the others, k)/C(N−1, k) the Pass@k
+    estimate of the other N − 1 responses:
+
+    - ``"none"``: A = s̄;
+    - ``"loo"``: PKPO's s^(loo) (Eq. 29): A = s̄ − N/(N−1)·ρ̂₋ᵢ(k);
+    - ``"loo_unscaled"``: A = s̄ − ρ̂₋ᵢ(k);
+    - ``"loo_minus_one"``: A⁺ = f̂⁺_{K−1}, A⁻ = 0, i.e. REINFORCE_K.
     """
     n_pos, n = np.broadcast_arrays(np.asarray(n_pos, np.int64), np.asarray(n, np.int64))
     f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
@@ -181,15 +185,22 @@ def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") ->
         return np.ones(n.shape), 1.0 - f_neg
     if baseline == "loo_minus_one":
         return f_pos, np.zeros(n.shape)
-    # "loo": baseline = Pass@k of the other n−1 responses, 1 − C(N⁻', k)/C(n−1, k).
+    if baseline not in ("loo", "loo_unscaled"):
+        raise ValueError(f"unknown PKPO baseline {baseline!r}")
     n_neg = n - n_pos
-    a_pos = np.empty(n.shape)
-    a_neg = np.empty(n.shape)
+    a_pos = np.zeros(n.shape)
+    a_neg = np.zeros(n.shape)
     for top in np.unique(n - 1):
         sel = (n - 1) == top
-        table = binom_ratio_table(int(top), int(k))
-        # correct i: s = 1, others have N⁻ wrong → A⁺ = C(N⁻, k)/C(n−1, k)
-        a_pos[sel] = table[np.minimum(n_neg[sel], top)] * (n_pos[sel] >= 1)
-        # wrong i: s = 1 − f̂⁻, others have N⁻ − 1 wrong → A⁻ = C(N⁻ − 1, k)/C(n−1, k) − f̂⁻
-        a_neg[sel] = table[np.maximum(n_neg[sel] - 1, 0)] * (n_neg[sel] >= 1) - f_neg[sel]
+        scale = (top + 1) / top if baseline == "loo" else 1.0
+
+        def fail_others(m, top=int(top)):  # C(m, k)/C(n−1, k): Fail@k of the others
+            return _ratios(top, int(k), m)
+
+        # correct i (exists iff N⁺ ≥ 1): s̄ = 1, the others hold N⁻ wrong
+        pass_others = 1.0 - fail_others(np.minimum(n_neg[sel], top))
+        a_pos[sel] = np.where(n_pos[sel] >= 1, 1.0 - scale * pass_others, 0.0)
+        # wrong i (exists iff N⁻ ≥ 1): s̄ = 1 − f̂⁻, the others hold N⁻ − 1 wrong
+        pass_others = 1.0 - fail_others(np.maximum(n_neg[sel] - 1, 0))
+        a_neg[sel] = np.where(n_neg[sel] >= 1, (1.0 - f_neg[sel]) - scale * pass_others, 0.0)
     return a_pos, a_neg

@@ -70,8 +70,9 @@ def _rloo_k(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
 
 def _pkpo(rewards: Sequence[int], k: int, baseline: str = "loo_minus_one") -> list[Fraction]:
     """PKPO (Walder & Karkhanis): s_i = mean over k-subsets ∋ i of max r, minus a baseline
-    from the other N − 1 responses: none, mean max over k-subsets (``loo``) or over
-    (k − 1)-subsets (``loo_minus_one``)."""
+    from the other N − 1 responses: none, N/(N−1) times the mean max over their k-subsets
+    (``loo``: PKPO's s^(loo), Eq. 29, with the overall k/N dropped), the same without N/(N−1)
+    (``loo_unscaled``) or the mean max over their (k − 1)-subsets (``loo_minus_one``)."""
     n = len(rewards)
     out = []
     for i in range(n):
@@ -81,6 +82,8 @@ def _pkpo(rewards: Sequence[int], k: int, baseline: str = "loo_minus_one") -> li
         if baseline == "none":
             b = Fraction(0)
         elif baseline == "loo":
+            b = Fraction(n, n - 1) * _max_over_subsets(others, k)
+        elif baseline == "loo_unscaled":
             b = _max_over_subsets(others, k)
         else:
             b = _max_over_subsets(others, k - 1)

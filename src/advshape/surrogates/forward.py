@@ -31,7 +31,7 @@ from advshape._src import scores as score_formulas
 from advshape._src.closed_forms import as_rho
 from advshape._src.registry import THIS_PAPER, parse_spec, registry
 from advshape._src.registry import shaper as registry_shaper
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
 from advshape.surrogates._optional import require
 
 __all__ = [
@@ -108,8 +108,9 @@ class SurrogateFunction:
         self.role = role
         if callable(source) and not _is_sympy(source):
             self.text = getattr(source, "__name__", "callable")
+            self.source = None  # a callable cannot be rebuilt from text
             self.symbolic = False
-            self._value = _vectorised(source)
+            self._value = _vectorised(source, role)
             self._derivative = lambda r: numeric_derivative(self._value, r)
             self.at_zero = float(np.asarray(self._value(np.array([0.0])))[0])
             self.at_one = float(np.asarray(self._value(np.array([1.0])))[0])
@@ -117,11 +118,16 @@ class SurrogateFunction:
             sympy = require("sympy", "from_surrogate with a string or SymPy expression")
             expr, rho = _parse(source, role)
             self.text = str(expr)
+            # what rebuilds it exactly in another process: the user's text, or SymPy's srepr
+            self.source = source if isinstance(source, str) else sympy.srepr(expr)
             self.symbolic = True
+            derivative = sympy.diff(expr, rho)
+            _check_symbolic(expr, derivative, role, source)
             self._value = _lambdify(rho, expr)
-            self._derivative = _lambdify(rho, sympy.diff(expr, rho))
+            self._derivative = _lambdify(rho, derivative)
             self.at_zero = _end_limit(expr, rho, 0, role)
             self.at_one = _end_limit(expr, rho, 1, role)
+            _check_numeric(self, role)
         for where, value in (("0", self.at_zero), ("1", self.at_one)):
             if not math.isfinite(value):
                 raise ValueError(
@@ -146,17 +152,78 @@ def _is_sympy(obj: Any) -> bool:
     return type(obj).__module__.startswith("sympy")
 
 
-def _vectorised(fn: Callable) -> Callable[[Array], Array]:
-    def call(rho: Array) -> Array:
+def _vectorised(fn: Callable, role: str) -> Callable[[Array], Array]:
+    """A callable of ρ as a function of arrays: called on the whole array if it returns real
+    numbers of ρ's shape (or one number), else once per ρ; anything else is a ValueError."""
+
+    def as_real(value: Any, shape: tuple) -> Array | None:
         try:
-            out = np.asarray(fn(rho), dtype=np.float64)
-            if out.shape == np.shape(rho):
-                return out
-        except (TypeError, ValueError):
-            pass
-        return np.array([float(fn(float(r))) for r in np.ravel(rho)]).reshape(np.shape(rho))
+            arr = np.asarray(value)
+        except Exception:  # ragged sequences and other oddities: not a real array
+            return None
+        if arr.dtype.kind not in "biuf" or arr.shape not in (shape, ()):
+            return None
+        return np.broadcast_to(arr.astype(np.float64), shape)
+
+    def call(rho: Array) -> Array:
+        shape = np.shape(rho)
+        try:
+            whole = as_real(fn(rho), shape)
+        except (TypeError, ValueError):  # written for floats only: call it per value below
+            whole = None
+        if whole is not None:
+            return whole
+        out = np.empty(shape)
+        for index, r in np.ndenumerate(rho):
+            value = fn(float(r))
+            one = as_real(value, ())
+            if one is None:
+                raise ValueError(
+                    f"{role} (a Python callable) must return a real number for a float rho, or "
+                    f"real numbers of rho's shape for an array; got {type(value).__name__}"
+                    + (f" of shape {np.shape(value)}" if hasattr(value, "shape") else "")
+                    + f" for rho = {float(r)!r}"
+                )
+            out[index] = one
+        return out
 
     return call
+
+
+def _check_symbolic(expr, derivative, role: str, source: Any) -> None:
+    """Refuse what has no real, finite derivative on (0, 1) before NumPy ever sees it."""
+    import sympy
+
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+        raise ValueError(
+            f"{role} {source!r} is not a finite expression in rho (contains oo, zoo or nan)"
+        )
+    if expr.has(sympy.I):
+        raise ValueError(f"{role} {source!r} is complex (contains I); a reward must be real")
+    bad = derivative.atoms(sympy.Derivative, sympy.DiracDelta, sympy.Subs)
+    if bad:
+        raise ValueError(
+            f"{role} {source!r} has no usable derivative on (0, 1) (d/drho = {derivative}, which "
+            "involves " + ", ".join(sorted({type(b).__name__ for b in bad})) + "); use a "
+            "differentiable expression: floor, sign, Heaviside and the like are step functions"
+        )
+
+
+def _check_numeric(f: SurrogateFunction, role: str) -> None:
+    """Evaluate the compiled value and derivative once inside (0, 1): a name NumPy lacks or a
+    complex value surfaces here as a ValueError, not in the middle of training."""
+    grid = np.linspace(0.0, 1.0, 9)[1:-1]
+    for what, fn in (("value", f._value), ("derivative", f._derivative)):
+        try:
+            with np.errstate(all="ignore"):
+                values = np.asarray(fn(grid))
+        except Exception as err:
+            raise ValueError(
+                f"cannot evaluate the {what} of {role} {f.text!r} with NumPy: "
+                f"{type(err).__name__}: {err}"
+            ) from None
+        if values.dtype.kind == "c" and np.any(values.imag != 0):
+            raise ValueError(f"{role} {f.text!r} takes complex values inside (0, 1)")
 
 
 def _parse(source: Any, role: str):
@@ -319,12 +386,12 @@ def from_surrogate(
     spec = f"F={surrogate.text}"
     formula = f"A± = F'(ρ̂)·A±_RLOO, F = {surrogate.text}"
     if reg is not None:
-        # lam at full precision when %g would round it: the spec must rebuild this shaper
-        lam_text = f"{lam:g}" if float(f"{lam:g}") == lam else repr(float(lam))
-        spec += f";Omega={reg.text};lam={lam_text}"
+        # repr: the shortest text that reads back as exactly this float
+        spec += f";Omega={reg.text};lam={lam!r}"
         formula = (
             f"A± = [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO, F = {surrogate.text}, Ω = {reg.text}, λ = {lam:g}"
         )
+    given_name = name
     name = name or "from_surrogate"
     info = ShaperInfo(
         summary=f"forward-engineered from the surrogate {spec}",
@@ -341,7 +408,19 @@ def from_surrogate(
     params: dict[str, Any] = {"F": surrogate.text, "lam": lam}
     if reg is not None:
         params["regularizer"] = reg.text
-    return count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+    built = count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+    if surrogate.source is not None and (reg is None or reg.source is not None):
+        # Text and SymPy surrogates rebuild exactly from their source; one built from a Python
+        # callable has no recipe, so pickle refuses it at dumps, not in the worker.
+        set_rebuild(
+            built,
+            from_surrogate,
+            surrogate.source,
+            given_name,
+            None if reg is None else reg.source,
+            lam,
+        )
+    return built
 
 
 SURROGATE_PREFIX = "surrogate:"
