@@ -27,8 +27,7 @@ from advshape._src.registry import (
 )
 from advshape._src.schedule import Schedule, ScheduledShaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_scores
-
-__version__ = "0.1.0"
+from advshape._version import __version__
 
 # Surrogate-reward tools, loaded on first use so that `import advshape` stays NumPy-only
 # (they pull in SymPy/SciPy when called).

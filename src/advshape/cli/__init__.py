@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from advshape._version import __version__
+
 # subcommand -> (module in advshape.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advshape",
         description="Advantage shaping for RL with verifiable rewards.",
     )
+    parser.add_argument("--version", action="version", version=f"advshape {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         mod = importlib.import_module(f"advshape.cli.{module}")
