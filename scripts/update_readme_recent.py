@@ -1,4 +1,4 @@
-"""Regenerate the README's PSR/NSR/W-REINFORCE table (between the zhu-variance markers).
+"""Regenerate the PSR/NSR/W-REINFORCE table of docs/surrogates.md (between the zhu-variance markers).
 
 Every number is exact rational arithmetic (advshape.surrogates.verify.bernoulli_update_moments),
 rounded for display: rerun this script to reproduce it.
@@ -23,11 +23,11 @@ def render() -> str:
 
 
 def main() -> None:
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    text = readme.read_text()
+    page = Path(__file__).resolve().parent.parent / "docs" / "surrogates.md"
+    text = page.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{render()}\n{END}{tail}")
+    page.write_text(f"{head}{START}\n{render()}\n{END}{tail}")
 
 
 if __name__ == "__main__":

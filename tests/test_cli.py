@@ -49,9 +49,10 @@ def test_bad_input_exits_2_with_a_message(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_readme_shaper_table_is_generated_from_the_registry():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("<!-- shaper-table:start -->\n", 1)[1].split(
+@pytest.mark.parametrize("page", ["README.md", "docs/shapers.md"])
+def test_readme_shaper_table_is_generated_from_the_registry(page):
+    text = (Path(__file__).resolve().parent.parent / page).read_text()
+    section = text.split("<!-- shaper-table:start -->\n", 1)[1].split(
         "\n<!-- shaper-table:end -->", 1
     )[0]
     assert section == _render(*registry_table(), "markdown"), (

@@ -225,7 +225,7 @@ def test_readme_psr_nsr_table_is_generated_from_exact_moments():
     spec = importlib.util.spec_from_file_location("upd", root / "scripts/update_readme_recent.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    section = (root / "README.md").read_text().split(module.START + "\n", 1)[1]
+    section = (root / "docs/surrogates.md").read_text().split(module.START + "\n", 1)[1]
     assert section.split("\n" + module.END, 1)[0] == module.render(), (
         "run: python scripts/update_readme_recent.py"
     )
