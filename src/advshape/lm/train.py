@@ -591,31 +591,39 @@ def policy_loss(
     return -total
 
 
-def length_buckets(lengths, *, min_rows: int = 64) -> list[list[int]]:
-    """Rows grouped by response length, so the loss pass pads each group only to its own
-    longest response: rows sorted by length, cut where the length changes once a group
-    holds at least ``min_rows`` rows (small groups would cost more in calls than they save).
+#: The fixed cost of one more forward/backward call of the loss pass, in padded response
+#: tokens (measured on the tiny model: ~0.9 ms a call against ~7 µs a token).
+BUCKET_OVERHEAD_TOKENS = 128
+
+
+def length_buckets(lengths, *, overhead: int = BUCKET_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Rows grouped by response length for the loss pass, each group padded only to its own
+    longest response: rows sorted by length, cut where the total padded width plus
+    ``overhead`` per group is least (exact, by dynamic programming over the distinct lengths).
     """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    buckets: list[list[int]] = [[]]
-    for i in order:
-        current = buckets[-1]
-        if len(current) >= min_rows and lengths[i] != lengths[current[-1]]:
-            buckets.append([])
-        buckets[-1].append(i)
-    return [b for b in buckets if b]
-
-
-def trim_bucket(prompt_ids, prompt_mask, response_ids, response_mask, rows):
-    """The bucket's rows, without the columns that are padding in every one of them."""
-    import torch
-
-    index = torch.as_tensor(rows, device=prompt_ids.device)
-    p_ids, p_mask = prompt_ids[index], prompt_mask[index]
-    r_ids, r_mask = response_ids[index], response_mask[index]
-    first = int(p_mask.sum(0).nonzero()[0])  # prompts are left-padded
-    width = int(r_mask.sum(1).max())
-    return p_ids[:, first:], p_mask[:, first:], r_ids[:, :width], r_mask[:, :width]
+    values = sorted(set(lengths))
+    counts = [sum(1 for x in lengths if x == v) for v in values]
+    # best[j]: least cost of the rows of the j shortest distinct lengths; cut[j]: where the
+    # last group of that solution starts (an index into values)
+    best = [0.0] + [float("inf")] * len(values)
+    cut = [0] * (len(values) + 1)
+    for j in range(1, len(values) + 1):
+        rows = 0
+        for i in range(j, 0, -1):  # the last group holds distinct lengths i-1 .. j-1
+            rows += counts[i - 1]
+            cost = best[i - 1] + rows * values[j - 1] + overhead
+            if cost < best[j]:
+                best[j], cut[j] = cost, i - 1
+    sizes, j = [], len(values)
+    while j > 0:
+        sizes.append(sum(counts[cut[j] : j]))
+        j = cut[j]
+    buckets, start = [], 0
+    for size in reversed(sizes):
+        buckets.append(order[start : start + size])
+        start += size
+    return buckets
 
 
 def step_problems(n_problems: int, batch: int, seed: int, step: int) -> list[int]:
@@ -655,7 +663,7 @@ def train(args: Args) -> dict[str, Any]:
 
     from advshape.lm.evaluate import evaluate_cached
     from advshape.lm.model import load_pretrained, n_parameters, save_pretrained_atomic
-    from advshape.lm.rollout import sample, token_logprobs
+    from advshape.lm.rollout import prompt_states, response_logprobs, sample
     from advshape.lm.tasks import Task
 
     shaper = validate(args)
@@ -788,45 +796,57 @@ def train(args: Args) -> dict[str, Any]:
         advantages = advantages.reshape(B * N).to(torch.float32).to(args.device)
         t2 = time.perf_counter()
 
-        # 5. policy-gradient step(s), the loss pass in buckets of similar response length
+        # 5. policy-gradient step(s). The loss pass runs each distinct prompt once (its N
+        # responses share its states, gradients included), then the responses in buckets
+        # of similar length, each padded only to its own longest response.
         lengths = response_mask.sum(1).tolist()
-        buckets = [
-            (rows, trim_bucket(prompt_ids, prompt_mask, response_ids, response_mask, rows))
-            for rows in length_buckets(lengths)
-        ]
+        prompt_rows = torch.arange(B * N, device=prompt_ids.device) // N  # prompt-major rows
+        unique_ids, unique_mask = prompt_ids[::N], prompt_mask[::N]
+        buckets = []
+        for rows in length_buckets(lengths):
+            index = torch.as_tensor(rows, device=prompt_ids.device)
+            width = max(lengths[i] for i in rows)
+            buckets.append(
+                (
+                    index,
+                    response_ids[index, :width],
+                    response_mask[index, :width],
+                    advantages[index.to(advantages.device)],
+                )
+            )
         n_tokens = sum(lengths)
         old_logps: list[Any] = []
         forward_s = backward_s = 0.0
         for epoch in range(args.ppo_epochs):
             optimizer.zero_grad(set_to_none=True)
+            f0 = time.perf_counter()
             loss = torch.zeros((), device=args.device)
             entropy_sum = 0.0
-            for b, (rows, (p_ids, p_mask, r_ids, r_mask)) in enumerate(buckets):
-                f0 = time.perf_counter()
+            with autocast(args):
+                states = prompt_states(model, unique_ids, unique_mask)
+            for b, (index, r_ids, r_mask, bucket_advantages) in enumerate(buckets):
                 with autocast(args):
-                    if epoch == 0:
-                        logp, entropy = token_logprobs(
-                            model, p_ids, p_mask, r_ids, r_mask, entropy=True
-                        )
-                        old_logps.append(logp.detach())  # π_θold = the sampling policy (γ = 1)
-                        entropy_sum += float(entropy.sum())
-                    else:
-                        logp = token_logprobs(model, p_ids, p_mask, r_ids, r_mask)
-                bucket_loss = policy_loss(
+                    logp, entropy = response_logprobs(
+                        model, states, unique_mask, prompt_rows[index], r_ids, r_mask, entropy=True
+                    )
+                if epoch == 0:
+                    old_logps.append(logp.detach())  # π_θold = the sampling policy (γ = 1)
+                    entropy_sum += float(entropy.sum())
+                loss = loss + policy_loss(
                     logp,
                     old_logps[b],
                     r_mask,
-                    advantages[torch.as_tensor(rows, device=advantages.device)],
+                    bucket_advantages,
                     clip=args.clip,
                     aggregation=args.loss_aggregation,
                     rows=B * N,
                     tokens=n_tokens,
                 )
-                f1 = time.perf_counter()
-                bucket_loss.backward()
-                loss += bucket_loss.detach()
-                forward_s += f1 - f0
-                backward_s += time.perf_counter() - f1
+            f1 = time.perf_counter()
+            loss.backward()
+            loss = loss.detach()
+            forward_s += f1 - f0
+            backward_s += time.perf_counter() - f1
             if epoch == 0:
                 mean_entropy = entropy_sum / max(n_tokens, 1)
             f1 = time.perf_counter()
