@@ -124,9 +124,12 @@ def evaluate(
     return result
 
 
-def evaluate_cached(model, tokenizer, task, problems, *, cache_dir: str | None, **kwargs):
+def evaluate_cached(
+    model, tokenizer, task, problems, *, cache_dir: str | None, context: Any = None, **kwargs
+):
     """``evaluate``, read from / written to ``cache_dir`` when given (keyed by every input
-    but the model, so only use it for a fixed model such as the warm start)."""
+    but the model, and by ``context`` — what else changes the numbers, e.g. the precision —
+    so only use it for a fixed model such as the warm start)."""
     import hashlib
     import json
     import os
@@ -137,7 +140,12 @@ def evaluate_cached(model, tokenizer, task, problems, *, cache_dir: str | None, 
         return evaluate(model, tokenizer, task, problems, **kwargs)
     settings = {k: v for k, v in kwargs.items() if k != "progress"}
     key = json.dumps(
-        {"task": task.name, "problems": [p.prompt for p in problems], **settings},
+        {
+            "task": task.name,
+            "problems": [p.prompt for p in problems],
+            "context": context,
+            **settings,
+        },
         sort_keys=True,
         default=str,
     )

@@ -30,31 +30,19 @@ def probe(args, temperatures: Sequence[float] = PROBE_TEMPERATURES, task=None) -
     Returns {"task", "n", "k", "temperatures", "rows": [{temperature, pooled, by_class}],
     "sharpening": bool, "tradeoff_classes": [...], "words": [...]}.
     """
-    from advshape.lm.evaluate import evaluate_cached
     from advshape.lm.model import load_pretrained
     from advshape.lm.tasks import Task
-    from advshape.lm.train import prepare_model, step_seed
+    from advshape.lm.train import heldout_eval, prepare_model
 
     if task is None:
         task = Task(args.task, seed=args.task_seed, n_train=args.n_train, n_eval=args.eval_problems)
     path, _ = prepare_model(args, task, progress=args.progress)
     model, tokenizer = load_pretrained(path, args.device)
-    max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
     k_max = max(args.eval_ks)
     rows = []
     for temperature in temperatures:
-        result = evaluate_cached(
-            model,
-            tokenizer,
-            task,
-            task.heldout,
-            n=args.eval_samples,
-            ks=args.eval_ks,
-            max_new_tokens=max_new_tokens,
-            seed=step_seed(args.task_seed, 0, 2),
-            temperature=float(temperature),
-            progress=args.progress,
-            cache_dir=path,
+        result = heldout_eval(
+            args, model, tokenizer, task, step=0, temperature=float(temperature), cache_dir=path
         )
         rows.append(
             {

@@ -644,6 +644,34 @@ def step_problems(n_problems: int, batch: int, seed: int, step: int) -> list[int
     return out
 
 
+def heldout_eval(
+    args: Args, model, tokenizer, task, *, step: int, temperature: float, cache_dir: str | None
+) -> dict[str, Any]:
+    """Pass@K on the held-out problems at step t (counts and per-class values included).
+
+    The evaluation seed depends on (task seed, t) only: every shaper and seed is evaluated
+    on the same draws, so runs compare in pairs. With ``cache_dir`` (the warm start's
+    folder), the result is cached there for every run, and the probe, to share.
+    """
+    from advshape.lm.evaluate import evaluate_cached
+
+    with autocast(args):
+        return evaluate_cached(
+            model,
+            tokenizer,
+            task,
+            task.heldout,
+            n=args.eval_samples,
+            ks=args.eval_ks,
+            max_new_tokens=args.max_new_tokens or task.spec.max_answer_chars + 1,
+            seed=step_seed(args.task_seed, step, 2),
+            temperature=temperature,
+            progress=args.progress,
+            cache_dir=cache_dir,
+            context={"precision": args.precision} if args.precision != "fp32" else None,
+        )
+
+
 def autocast(args: Args):
     """bf16 autocast for --precision bf16, nothing otherwise."""
     import contextlib
@@ -661,7 +689,6 @@ def train(args: Args) -> dict[str, Any]:
     import torch
     from tqdm.auto import tqdm
 
-    from advshape.lm.evaluate import evaluate_cached
     from advshape.lm.model import load_pretrained, n_parameters, save_pretrained_atomic
     from advshape.lm.rollout import prompt_states, response_logprobs, sample
     from advshape.lm.tasks import Task
@@ -728,22 +755,16 @@ def train(args: Args) -> dict[str, Any]:
         os.replace(tmp, checkpoint_path)
 
     def run_eval(step: int) -> dict[str, Any]:
-        # The same eval seed for every run and seed: shapers are compared on paired draws.
         # Step 0 evaluates the warm start, identical for every run: cached beside it.
-        with autocast(args):
-            result = evaluate_cached(
-                model,
-                tokenizer,
-                task,
-                task.heldout,
-                n=args.eval_samples,
-                ks=args.eval_ks,
-                max_new_tokens=max_new_tokens,
-                seed=step_seed(args.task_seed, step, 2),
-                temperature=args.temperature,
-                progress=args.progress,
-                cache_dir=start_path if step == 0 else None,
-            )
+        result = heldout_eval(
+            args,
+            model,
+            tokenizer,
+            task,
+            step=step,
+            temperature=args.temperature,
+            cache_dir=start_path if step == 0 else None,
+        )
         return {
             "kind": "eval",
             "step": step,

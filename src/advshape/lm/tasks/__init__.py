@@ -98,6 +98,55 @@ def in_heldout(key: str, seed: int, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") < fraction * 2**64
 
 
+def draw_splits(
+    name: str,
+    seed: int,
+    sizes: tuple[int, int],
+    draw: Callable[[Any, bool], tuple[str, Callable[[Any], Problem]] | None],
+    *,
+    salt: int,
+    hard_fraction: float,
+    heldout_fraction: float,
+) -> tuple[list[Problem], list[Problem]]:
+    """Train and held-out problems of a generated task, by rejection.
+
+    ``draw(rng, hard)`` proposes a problem of the class: its key and a builder (called with
+    the rng once the problem is kept), or None to try again. Each split keeps only the
+    problems the hash split puts there (:func:`in_heldout`), holds no key twice, and mixes
+    the classes at exactly ``hard_fraction``; the order is then shuffled.
+    """
+    import numpy as np
+
+    splits = []
+    for split_id, size in enumerate(sizes):
+        rng = np.random.default_rng([seed, split_id, salt])
+        n_hard = round(hard_fraction * size)
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        for hard, count in ((True, n_hard), (False, size - n_hard)):
+            made = tries = 0
+            while made < count:
+                tries += 1
+                if tries > 50 * count + 10_000:
+                    raise ValueError(
+                        f"task {name!r} ran out of distinct {'hard' if hard else 'easy'} "
+                        f"problems for {count} in a split; lower --n-train or --eval-problems"
+                    )
+                proposal = draw(rng, hard)
+                if proposal is None:
+                    continue
+                key, build = proposal
+                held_out = in_heldout(f"{name}:{key}", seed, heldout_fraction)
+                if key in seen or held_out != bool(split_id):
+                    continue
+                seen.add(key)
+                problems.append(build(rng))
+                made += 1
+        order = rng.permutation(len(problems))
+        splits.append([problems[i] for i in order])
+    return splits[0], splits[1]
+
+
 class Task:
     """A task's train and held-out problems plus its verifier (memoised).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec, in_heldout
+from advshape.lm.tasks import Problem, TaskData, TaskSpec, draw_splits
 
 MIN_LENGTH, MAX_LENGTH, HARD_FROM = 3, 10, 7
 HELDOUT_FRACTION = 1 / 8
@@ -69,45 +69,33 @@ def _draw_bag(rng, length: int) -> str:
 
 
 def load_palindrome(seed: int, n_train: int, n_eval: int) -> TaskData:
-    import numpy as np
+    def draw(rng, hard: bool):
+        lengths = range(HARD_FROM, MAX_LENGTH + 1) if hard else range(MIN_LENGTH, HARD_FROM)
+        bag = _draw_bag(rng, int(rng.integers(lengths.start, lengths.stop)))
 
-    splits = []
-    for split_id, size in enumerate((n_train, n_eval)):
-        rng = np.random.default_rng([seed, split_id, 0x9A11])
-        n_hard = round(HARD_FRACTION * size)
-        problems: list[Problem] = []
-        seen: set[str] = set()
-        for hard, count in ((True, n_hard), (False, size - n_hard)):
-            lengths = range(HARD_FROM, MAX_LENGTH + 1) if hard else range(MIN_LENGTH, HARD_FROM)
-            made, tries = 0, 0
-            while made < count:
-                tries += 1
-                if tries > 50 * count + 10_000:
-                    raise ValueError(
-                        f"task 'palindrome' ran out of distinct {'hard' if hard else 'easy'} "
-                        f"problems for {count} in a split; lower --n-train or --eval-problems"
-                    )
-                bag = _draw_bag(rng, int(rng.integers(lengths.start, lengths.stop)))
-                if bag in seen or in_heldout(f"palindrome:{bag}", seed, HELDOUT_FRACTION) != bool(
-                    split_id
-                ):
-                    continue
-                seen.add(bag)
-                letters = list(bag)
-                rng.shuffle(letters)  # the prompt lists the bag in a random order
-                problems.append(
-                    Problem(
-                        prompt="".join(letters) + ":",
-                        reference=_first_palindrome(bag),
-                        key=bag,
-                        entry=bag,
-                        difficulty="hard" if hard else "easy",
-                    )
-                )
-                made += 1
-        order = rng.permutation(len(problems))
-        splits.append([problems[i] for i in order])
-    return TaskData(splits[0], splits[1], palindrome_score)
+        def build(rng) -> Problem:
+            letters = list(bag)
+            rng.shuffle(letters)  # the prompt lists the bag in a random order
+            return Problem(
+                prompt="".join(letters) + ":",
+                reference=_first_palindrome(bag),
+                key=bag,
+                entry=bag,
+                difficulty="hard" if hard else "easy",
+            )
+
+        return bag, build
+
+    train, heldout = draw_splits(
+        "palindrome",
+        seed,
+        (n_train, n_eval),
+        draw,
+        salt=0x9A11,
+        hard_fraction=HARD_FRACTION,
+        heldout_fraction=HELDOUT_FRACTION,
+    )
+    return TaskData(train, heldout, palindrome_score)
 
 
 SPECS = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec, in_heldout
+from advshape.lm.tasks import Problem, TaskData, TaskSpec, draw_splits
 
 COUNT, LOW, HIGH = 6, 1, 20
 HELDOUT_FRACTION = 1 / 8
@@ -59,52 +59,39 @@ def subset_sum_score(problem: Problem, answer: str) -> float:
 
 
 def load_subset_sum(seed: int, n_train: int, n_eval: int) -> TaskData:
-    import numpy as np
+    def draw(rng, hard: bool):
+        numbers = tuple(rng.integers(LOW, HIGH + 1, size=COUNT).tolist())
+        if hard:
+            picked = rng.choice(COUNT, size=int(rng.integers(2, 4)), replace=False)
+            target = int(sum(numbers[i] for i in picked))
+            if target in numbers:
+                return None
+        else:
+            target = int(numbers[int(rng.integers(COUNT))])
 
-    splits = []
-    for split_id, size in enumerate((n_train, n_eval)):
-        rng = np.random.default_rng([seed, split_id, 0x5B5])
-        n_hard = round(HARD_FRACTION * size)
-        problems: list[Problem] = []
-        seen: set[str] = set()
-        for hard, count in ((True, n_hard), (False, size - n_hard)):
-            made = tries = 0
-            while made < count:
-                tries += 1
-                if tries > 50 * count + 10_000:
-                    raise ValueError(
-                        f"task 'subset_sum' ran out of distinct {'hard' if hard else 'easy'} "
-                        f"problems for {count} in a split; lower --n-train or --eval-problems"
-                    )
-                numbers = tuple(rng.integers(LOW, HIGH + 1, size=COUNT).tolist())
-                if hard:
-                    picked = rng.choice(COUNT, size=int(rng.integers(2, 4)), replace=False)
-                    target = int(sum(numbers[i] for i in picked))
-                    if target in numbers:
-                        continue
-                else:
-                    target = int(numbers[int(rng.integers(COUNT))])
-                key = f"{sorted(numbers)}>{target}"
-                if key in seen or in_heldout(f"subset_sum:{key}", seed, HELDOUT_FRACTION) != bool(
-                    split_id
-                ):
-                    continue
-                seen.add(key)
-                answers = selections(numbers, target)
-                problems.append(
-                    Problem(
-                        prompt=" ".join(map(str, numbers)) + f">{target}:",
-                        reference=answers[0],
-                        key=key,
-                        entry=(numbers, target),
-                        difficulty="hard" if hard else "easy",
-                        answers=answers,
-                    )
-                )
-                made += 1
-        order = rng.permutation(len(problems))
-        splits.append([problems[i] for i in order])
-    return TaskData(splits[0], splits[1], subset_sum_score)
+        def build(rng) -> Problem:
+            answers = selections(numbers, target)
+            return Problem(
+                prompt=" ".join(map(str, numbers)) + f">{target}:",
+                reference=answers[0],
+                key=f"{sorted(numbers)}>{target}",
+                entry=(numbers, target),
+                difficulty="hard" if hard else "easy",
+                answers=answers,
+            )
+
+        return f"{sorted(numbers)}>{target}", build
+
+    train, heldout = draw_splits(
+        "subset_sum",
+        seed,
+        (n_train, n_eval),
+        draw,
+        salt=0x5B5,
+        hard_fraction=HARD_FRACTION,
+        heldout_fraction=HELDOUT_FRACTION,
+    )
+    return TaskData(train, heldout, subset_sum_score)
 
 
 SPECS = (
