@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -537,7 +537,8 @@ def _scheduled_shaper(entry: ShaperEntry, given: Mapping[str, Any]) -> Scheduled
         params=params,
         schedules=schedules,
         integer=integer,
-        build=partial(shaper, entry.name),
+        # every value reaching build is a number, never a schedule: it builds a plain Shaper
+        build=cast(Callable[..., Shaper], partial(shaper, entry.name)),
     )
 
 
@@ -565,7 +566,7 @@ def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledS
     )
 
 
-def shaper(spec: str | Shaper, **params: Any) -> Shaper:
+def shaper(spec: str | Shaper | ScheduledShaper, **params: Any) -> Shaper | ScheduledShaper:
     """Build a registered shaper from its name and parameters.
 
     ``advshape.shaper("grpo_k", k=4)`` and ``advshape.shaper("grpo_k:k=4")`` are the same.
