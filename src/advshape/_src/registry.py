@@ -29,6 +29,7 @@ __all__ = [
     "REQUIRED",
     "Param",
     "ShaperEntry",
+    "fixed_shaper",
     "names",
     "parse_spec",
     "registry",
@@ -540,6 +541,18 @@ def _scheduled_shaper(entry: ShaperEntry, given: Mapping[str, Any]) -> Scheduled
         # every value reaching build is a number, never a schedule: it builds a plain Shaper
         build=cast(Callable[..., Shaper], partial(shaper, entry.name)),
     )
+
+
+def fixed_shaper(spec: str | Shaper, **params: Any) -> Shaper:
+    """:func:`shaper` where one fixed :class:`Shaper` is needed (tables, figures, checks of a
+    registry spec): a spec with a schedule raises ``ValueError`` (resolve a step first)."""
+    built = shaper(spec, **params)
+    if isinstance(built, ScheduledShaper):
+        raise ValueError(
+            f"shaper {built.spec!r} follows a schedule, so it has no single set of parameters: "
+            f"resolve one step first, e.g. advshape.shaper({built.spec!r}).at(1, 100)"
+        )
+    return built
 
 
 def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledShaper:

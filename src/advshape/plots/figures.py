@@ -21,7 +21,7 @@ import numpy as np
 
 from advshape._files import file_mode
 from advshape._src.closed_forms import incomplete_beta
-from advshape._src.registry import shaper
+from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
 from advshape._src.shaper import Shaper
 
 __all__ = ["FIGURES", "plot_surrogates", "plot_weights", "save"]
@@ -88,6 +88,7 @@ def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
 
 def _weights(s: Shaper, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m = np.arange(n + 1)
+    assert s.weights is not None  # registry shapers are count-based
     w_pos, w_neg = s.weights(m, np.full(n + 1, n))
     return m / n, w_pos, w_neg
 
@@ -164,6 +165,7 @@ def fig3(out_dir) -> list[Path]:
         s = shaper(spec)
         r_hat, w_pos, _ = _weights(s, N_PAPER)  # symmetric: w⁺ = w⁻
         ax_w.plot(r_hat, scale * w_pos, style, marker="o", markersize=3.5, color=color, label=label)
+        assert s.surrogate is not None  # these registry shapers have closed forms
         f = s.surrogate(rho)
         ax_f.plot(
             rho, (f - f[0]) / (f[-1] - f[0]), style, color=color, label=label.replace(" ×2", "")
