@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ BRUTE_FORCE: dict[str, Callable[..., list[Fraction]]] = {
 }
 
 
-def brute_force_advantages(name: str, rewards: Sequence[int], **params) -> list[Fraction]:
+def brute_force_advantages(name: str, rewards: Sequence[int], **params: Any) -> list[Fraction]:
     """Exact advantages of one group of 0/1 ``rewards`` for ``name`` in :data:`BRUTE_FORCE`."""
     if name not in BRUTE_FORCE:
         raise ValueError(f"no brute-force definition for {name!r}; have {', '.join(BRUTE_FORCE)}")

@@ -69,7 +69,9 @@ def count_based(shaper: Shaper | ScheduledShaper | str) -> Shaper:
     return s
 
 
-def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
+def limit_weights(
+    shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION
+) -> tuple[Array, Array, Array]:
     """N → ∞ limit weights (w⁺, w⁻) on the grid ρ = m/M, m = 0..M (M = ``resolution``).
 
     The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers of
