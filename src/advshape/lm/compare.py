@@ -185,7 +185,7 @@ def paired_differences(groups, reference: str, n: int, ks: Sequence[int], classe
 
     rows = []
     for spec, members in groups.items():
-        comparisons = [("start", start)]
+        comparisons: list[tuple[str, Any]] = [("start", start)]
         if spec != reference:
             comparisons.append((reference, None))
         for against, _ in comparisons:

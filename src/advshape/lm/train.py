@@ -227,19 +227,22 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
 
 
 @functools.cache  # every `advshape` invocation builds the train and compare parsers
-def _field_docs(cls) -> dict[str, str]:
+def _field_docs(cls: type) -> dict[str, str]:
     """The string literal under each field of a dataclass (its help text)."""
     import ast
     import inspect
 
     tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
+    class_def = tree.body[0]
+    assert isinstance(class_def, ast.ClassDef)
     docs = {}
-    for node, nxt in itertools.pairwise(body):
+    for node, nxt in itertools.pairwise(class_def.body):
         if (
             isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
             and isinstance(nxt, ast.Expr)
             and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
         ):
             docs[node.target.id] = nxt.value.value
     return docs
@@ -516,7 +519,7 @@ def prepare_model(args: Args, task, *, progress: bool):
 
     if args.model:
         base_model, tokenizer = load_pretrained(args.model, args.device)
-        description = {"path": os.path.abspath(args.model)}
+        description: dict[str, Any] = {"path": os.path.abspath(args.model)}
 
         def make_model():
             return base_model
