@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src tests benchmarks scripts
+.venv/bin/mypy --config-file pyproject.toml  # src/advshape: strict for advshape._src
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # offline and strict: a broken link, a missing page or a docstring that fails to render fails

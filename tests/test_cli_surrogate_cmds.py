@@ -89,3 +89,13 @@ def test_plot_bad_input(tmp_path):
         _run("plot", "surrogate", "F=1-rho", "--out", str(tmp_path))
     with pytest.raises(SystemExit):
         _run("plot", "fig9")
+
+
+@pytest.mark.parametrize("what", ["weights", "surrogate"])
+def test_plot_refuses_a_scheduled_spec_in_one_line(tmp_path, capsys, what):
+    # a schedule has no single curve; `plot surrogate` used to end in an AttributeError
+    assert main(["plot", what, "grpo_k:k=linear(4,1)", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "has a schedule (k)" in err and "'grpo_k:k=4'" in err
+    assert not list(tmp_path.iterdir())

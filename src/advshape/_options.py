@@ -74,11 +74,12 @@ class Bound:
 class OneOf:
     """The value is one of ``choices`` (for options that argparse does not restrict itself)."""
 
-    choices: tuple[str, ...]
+    choices: tuple[Any, ...]  # strings, or (False, True) for a flag
 
     def check(self, option: str, value: Any) -> None:
         if value not in self.choices:
-            raise ValueError(f"{option} must be one of {', '.join(self.choices)}; got {value!r}")
+            listed = ", ".join(str(c) for c in self.choices)
+            raise ValueError(f"{option} must be one of {listed}; got {value!r}")
 
 
 Check = Bound | OneOf | Callable[[str, Any], None]

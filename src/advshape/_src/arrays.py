@@ -21,13 +21,15 @@ from __future__ import annotations
 import ctypes
 import platform
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 import array_api_compat
 import numpy as np
 
 Array = Any  # an array of any Array-API library
-DenseFn = Callable[[Any, Array], Array]  # (xp, rewards [..., n]) -> advantages [..., n]
+Namespace = Any  # an Array-API namespace (array_api_compat.array_namespace(x))
+DType = Any  # a dtype of an Array-API library
+DenseFn = Callable[[Namespace, Array], Array]  # (xp, rewards [..., n]) -> advantages [..., n]
 
 __all__ = [
     "apply_blocks",
@@ -45,7 +47,7 @@ __all__ = [
 _DIRECT_ID_SLACK = 1024
 
 
-def namespace(x: Array):
+def namespace(x: Array) -> Namespace:
     if isinstance(x, np.ma.MaskedArray):
         raise ValueError(
             "rewards is a numpy masked array; advshape does not apply masks: drop the masked "
@@ -60,7 +62,7 @@ def namespace(x: Array):
         ) from err
 
 
-def check_rewards(xp, rewards: Array) -> None:
+def check_rewards(xp: Namespace, rewards: Array) -> None:
     """Real rewards only: complex ones (whose imaginary part would be dropped) are refused."""
     dtype = rewards.dtype
     if not (
@@ -74,7 +76,7 @@ def check_rewards(xp, rewards: Array) -> None:
         )
 
 
-def float_dtype(xp, x: Array):
+def float_dtype(xp: Namespace, x: Array) -> DType:
     """x's dtype if it is real floating, else the library's default real floating dtype."""
     if xp.isdtype(x.dtype, "real floating"):
         return x.dtype
@@ -85,7 +87,7 @@ def float_dtype(xp, x: Array):
     ]
 
 
-def working_dtype(xp, x: Array):
+def working_dtype(xp: Namespace, x: Array) -> DType:
     """float64 where the library and device have it (group statistics are computed in it,
     whatever the rewards' dtype), else the widest real floating dtype available."""
     info = xp.__array_namespace_info__()
@@ -93,7 +95,7 @@ def working_dtype(xp, x: Array):
     return available.get("float64", available.get("float32", float_dtype(xp, x)))
 
 
-def widens(xp, x: Array) -> bool:
+def widens(xp: Namespace, x: Array) -> bool:
     """True if x's values are exactly representable in the working dtype with at least 29
     spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then a group
     sum of up to 2²⁹ of them is exact, a constant group is centred to exactly 0, and squares
@@ -104,11 +106,11 @@ def widens(xp, x: Array) -> bool:
     if xp.isdtype(x.dtype, "bool"):
         return True
     if xp.isdtype(x.dtype, "integral"):
-        return xp.iinfo(x.dtype).bits <= 16
-    return xp.finfo(x.dtype).bits <= 32
+        return bool(xp.iinfo(x.dtype).bits <= 16)
+    return bool(xp.finfo(x.dtype).bits <= 32)
 
 
-def _first(xp, x: Array, mask: Array) -> str:
+def _first(xp: Namespace, x: Array, mask: Array) -> str:
     flat_mask = xp.reshape(mask, (-1,))
     idx = int(xp.argmax(xp.astype(flat_mask, xp.int8)))
     value = float(xp.reshape(x, (-1,))[idx])
@@ -133,7 +135,7 @@ def _surely_finite(x: Array) -> bool:
     return False
 
 
-def check_finite(xp, rewards: Array, shaper: str) -> None:
+def check_finite(xp: Namespace, rewards: Array, shaper: str) -> None:
     """Reject NaN and ±inf: a NaN reward would silently poison a whole group's advantages."""
     if xp.isdtype(rewards.dtype, "real floating") and not _surely_finite(rewards):
         ok = xp.isfinite(rewards)
@@ -144,7 +146,7 @@ def check_finite(xp, rewards: Array, shaper: str) -> None:
             )
 
 
-def check_finite_output(xp, out: Array, shaper: str) -> Array:
+def check_finite_output(xp: Namespace, out: Array, shaper: str) -> Array:
     """Advantages that do not fit the output dtype raise instead of becoming ±inf/NaN."""
     if (
         xp.isdtype(out.dtype, "real floating")
@@ -165,7 +167,7 @@ def check_finite_output(xp, out: Array, shaper: str) -> Array:
     return out
 
 
-def binary_counts(xp, rewards: Array) -> tuple[Array, Array] | None:
+def binary_counts(xp: Namespace, rewards: Array) -> tuple[Array, Array] | None:
     """(r == 1 mask, N⁺ per row) if every reward is 0 or 1, else None.
 
     One comparison pass and one ``count_nonzero`` pass: the rewards are binary iff their
@@ -182,7 +184,7 @@ def binary_counts(xp, rewards: Array) -> tuple[Array, Array] | None:
     return pos, n_pos
 
 
-def non_binary_error(xp, rewards: Array, shaper: str) -> ValueError:
+def non_binary_error(xp: Namespace, rewards: Array, shaper: str) -> ValueError:
     bad = ~((rewards == 0) | (rewards == 1))
     return ValueError(
         f"shaper {shaper!r} needs binary rewards in {{0, 1}}, got {_first(xp, rewards, bad)}; "
@@ -198,14 +200,14 @@ def to_numpy(x: Array) -> np.ndarray:
     if array_api_compat.is_torch_array(x):
         return x.detach().cpu().numpy()
     if array_api_compat.is_cupy_array(x):
-        return x.get()
+        return cast(np.ndarray, x.get())  # CuPy is untyped here
     return np.asarray(x)
 
 
 # --- Group ids -> integer codes ------------------------------------------------------------
 
 
-def _shape_error(n: int, shape) -> ValueError:
+def _shape_error(n: int, shape: tuple[int, ...]) -> ValueError:
     return ValueError(f"groups must be 1-D with one id per reward ({n}), got shape {tuple(shape)}")
 
 
@@ -361,7 +363,7 @@ def _hashable(x: Any) -> bool:
     return True
 
 
-def codes_torch(groups: Any, n: int, device) -> tuple[Any, int]:
+def codes_torch(groups: Any, n: int, device: Any) -> tuple[Any, int]:
     """Codes on ``device`` for a PyTorch batch; integer id tensors on the device stay there.
 
     An id tensor already on the rewards' device is factorised there (``torch.unique``): the
@@ -375,7 +377,7 @@ def codes_torch(groups: Any, n: int, device) -> tuple[Any, int]:
     return torch.from_numpy(codes.astype(np.int64, copy=False)).to(device), slots
 
 
-def device_codes(groups, n: int) -> tuple[Any, int]:
+def device_codes(groups: Any, n: int) -> tuple[Any, int]:
     """Codes of a torch id tensor, computed where it lives (``torch.unique``; the number of
     groups is the only value that reaches the host)."""
     import torch
@@ -395,11 +397,25 @@ def device_codes(groups, n: int) -> tuple[Any, int]:
 # --- Per-group sums -------------------------------------------------------------------------
 
 
+class Groups(Protocol):
+    """Per-group sums of a batch, whatever its layout: :class:`DenseGroups`,
+    :class:`NumpySegments` or :class:`TorchSegments`."""
+
+    xp: Namespace
+    count: Any  # members per group: a Python int (dense), else an array per code slot
+
+    def total(self, x: Array) -> Array: ...
+
+    def spread(self, per_group: Array) -> Array: ...
+
+    def reference(self, x: Array) -> Array: ...
+
+
 class DenseGroups:
     """Groups along the last axis of ``[..., n]``. Per-group values keep a length-1 last axis
     (keepdims), so ``spread`` is broadcasting and costs nothing."""
 
-    def __init__(self, xp, n: int) -> None:
+    def __init__(self, xp: Namespace, n: int) -> None:
         self.xp = xp
         self.count = n  # members per group: a Python int here
 
@@ -439,7 +455,7 @@ class NumpySegments:
 class TorchSegments:
     """Ragged groups of 1-D PyTorch data (any device), by code: sums via ``index_add``."""
 
-    def __init__(self, codes, slots: int, dtype) -> None:
+    def __init__(self, codes: Array, slots: int, dtype: DType) -> None:
         import torch
 
         self.xp = array_api_compat.array_namespace(codes)
@@ -447,15 +463,15 @@ class TorchSegments:
         self.sizes = torch.bincount(codes, minlength=slots)  # members per slot
         self.count = self.sizes.to(dtype)
 
-    def total(self, x):
+    def total(self, x: Array) -> Array:
         import torch
 
         return torch.zeros(self.slots, dtype=x.dtype, device=x.device).index_add_(0, self.codes, x)
 
-    def spread(self, per_group):
+    def spread(self, per_group: Array) -> Array:
         return per_group.index_select(0, self.codes)
 
-    def reference(self, x):
+    def reference(self, x: Array) -> Array:
         import torch
 
         ref = torch.zeros(self.slots, dtype=x.dtype, device=x.device)
@@ -467,7 +483,7 @@ class TorchSegments:
 
 
 def apply_blocks(
-    xp,
+    xp: Namespace,
     rewards: Array,
     codes: Array,
     dense_fn: DenseFn,

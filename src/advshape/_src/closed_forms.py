@@ -13,6 +13,8 @@ SciPy, imported inside the functions that need it, so ``import advshape`` stays 
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -113,14 +115,14 @@ def incomplete_beta(x: ArrayLike, a: float, b: float) -> Array:
     upper = x > 0.5
     lower = special.betainc(a, b, np.where(upper, 0.0, x))
     reflected = 1.0 - special.betainc(b, a, np.where(upper, 1.0 - x, 0.0))
-    return np.where(upper, reflected, lower) * special.beta(a, b)
+    return cast(Array, np.where(upper, reflected, lower) * special.beta(a, b))  # SciPy: untyped
 
 
 def pass_at_k_population(rho: ArrayLike, k: int) -> Array:
     """ρ_K = 1 − (1 − ρ)^K, the population Pass@K of a prompt with 0/1 success rate ρ."""
     rho = as_rho(rho)
     with np.errstate(divide="ignore"):  # log1p(−1) = −inf gives exactly ρ_K = 1 at ρ = 1
-        return -np.expm1(k * np.log1p(-rho))
+        return cast(Array, -np.expm1(k * np.log1p(-rho)))  # a ufunc's result is typed Any
 
 
 def _arcsin_sqrt(x: Array, one_minus_x: Array | None = None) -> Array:
@@ -131,17 +133,17 @@ def _arcsin_sqrt(x: Array, one_minus_x: Array | None = None) -> Array:
 
 def reinforce(rho: ArrayLike) -> Array:
     """REINFORCE (Eq. 5): F(ρ) = ρ (the 0/1 reward itself)."""
-    return as_rho(rho).copy()
+    return np.array(as_rho(rho))  # a copy
 
 
 def rloo(rho: ArrayLike) -> Array:
     """RLOO (Eq. 6, Table 1): F(ρ) = ρ."""
-    return as_rho(rho).copy()
+    return np.array(as_rho(rho))  # a copy
 
 
 def dr_grpo(rho: ArrayLike) -> Array:
     """Dr. GRPO: w± = ρ(1 − ρ) as for RLOO, so F(ρ) = ρ."""
-    return as_rho(rho).copy()
+    return np.array(as_rho(rho))  # a copy
 
 
 def grpo(rho: ArrayLike, std: str = "population", eps: float = 0.0) -> Array:

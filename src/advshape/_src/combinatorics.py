@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,20 +44,52 @@ def _nbytes(value: Any) -> int:
     return 64
 
 
-def bounded_cache(fn: Callable | None = None, *, max_bytes: int = CACHE_BYTES) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R", covariant=True)
+
+
+class BoundedCache(Protocol, Generic[_P, _R]):
+    """A function wrapped by :func:`bounded_cache` (called with positional arguments only)."""
+
+    cache_clear: Callable[[], None]  # drop every entry
+    cache_bytes: Callable[[], int]  # bytes of arrays held now
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+
+@overload
+def bounded_cache(
+    fn: Callable[_P, _R], *, max_bytes: int = CACHE_BYTES
+) -> BoundedCache[_P, _R]: ...
+
+
+@overload
+def bounded_cache(
+    fn: None = None, *, max_bytes: int = CACHE_BYTES
+) -> Callable[[Callable[_P, _R]], BoundedCache[_P, _R]]: ...
+
+
+def bounded_cache(
+    fn: Callable[_P, _R] | None = None, *, max_bytes: int = CACHE_BYTES
+) -> BoundedCache[_P, _R] | Callable[[Callable[_P, _R]], BoundedCache[_P, _R]]:
     """An LRU cache bounded by the bytes of the arrays it holds (``lru_cache`` counts entries,
     and 256 entries of a 10⁶-response table are 2 GB). Cached arrays must be read-only."""
     if fn is None:
-        return functools.partial(bounded_cache, max_bytes=max_bytes)
-    entries: OrderedDict = OrderedDict()
+
+        def decorate(f: Callable[_P, _R]) -> BoundedCache[_P, _R]:
+            return bounded_cache(f, max_bytes=max_bytes)
+
+        return decorate
+    call: Callable[..., Any] = fn
+    entries: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
     held = [0]
 
     @functools.wraps(fn)
-    def cached(*args):
+    def cached(*args: Any) -> Any:
         if args in entries:
             entries.move_to_end(args)
             return entries[args][0]
-        value = fn(*args)
+        value = call(*args)
         size = _nbytes(value)
         if size <= max_bytes:
             entries[args] = (value, size)
@@ -71,9 +103,10 @@ def bounded_cache(fn: Callable | None = None, *, max_bytes: int = CACHE_BYTES) -
         entries.clear()
         held[0] = 0
 
-    cached.cache_clear = cache_clear  # type: ignore[attr-defined]
-    cached.cache_bytes = lambda: held[0]  # type: ignore[attr-defined]
-    return cached
+    wrapper = cast(BoundedCache[_P, _R], cached)
+    wrapper.cache_clear = cache_clear
+    wrapper.cache_bytes = lambda: held[0]
+    return wrapper
 
 
 @bounded_cache
@@ -182,7 +215,9 @@ def _ratios(top: int, d: int, ms: NDArray[np.int64]) -> NDArray[np.float64]:
     return out
 
 
-def _check_n_c_k(n: ArrayLike, c: ArrayLike, k: ArrayLike, *, what: str):
+def _check_n_c_k(
+    n: ArrayLike, c: ArrayLike, k: ArrayLike, *, what: str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     n_, c_, k_ = np.broadcast_arrays(_as_counts("n", n), _as_counts("c", c), _as_counts("k", k))
     if np.any(c_ > n_):
         i = np.argmax(c_ > n_)

@@ -18,19 +18,25 @@ Group statistics are exact to the working precision, whatever the rewards' dtype
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeGuard, TypeVar
+
 import numpy as np
 
 from advshape._src import arrays
+from advshape._src.arrays import Array, DType, Groups, Namespace
 from advshape._src.pkpo import pkpo_dense
 
 __all__ = ["dr_grpo", "grpo", "pkpo", "reinforce", "rloo"]
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def _groups(xp, rewards, groups):
+
+def _groups(xp: Namespace, rewards: Array, groups: Groups | None) -> Groups:
     return arrays.DenseGroups(xp, int(rewards.shape[-1])) if groups is None else groups
 
 
-def _centred(xp, rewards, groups):
+def _centred(xp: Namespace, rewards: Array, groups: Groups) -> tuple[Array, float]:
     """(d, unit) with x − mean(x) = unit·d per group, in the working dtype.
 
     If the working dtype is wide enough (arrays.widens), plainly (unit = 1). Otherwise the
@@ -47,24 +53,31 @@ def _centred(xp, rewards, groups):
     return y - groups.spread(groups.total(y / (n if isinstance(n, int) else groups.spread(n)))), 2.0
 
 
-def _at_least_one(xp, count):
+def _at_least_one(xp: Namespace, count: Any) -> Any:
     """Group sizes with unused code slots (size 0) read as 1: no 0/0 where nothing is read."""
     return count if isinstance(count, int) else xp.where(count > 0, count, xp.ones_like(count))
 
 
-def _bessel(xp, count):
+def _bessel(xp: Namespace, count: Any) -> Any:
     """N/(N − 1) per group (groups of one are refused before; unused slots read 1)."""
     if isinstance(count, int):
         return count / (count - 1)
     return count / xp.where(count > 1, count - 1, xp.ones_like(count))
 
 
-def _segmentable(fn):
-    fn.accepts_groups = True  # also computes ragged batches through per-group sums
+def _segmentable(fn: _F) -> _F:
+    vars(fn)["accepts_groups"] = True  # also computes ragged batches through per-group sums
     return fn
 
 
-def _numpy_segments_fast(rewards, groups, dtype, what: str, std: str = "population", eps=0.0):
+def _numpy_segments_fast(
+    rewards: np.ndarray,
+    groups: arrays.NumpySegments,
+    dtype: DType,
+    what: str,
+    std: str = "population",
+    eps: float = 0.0,
+) -> np.ndarray:
     """rloo / dr_grpo / grpo of a ragged NumPy batch of narrow floats, in place.
 
     The same formulas as below (float64 statistics, no shift needed: see arrays.widens), with
@@ -94,20 +107,20 @@ def _numpy_segments_fast(rewards, groups, dtype, what: str, std: str = "populati
     return out
 
 
-def _fast(xp, rewards, groups) -> bool:
+def _fast(groups: Groups | None, xp: Namespace, rewards: Array) -> TypeGuard[arrays.NumpySegments]:
     return isinstance(groups, arrays.NumpySegments) and arrays.widens(xp, rewards)
 
 
 @_segmentable
-def reinforce(xp, rewards, dtype, groups=None):
+def reinforce(xp: Namespace, rewards: Array, dtype: DType, groups: Groups | None = None) -> Array:
     """A_i = r_i (paper Eq. 5)."""
     return xp.astype(rewards, dtype, copy=True)
 
 
 @_segmentable
-def rloo(xp, rewards, dtype, groups=None):
+def rloo(xp: Namespace, rewards: Array, dtype: DType, groups: Groups | None = None) -> Array:
     """A_i = r_i − (1/(N−1)) Σ_{j≠i} r_j = N/(N−1)·(r_i − r̄) (paper Eq. 6)."""
-    if _fast(xp, rewards, groups):
+    if _fast(groups, xp, rewards):
         return _numpy_segments_fast(rewards, groups, dtype, "rloo")
     groups = _groups(xp, rewards, groups)
     factor = _bessel(xp, groups.count)
@@ -117,22 +130,29 @@ def rloo(xp, rewards, dtype, groups=None):
 
 
 @_segmentable
-def dr_grpo(xp, rewards, dtype, groups=None):
+def dr_grpo(xp: Namespace, rewards: Array, dtype: DType, groups: Groups | None = None) -> Array:
     """A_i = r_i − r̄ (Dr. GRPO, Liu et al. 2025)."""
-    if _fast(xp, rewards, groups):
+    if _fast(groups, xp, rewards):
         return _numpy_segments_fast(rewards, groups, dtype, "dr_grpo")
     d, unit = _centred(xp, rewards, _groups(xp, rewards, groups))
     return xp.astype(d * unit, dtype)
 
 
 @_segmentable
-def grpo(xp, rewards, dtype, std: str = "population", eps: float = 0.0, groups=None):
+def grpo(
+    xp: Namespace,
+    rewards: Array,
+    dtype: DType,
+    std: str = "population",
+    eps: float = 0.0,
+    groups: Groups | None = None,
+) -> Array:
     """A_i = (r_i − r̄)/(σ̂ + ε) (paper Eq. 8); 0 for a group whose rewards are all equal.
 
     σ̂ is the population std, or with ``std="sample"`` σ̂·√(N/(N − 1)). A constant group is
     detected exactly (it is centred to d = 0 exactly), not through a rounded σ̂.
     """
-    if _fast(xp, rewards, groups):
+    if _fast(groups, xp, rewards):
         return _numpy_segments_fast(rewards, groups, dtype, "grpo", std, eps)
     groups = _groups(xp, rewards, groups)
     n = _at_least_one(xp, groups.count)
@@ -158,6 +178,8 @@ def grpo(xp, rewards, dtype, std: str = "population", eps: float = 0.0, groups=N
     return xp.astype(d * groups.spread(inverse), dtype)
 
 
-def pkpo(xp, rewards, dtype, k: int, baseline: str = "loo_minus_one"):
+def pkpo(
+    xp: Namespace, rewards: Array, dtype: DType, k: int, baseline: str = "loo_minus_one"
+) -> Array:
     """PKPO on continuous rewards: see :mod:`advshape._src.pkpo`."""
     return pkpo_dense(xp, rewards, k, baseline, dtype)

@@ -15,13 +15,28 @@ N → ∞ limit; this is the exact finite-N version.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._src.closed_forms import as_rho
 
-__all__ = ["binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
+__all__ = ["CountBased", "binomial_pmf", "expected_update_coefficient", "finite_n_surrogate"]
+
+
+class CountBased(Protocol):
+    """What the functions below need of a shaper: its score function ``scores(n_pos, n) ->
+    (A⁺, A⁻)`` (None when the shaper is not count-based, which they refuse). A
+    :class:`~advshape.Shaper` is one."""
+
+    @property
+    def scores(
+        self,
+    ) -> (
+        Callable[[ArrayLike, ArrayLike], tuple[NDArray[np.float64], NDArray[np.float64]]] | None
+    ): ...
 
 
 def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
@@ -38,17 +53,17 @@ def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
             + np.where(j > 0, j * np.log(r), 0.0)
             + np.where(j < n, (n - j) * np.log1p(-r), 0.0)
         )
-    return np.exp(log_p)
+    return cast(NDArray[np.float64], np.exp(log_p))  # a ufunc's result is typed Any
 
 
-def _group_size(n, what: str) -> int:
+def _group_size(n: object, what: str) -> int:
     """N as a Python int: a positive whole number (8.7 is refused, not truncated to 8)."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"{what}: n must be a positive integer group size, got {n!r}")
     return int(n)
 
 
-def _score_differences(shaper, n: int, what: str) -> NDArray[np.float64]:
+def _score_differences(shaper: CountBased, n: int, what: str) -> NDArray[np.float64]:
     """d_j = A⁺(j+1, N) − A⁻(j, N) for j = 0..N−1, from the shaper's score function."""
     scores = getattr(shaper, "scores", None)
     if scores is None:
@@ -57,10 +72,11 @@ def _score_differences(shaper, n: int, what: str) -> NDArray[np.float64]:
             f"{what} needs advantages that depend on the rewards only through N+ and N"
         )
     a_pos, a_neg = scores(np.arange(n + 1), np.full(n + 1, n))
-    return a_pos[1:] - a_neg[:-1]
+    diff: NDArray[np.float64] = a_pos[1:] - a_neg[:-1]
+    return diff
 
 
-def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
+def expected_update_coefficient(shaper: CountBased, n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """c_N(ρ): the expected update of ``shaper`` with groups of ``n`` is exactly c_N(ρ)·∇ρ.
 
     ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
@@ -70,7 +86,7 @@ def expected_update_coefficient(shaper, n: int, rho: ArrayLike) -> NDArray[np.fl
     return binomial_pmf(n - 1, rho) @ _score_differences(shaper, n, "c_N")
 
 
-def finite_n_surrogate(shaper, n: int, rho: ArrayLike) -> NDArray[np.float64]:
+def finite_n_surrogate(shaper: CountBased, n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """F_N(ρ) = ∫₀^ρ c_N(t) dt, the surrogate a shaper ascends in expectation at group size N.
 
     Exact, no quadrature: ∫₀^ρ Bin(j; N−1, t) dt = (1/N)·P[Bin(N, ρ) > j], so with

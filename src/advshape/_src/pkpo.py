@@ -35,7 +35,7 @@ import array_api_compat
 import numpy as np
 from numpy.typing import NDArray
 
-from advshape._src.arrays import working_dtype
+from advshape._src.arrays import Array, DType, Namespace, working_dtype
 from advshape._src.combinatorics import binom_ratio_table, bounded_cache
 
 BASELINES = ("none", "loo", "loo_unscaled", "loo_minus_one")
@@ -105,7 +105,7 @@ def pkpo_matrix(n: int, k: int, baseline: str) -> NDArray[np.float64]:
     return matrix
 
 
-def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
+def pkpo_dense(xp: Namespace, rewards: Array, k: int, baseline: str, out_dtype: DType) -> Array:
     """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library)."""
     n = int(rewards.shape[-1])
     device = array_api_compat.device(rewards)
@@ -114,6 +114,8 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     out_dtype, final_dtype = working_dtype(xp, rewards), out_dtype
     # sort in the rewards' own dtype (ordering is exact in any dtype, and cheaper there)
     x = rewards if xp.isdtype(rewards.dtype, "real floating") else xp.astype(rewards, final_dtype)
+    xs: Array  # sorted rewards and their permutation, in the library of `rewards`
+    order: Array
     if isinstance(x, np.ndarray):  # plain NumPy: an unstable argsort (the compat one is stable)
         order = np.argsort(x, axis=-1)
         xs = np.take_along_axis(x, order, axis=-1)
@@ -141,7 +143,7 @@ def pkpo_dense(xp, rewards, k: int, baseline: str, out_dtype):
     return _unsort(xp, xp.astype(out, final_dtype), order)
 
 
-def _unsort(xp, values, order):
+def _unsort(xp: Namespace, values: Array, order: Array) -> Array:
     """Inverse of take_along_axis(·, order): out[..., order[..., i]] = values[..., i]."""
     if isinstance(values, np.ndarray):
         out = np.empty_like(values)

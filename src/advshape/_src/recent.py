@@ -7,10 +7,15 @@ paper's shapers) so that each file cites one body of work. ρ̂ = N⁺/N through
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._src.closed_forms import as_rho
+
+if TYPE_CHECKING:
+    from advshape._src.arrays import Array, DType, Namespace
 
 Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
@@ -118,7 +123,9 @@ def grpo_passk(n_pos: ArrayLike, n: ArrayLike, std: str = "sample", eps: float =
     return np.where(one, value, 0.0), np.zeros(k.shape)
 
 
-def grpo_passk_continuous(xp, rewards, dtype, std: str = "sample", eps: float = 1e-6):
+def grpo_passk_continuous(
+    xp: Namespace, rewards: Array, dtype: DType, std: str = "sample", eps: float = 1e-6
+) -> Array:
     """``grpo_passk`` on real rewards: (r_max − r_second)/(σ_sample + ε) at the first argmax, 0
     elsewhere; a group whose two best rewards tie gets 0 everywhere (verl computes 0/ε there,
     the same 0, except with ε = 0, where verl's 0/0 gives NaN and this gives 0)."""
@@ -140,7 +147,7 @@ def grpo_passk_continuous(xp, rewards, dtype, std: str = "sample", eps: float = 
     return xp.where(positions == best, value, xp.zeros_like(x))
 
 
-def _device(x):
-    from advshape._src.arrays import array_api_compat
+def _device(x: Array) -> Any:
+    import array_api_compat
 
     return array_api_compat.device(x)

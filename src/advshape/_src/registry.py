@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -29,6 +29,7 @@ __all__ = [
     "REQUIRED",
     "Param",
     "ShaperEntry",
+    "fixed_shaper",
     "names",
     "parse_spec",
     "registry",
@@ -537,8 +538,21 @@ def _scheduled_shaper(entry: ShaperEntry, given: Mapping[str, Any]) -> Scheduled
         params=params,
         schedules=schedules,
         integer=integer,
-        build=partial(shaper, entry.name),
+        # every value reaching build is a number, never a schedule: it builds a plain Shaper
+        build=cast(Callable[..., Shaper], partial(shaper, entry.name)),
     )
+
+
+def fixed_shaper(spec: str | Shaper, **params: Any) -> Shaper:
+    """:func:`shaper` where one fixed :class:`Shaper` is needed (tables, figures, checks of a
+    registry spec): a spec with a schedule raises ``ValueError`` (resolve a step first)."""
+    built = shaper(spec, **params)
+    if isinstance(built, ScheduledShaper):
+        raise ValueError(
+            f"shaper {built.spec!r} follows a schedule, so it has no single set of parameters: "
+            f"resolve one step first, e.g. advshape.shaper({built.spec!r}).at(1, 100)"
+        )
+    return built
 
 
 def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledShaper:
@@ -565,7 +579,7 @@ def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledS
     )
 
 
-def shaper(spec: str | Shaper, **params: Any) -> Shaper:
+def shaper(spec: str | Shaper | ScheduledShaper, **params: Any) -> Shaper | ScheduledShaper:
     """Build a registered shaper from its name and parameters.
 
     ``advshape.shaper("grpo_k", k=4)`` and ``advshape.shaper("grpo_k:k=4")`` are the same.

@@ -40,7 +40,10 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+
+if TYPE_CHECKING:
+    from advshape._src.shaper import Shaper, ShaperInfo
 
 __all__ = ["KINDS", "Schedule", "ScheduledShaper", "is_schedule_text"]
 
@@ -183,7 +186,7 @@ class Schedule:
     def __hash__(self) -> int:
         return hash(str(self))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], Schedule], tuple[str]]:
         return (Schedule.parse, (str(self),))
 
     # ------------------------------------------------------------------ values
@@ -196,6 +199,7 @@ class Schedule:
         """The exact value at ``step`` (1-based) of a run of ``total_steps`` steps."""
         step, total = _check_step(step, total_steps, self.needs_total)
         if self.unit == "%":
+            assert total is not None  # _check_step requires it when points are percentages
             x = Fraction(min(step, total) - 1, total - 1) if total > 1 else Fraction(0)
         else:
             x = Fraction(min(step, total) if total is not None else step)
@@ -287,8 +291,8 @@ class ScheduledShaper:
         params: Mapping[str, Any],
         schedules: Mapping[str, Schedule],
         integer: Mapping[str, bool],
-        build: Callable[..., Any] | None,
-        fixed: Any = None,
+        build: Callable[..., Shaper] | None,
+        fixed: Shaper | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -297,7 +301,7 @@ class ScheduledShaper:
         self._integer = dict(integer)
         self._build = build  # build(**values) -> Shaper
         self._fixed = fixed  # the shaper itself, when nothing is scheduled
-        self._cache: dict[tuple, Any] = {}
+        self._cache: dict[tuple[tuple[str, Any], ...], Shaper] = {}
 
     @property
     def is_constant(self) -> bool:
@@ -320,7 +324,7 @@ class ScheduledShaper:
         except ValueError as err:
             raise ValueError(f"shaper {self.spec!r}: {err}") from err
 
-    def at(self, step: int, total_steps: int | None = None):
+    def at(self, step: int, total_steps: int | None = None) -> Shaper:
         """The :class:`advshape.Shaper` of ``step`` (1 = the first update) of a run of
         ``total_steps`` steps (needed when a point is placed by percentage)."""
         values = self.values_at(step, total_steps)
@@ -328,14 +332,15 @@ class ScheduledShaper:
             return self._fixed
         return self._shaper(values)
 
-    def _shaper(self, values: Mapping[str, Any]):
+    def _shaper(self, values: Mapping[str, Any]) -> Shaper:
         key = tuple(sorted(values.items()))
         if key not in self._cache:
+            assert self._build is not None  # set whenever a parameter is scheduled
             fixed = {k: v for k, v in self.params.items() if k not in self.schedules}
             self._cache[key] = self._build(**fixed, **values)
         return self._cache[key]
 
-    def variants(self) -> tuple[Any, ...]:
+    def variants(self) -> tuple[Shaper, ...]:
         """Every shaper the schedule can resolve to (integer parameters), or the shapers at
         the schedules' corner values (float ones): check these to check a whole run, e.g.
         that every K it reaches is ≤ N. Largest values first, so that a check that stops at
@@ -368,8 +373,8 @@ class ScheduledShaper:
                     f"shaper {self.spec!r} becomes {variant.spec!r} during the run: {err}"
                 ) from err
 
-    def _refuse(self, what: str):
-        def refuse(*args: Any, **kwargs: Any):
+    def _refuse(self, what: str) -> Callable[..., NoReturn]:
+        def refuse(*args: Any, **kwargs: Any) -> NoReturn:
             raise ValueError(
                 f"shaper {self.spec!r} has a schedule ({', '.join(self.schedules)}), so it has "
                 f"no single {what}: resolve it at a training step first, "
@@ -379,19 +384,19 @@ class ScheduledShaper:
         return refuse
 
     @property
-    def advantages(self):
+    def advantages(self) -> Callable[..., Any]:
         return self._fixed.advantages if self._fixed is not None else self._refuse("advantages")
 
     @property
-    def scores(self):
+    def scores(self) -> Callable[..., Any] | None:
         return self._fixed.scores if self._fixed is not None else self._refuse("scores")
 
     @property
-    def weights(self):
+    def weights(self) -> Callable[..., Any] | None:
         return self._fixed.weights if self._fixed is not None else self._refuse("weights")
 
     @property
-    def info(self):
+    def info(self) -> ShaperInfo:
         """Metadata of the first step's shaper; what does not depend on the scheduled values
         (paper, formula, binary_only, ...) holds at every step, target_k and min_n do not."""
         if self._fixed is not None:
@@ -407,7 +412,7 @@ class ScheduledShaper:
     def __repr__(self) -> str:
         return f"ScheduledShaper({self.spec!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         if self._fixed is not None:
             from advshape._src.registry import scheduled
 

@@ -11,7 +11,7 @@ the convention of GRPO implementations). Inputs are validated by the caller
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from advshape._src.combinatorics import _ratios, fail_at_k, fail_at_k_loo
 
@@ -35,30 +35,30 @@ __all__ = [
 ]
 
 
-def _rho(n_pos: NDArray, n: NDArray) -> NDArray[np.float64]:
+def _rho(n_pos: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(n_pos, dtype=np.float64) / np.asarray(n, dtype=np.float64)
 
 
-def _safe_div(num: NDArray, den: NDArray) -> NDArray[np.float64]:
+def _safe_div(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
     """num / den with 0 where den == 0 (all-correct or all-wrong groups)."""
     den = np.asarray(den, dtype=np.float64)
     ok = den != 0
     return np.where(ok, np.asarray(num, dtype=np.float64) / np.where(ok, den, 1.0), 0.0)
 
 
-def reinforce(n_pos: NDArray, n: NDArray) -> Scores:
+def reinforce(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     """REINFORCE (paper Eq. 5): A_i = r_i, so A⁺ = 1, A⁻ = 0."""
     shape = np.broadcast_shapes(np.shape(n_pos), np.shape(n))
     return np.ones(shape), np.zeros(shape)
 
 
-def rloo(n_pos: NDArray, n: NDArray) -> Scores:
+def rloo(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     """RLOO (paper Eq. 6): A⁺ = N(1 − ρ̂)/(N − 1) = N⁻/(N − 1), A⁻ = −Nρ̂/(N − 1) = −N⁺/(N − 1)."""
     n_pos, n = np.broadcast_arrays(np.asarray(n_pos, np.float64), np.asarray(n, np.float64))
     return (n - n_pos) / (n - 1), -n_pos / (n - 1)
 
 
-def grpo(n_pos: NDArray, n: NDArray, std: str = "population", eps: float = 0.0) -> Scores:
+def grpo(n_pos: ArrayLike, n: ArrayLike, std: str = "population", eps: float = 0.0) -> Scores:
     """GRPO (paper Eq. 8): A_i = (r_i − ρ̂)/(σ̂ + ε).
 
     With the population std σ̂ = √(ρ̂(1 − ρ̂)) and ε = 0 (the paper's form):
@@ -74,43 +74,43 @@ def grpo(n_pos: NDArray, n: NDArray, std: str = "population", eps: float = 0.0) 
     return _safe_div(1.0 - rho, den), _safe_div(-rho, den)
 
 
-def dr_grpo(n_pos: NDArray, n: NDArray) -> Scores:
+def dr_grpo(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     """Dr. GRPO (Liu et al. 2025): A_i = r_i − ρ̂, i.e. A⁺ = 1 − ρ̂, A⁻ = −ρ̂ (no std division)."""
     rho = _rho(n_pos, n)
     return 1.0 - rho, -rho
 
 
-def _scaled_grpo(n_pos: NDArray, n: NDArray, scale: NDArray) -> Scores:
+def _scaled_grpo(n_pos: ArrayLike, n: ArrayLike, scale: NDArray[np.float64]) -> Scores:
     a_pos, a_neg = grpo(n_pos, n)
     return scale * a_pos, scale * a_neg
 
 
-def skew_r(n_pos: NDArray, n: NDArray) -> Scores:
+def skew_r(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     """Skew-R (paper Claim 3): A± = (1 − ρ̂)·A±_GRPO."""
     return _scaled_grpo(n_pos, n, 1.0 - _rho(n_pos, n))
 
 
-def reinforce_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def reinforce_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """REINFORCE_K (paper Eqs. 12, 14): A⁺ = f̂⁺_{K−1}, A⁻ = 0 (the constant K dropped)."""
     f_pos, _ = fail_at_k_loo(n, n_pos, k)
     return f_pos, np.zeros_like(f_pos)
 
 
-def rloo_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def rloo_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """RLOO_K (paper Eq. 15, Table 1): A⁺ = f̂⁺_{K−1}·N⁻/(N − 1), A⁻ = −f̂⁻_{K−1}·N⁺/(N − 1)."""
     f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
     a_pos, a_neg = rloo(n_pos, n)
     return f_pos * a_pos, f_neg * a_neg
 
 
-def grpo_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def grpo_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """GRPO_K (paper Eqs. 16–17): A± = f̂±_{K−1}·A±_GRPO (asymmetric reweighting)."""
     f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
     a_pos, a_neg = grpo(n_pos, n)
     return f_pos * a_pos, f_neg * a_neg
 
 
-def chen_omega(n_pos: NDArray, n: NDArray, k: int) -> NDArray[np.float64]:
+def chen_omega(n_pos: ArrayLike, n: ArrayLike, k: int) -> NDArray[np.float64]:
     """ω̃_K = √((1 − ρ̂_K)/ρ̂_K)·√(ρ̂/(1 − ρ̂)) (paper Eq. 19); 0 where ρ̂ ∈ {0, 1}."""
     rho = _rho(n_pos, n)
     fail_k = fail_at_k(n, n_pos, k)  # 1 − ρ̂_K, accurate also when ρ̂_K ≈ 1
@@ -119,7 +119,7 @@ def chen_omega(n_pos: NDArray, n: NDArray, k: int) -> NDArray[np.float64]:
     return np.sqrt(ratio)
 
 
-def grpo_k_chen(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def grpo_k_chen(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """GRPO~_K of Chen et al. 2025 (paper Eq. 18 = Eq. 19): A± = ω̃_K·A±_GRPO.
 
     Eq. (18) reads A⁺ = √((1 − ρ̂_K)/ρ̂_K), A⁻ = (1 − ρ̂_K − f̂⁻_{K−1})/√(ρ̂_K(1 − ρ̂_K));
@@ -128,13 +128,13 @@ def grpo_k_chen(n_pos: NDArray, n: NDArray, k: int) -> Scores:
     return _scaled_grpo(n_pos, n, chen_omega(n_pos, n, k))
 
 
-def mix_chen(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def mix_chen(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """Chen et al.'s mix (paper Eq. 23): A± = (1 − ρ̂ + ρ̂·ω̃_K)·A±_GRPO."""
     rho = _rho(n_pos, n)
     return _scaled_grpo(n_pos, n, 1.0 - rho + rho * chen_omega(n_pos, n, k))
 
 
-def mix_direct(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def mix_direct(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """The direct mix (paper Eq. 24): A± = (1 − ρ̂ + ρ̂·f̂±_{K−1})·A±_GRPO."""
     rho = _rho(n_pos, n)
     f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
@@ -142,7 +142,7 @@ def mix_direct(n_pos: NDArray, n: NDArray, k: int) -> Scores:
     return (1.0 - rho + rho * f_pos) * a_pos, (1.0 - rho + rho * f_neg) * a_neg
 
 
-def biased_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
+def biased_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """Biased Pass@K scaling of Mahdavi et al. 2025 (paper Eq. 36): A± = (1 − ρ̂)^{K−1}·A±_GRPO.
 
     Defined for every K ≥ 1, also K > N.
@@ -150,7 +150,7 @@ def biased_k(n_pos: NDArray, n: NDArray, k: int) -> Scores:
     return _scaled_grpo(n_pos, n, (1.0 - _rho(n_pos, n)) ** (k - 1))
 
 
-def entropy(n_pos: NDArray, n: NDArray, lam: float) -> Scores:
+def entropy(n_pos: ArrayLike, n: ArrayLike, lam: float) -> Scores:
     """Entropy-regularised shaping (paper Eq. 26, App. B.5):
 
         A± = [1 + λ·√(ρ̂(1 − ρ̂))·log((1 − ρ̂)/ρ̂)]·A±_GRPO
@@ -166,7 +166,7 @@ def entropy(n_pos: NDArray, n: NDArray, lam: float) -> Scores:
     return _scaled_grpo(n_pos, n, scale)
 
 
-def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") -> Scores:
+def pkpo(n_pos: ArrayLike, n: ArrayLike, k: int, baseline: str = "loo_minus_one") -> Scores:
     """PKPO (Walder & Karkhanis 2025) on binary rewards, with PKPO's overall k/n dropped.
 
     s̄_i is the mean, over the k-subsets of the group that contain i, of the subset's max reward:
@@ -194,7 +194,8 @@ def pkpo(n_pos: NDArray, n: NDArray, k: int, baseline: str = "loo_minus_one") ->
         sel = (n - 1) == top
         scale = (top + 1) / top if baseline == "loo" else 1.0
 
-        def fail_others(m, top=int(top)):  # C(m, k)/C(n−1, k): Fail@k of the others
+        # C(m, k)/C(n−1, k): Fail@k of the others
+        def fail_others(m: NDArray[np.int64], top: int = int(top)) -> NDArray[np.float64]:
             return _ratios(top, int(k), m)
 
         # correct i (exists iff N⁺ ≥ 1): s̄ = 1, the others hold N⁻ wrong

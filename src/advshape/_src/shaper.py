@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
+import array_api_compat
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._src import arrays
 from advshape._src.combinatorics import CACHE_BYTES, _as_counts, bounded_cache
 
-ScoresFn = Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]]
-GenericFn = Callable[[Any, Any, Any], Any]  # (xp, rewards [..., n], out dtype) -> advantages
+Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
+ScoresFn = Callable[..., Scores]
+GenericFn = Callable[..., Any]  # (xp, rewards [..., n], out dtype[, groups=]) -> advantages
+TableFn = Callable[[int], Scores]  # group size n -> (A⁺, A⁻) for N⁺ = 0..n
+DeviceTables = dict[Any, Any]  # (sizes, device, dtype) -> tables on the device; "bytes" -> int
 
 __all__ = ["Shaper", "ShaperInfo", "count_shaper", "set_rebuild", "weights_from_scores"]
 
@@ -68,7 +73,7 @@ class Shaper(NamedTuple):
     )
     surrogate: Callable[[ArrayLike], NDArray[np.float64]] | None = None
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         # A shaper travels (to Ray / multiprocessing workers) as the recipe that built it:
         # registry shapers as their spec string, forward-engineered ones as their surrogate text.
         # The layer that builds a shaper registers its recipe (see ``set_rebuild``), so this core
@@ -87,10 +92,12 @@ class Shaper(NamedTuple):
 # advantages function -> (scores function, rebuild callable, its arguments). Keyed weakly by the
 # shaper's own ``advantages`` closure, so a recipe lives exactly as long as its shaper's functions,
 # and checked against ``scores`` so that a ``_replace``d shaper does not pickle as the original.
-_REBUILD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_REBUILD: weakref.WeakKeyDictionary[
+    Callable[..., Any], tuple[Callable[..., Any] | None, Callable[..., Any], tuple[Any, ...]]
+] = weakref.WeakKeyDictionary()
 
 
-def set_rebuild(shaper: Shaper, rebuild: Callable[..., Shaper], *args: Any) -> Shaper:
+def set_rebuild(shaper: Shaper, rebuild: Callable[..., Any], *args: Any) -> Shaper:
     """Make ``shaper`` picklable as ``rebuild(*args)`` (a module-level function, picklable args).
 
     The hook by which a layer above the core (the registry, the surrogates layer) says how its
@@ -100,7 +107,11 @@ def set_rebuild(shaper: Shaper, rebuild: Callable[..., Shaper], *args: Any) -> S
     return shaper
 
 
-def weights_from_scores(scores: Callable, n_pos: ArrayLike, n: ArrayLike):
+def weights_from_scores(
+    scores: Callable[[ArrayLike, ArrayLike], Scores],
+    n_pos: ArrayLike,
+    n: ArrayLike,
+) -> Scores:
     """(w⁺, w⁻) = (ρ̂·A⁺, −(1 − ρ̂)·A⁻) from a score function (paper Eqs. 7, 9; Table 1)."""
     a_pos, a_neg = scores(n_pos, n)
     rho = np.asarray(n_pos, np.float64) / np.asarray(n, np.float64)
@@ -124,10 +135,12 @@ def _size_checker(spec: str, info: ShaperInfo) -> Callable[[int], None]:
     return check
 
 
-def _validated_scores(spec: str, info: ShaperInfo, raw: Callable) -> Callable:
+def _validated_scores(
+    spec: str, info: ShaperInfo, raw: Callable[..., Any]
+) -> Callable[[ArrayLike, ArrayLike], Scores]:
     check = _size_checker(spec, info)
 
-    def scores(n_pos: ArrayLike, n: ArrayLike):
+    def scores(n_pos: ArrayLike, n: ArrayLike) -> Scores:
         n_pos_, n_ = np.broadcast_arrays(_as_counts("n_pos", n_pos), _as_counts("n", n))
         if n_.size:
             if np.any(n_pos_ > n_):
@@ -176,17 +189,21 @@ def _row_counts(pos: np.ndarray) -> np.ndarray:
     """
     n = pos.shape[1]
     if n % 8 == 0 and n <= 64 and hasattr(np, "bitwise_count"):
-        words = np.bitwise_count(pos.view(np.uint64))
+        words: np.ndarray = np.bitwise_count(pos.view(np.uint64))
         counts = words[:, 0].astype(np.int64)
         for j in range(1, n // 8):  # at most 8 columns of words
             counts += words[:, j]
         return counts
     if n < 256:
-        return np.einsum("ij->i", pos.view(np.uint8)).astype(np.int64)
-    return pos.sum(axis=-1)
+        row_sums: np.ndarray = np.einsum("ij->i", pos.view(np.uint8))
+        return row_sums.astype(np.int64)
+    row_totals: np.ndarray = pos.sum(axis=-1)
+    return row_totals
 
 
-def _cast_checked(table: np.ndarray, dtype, used, spec: str, label: str) -> np.ndarray:
+def _cast_checked(
+    table: np.ndarray, dtype: Any, used: Callable[[], ArrayLike], spec: str, label: str
+) -> np.ndarray:
     """``table`` cast to the output dtype; an entry that overflows there raises if it is used
     (``used()`` gives the N⁺ values where it is) and becomes 0 if not, so that nothing
     non-finite is ever multiplied or returned."""
@@ -207,7 +224,7 @@ def _cast_checked(table: np.ndarray, dtype, used, spec: str, label: str) -> np.n
     return cast
 
 
-def _dense_numpy(rewards: np.ndarray, table: Callable, spec: str) -> np.ndarray | None:
+def _dense_numpy(rewards: np.ndarray, table: TableFn, spec: str) -> np.ndarray | None:
     """The table lookup for NumPy, tuned for many short rows; None if rewards are not binary.
 
     NumPy's generic reductions and broadcast ``where`` pay a per-row cost on rows of ~16;
@@ -240,11 +257,25 @@ def _distinct_sizes(sizes: np.ndarray) -> list[int]:
     """The distinct non-zero group sizes, ascending (one bincount of the sizes, no sort)."""
     present = np.bincount(sizes)
     present[0] = 0  # unused code slots
-    return np.flatnonzero(present).tolist()
+    sizes_present: list[int] = np.flatnonzero(present).tolist()
+    return sizes_present
+
+
+def _above(values: np.ndarray, bound: int) -> np.ndarray:
+    return values[values > bound]
+
+
+def _below(values: np.ndarray, bound: int) -> np.ndarray:
+    return values[values < bound]
 
 
 def _slot_scores(
-    n_pos: np.ndarray, sizes: np.ndarray, table: Callable, dtype, check_size, spec: str
+    n_pos: np.ndarray,
+    sizes: np.ndarray,
+    table: TableFn,
+    dtype: Any,
+    check_size: Callable[[int], None],
+    spec: str,
 ) -> np.ndarray:
     """Per code slot, the pair (A⁻, A⁺) of its group, as a [slots, 2] array in ``dtype``.
 
@@ -262,8 +293,8 @@ def _slot_scores(
         sel = sizes == size
         tab_pos, tab_neg = table(size)
         used = n_pos[sel]
-        tabs_pos.append(_cast_checked(tab_pos, dtype, lambda u=used: u[u > 0], spec, "A+"))
-        tabs_neg.append(_cast_checked(tab_neg, dtype, lambda u=used, s=size: u[u < s], spec, "A-"))
+        tabs_pos.append(_cast_checked(tab_pos, dtype, partial(_above, used, 0), spec, "A+"))
+        tabs_neg.append(_cast_checked(tab_neg, dtype, partial(_below, used, size), spec, "A-"))
         offsets.append(start)
         start += size + 1
     if distinct.size == 1:
@@ -277,7 +308,14 @@ def _slot_scores(
     return out
 
 
-def _ragged_numpy(rewards: np.ndarray, codes: np.ndarray, slots: int, table, check_size, spec):
+def _ragged_numpy(
+    rewards: np.ndarray,
+    codes: np.ndarray,
+    slots: int,
+    table: TableFn,
+    check_size: Callable[[int], None],
+    spec: str,
+) -> np.ndarray | None:
     """Binary ragged batch by segments: key = 2·code + r, one ``bincount`` of the keys gives
     (N⁻, N⁺) of every group, and the result is one gather of the per-group scores by key."""
     if rewards.dtype == np.bool_:
@@ -296,7 +334,15 @@ def _ragged_numpy(rewards: np.ndarray, codes: np.ndarray, slots: int, table, che
     return per_slot.reshape(-1).take(key)
 
 
-def _ragged_torch(rewards, codes, slots: int, table, check_size, spec, cache: dict):
+def _ragged_torch(
+    rewards: Any,
+    codes: Any,
+    slots: int,
+    table: TableFn,
+    check_size: Callable[[int], None],
+    spec: str,
+    cache: DeviceTables,
+) -> Any:
     """The same on PyTorch, on the rewards' device: only the distinct group sizes (a few
     integers) are read on the host, to pick the score tables."""
     import torch
@@ -352,7 +398,7 @@ def _ragged_torch(rewards, codes, slots: int, table, check_size, spec, cache: di
     return per_slot.reshape(-1)[key]
 
 
-def _remember(cache: dict, key, tensors: tuple) -> None:
+def _remember(cache: DeviceTables, key: tuple[Any, ...], tensors: tuple[Any, ...]) -> None:
     """Keep device tables, at most CACHE_BYTES of them (all dropped when full: they rebuild
     in O(n) from the host tables)."""
     size = sum(t.numel() * t.element_size() for t in tensors)
@@ -364,10 +410,10 @@ def _remember(cache: dict, key, tensors: tuple) -> None:
     cache["bytes"] = held
 
 
-_NUMPY_SHARED: set = set()  # torch dtypes NumPy can view without a copy (filled lazily)
+_NUMPY_SHARED: set[Any] = set()  # torch dtypes NumPy can view without a copy (filled lazily)
 
 
-def _numpy_view(rewards):
+def _numpy_view(rewards: Any) -> np.ndarray | None:
     """A NumPy view of a CPU tensor that needs no grad and has a NumPy dtype, else None."""
     import torch
 
@@ -390,11 +436,11 @@ def _numpy_view(rewards):
         and rewards.dtype in _NUMPY_SHARED
         and not rewards.requires_grad
     ):
-        return rewards.numpy()
+        return cast(np.ndarray, rewards.numpy())
     return None
 
 
-def _dense_torch(rewards, table: Callable, cache: dict, spec: str):
+def _dense_torch(rewards: Any, table: TableFn, cache: DeviceTables, spec: str) -> Any:
     """The table lookup for PyTorch (CPU or CUDA); None if rewards are not binary."""
     import torch
 
@@ -439,14 +485,14 @@ def _dense_torch(rewards, table: Callable, cache: dict, spec: str):
     return a_neg * ~pos + a_pos * pos
 
 
-def _dense_array_api(xp, rewards, table: Callable, spec: str):
+def _dense_array_api(xp: arrays.Namespace, rewards: Any, table: TableFn, spec: str) -> Any:
     """The table lookup for any Array-API library; None if rewards are not binary."""
     counts = arrays.binary_counts(xp, rewards)
     if counts is None:
         return None
     pos, n_pos = counts
     dtype = arrays.float_dtype(xp, rewards)
-    device = arrays.array_api_compat.device(rewards)
+    device = array_api_compat.device(rewards)
     n = int(rewards.shape[-1])
     tab_pos, tab_neg = table(n)
     idx = xp.reshape(n_pos, (-1,))
@@ -509,7 +555,7 @@ def count_shaper(
         a_neg.setflags(write=False)
         return a_pos, a_neg
 
-    def real_rewards(xp, rewards, groups=None):
+    def real_rewards(xp: arrays.Namespace, rewards: Any, groups: Any = None) -> Any:
         """Non-binary rewards: the shaper's real-reward form, if it has one."""
         if generic is None:
             raise arrays.non_binary_error(xp, rewards, spec)
@@ -522,18 +568,18 @@ def count_shaper(
                 out = generic(xp, rewards, dtype, groups=groups)
         return arrays.check_finite_output(xp, out, spec)
 
-    def dense(xp, rewards):
+    def dense(xp: arrays.Namespace, rewards: Any) -> Any:
         if isinstance(rewards, np.ndarray) and rewards.dtype.kind in "biuf":
             out = _dense_numpy(rewards, table, spec)
-        elif arrays.array_api_compat.is_torch_array(rewards):
+        elif array_api_compat.is_torch_array(rewards):
             out = _dense_torch(rewards, table, device_tables, spec)
         else:
             out = _dense_array_api(xp, rewards, table, spec)
         return out if out is not None else real_rewards(xp, rewards)
 
-    device_tables: dict = {}  # (sizes, device, dtype) -> tables already on the device
+    device_tables: DeviceTables = {}  # (sizes, device, dtype) -> tables already on the device
 
-    def ragged_numpy(rewards: np.ndarray, groups):
+    def ragged_numpy(rewards: np.ndarray, groups: Any) -> Any:
         n = rewards.shape[0]
         codes, slots = arrays.codes_numpy(arrays.host_ids(groups, n))
         if n == 0:
@@ -549,7 +595,7 @@ def count_shaper(
             return real_rewards(xp, rewards, segments)
         return arrays.apply_blocks(xp, rewards, codes, dense, check_size)
 
-    def ragged_torch(rewards, groups):
+    def ragged_torch(rewards: Any, groups: Any) -> Any:
         import torch
 
         n = int(rewards.shape[0])
@@ -570,7 +616,7 @@ def count_shaper(
             return real_rewards(xp, rewards, segments)
         return arrays.apply_blocks(xp, rewards, codes, dense, check_size)
 
-    def advantages(rewards, groups=None):
+    def advantages(rewards: Any, groups: Any = None) -> Any:
         xp = arrays.namespace(rewards)
         arrays.check_rewards(xp, rewards)
         if groups is None:
@@ -585,7 +631,7 @@ def count_shaper(
             )
         if isinstance(rewards, np.ndarray):
             return ragged_numpy(rewards, groups)
-        if arrays.array_api_compat.is_torch_array(rewards):
+        if array_api_compat.is_torch_array(rewards):
             import torch
 
             view = _numpy_view(rewards)
@@ -601,11 +647,11 @@ def count_shaper(
         # any other Array-API library: codes on the host (ids usually are), blocks on the device
         n = int(rewards.shape[0])
         ids = groups
-        if not arrays.array_api_compat.is_array_api_obj(groups) or isinstance(groups, np.ndarray):
+        if not array_api_compat.is_array_api_obj(groups) or isinstance(groups, np.ndarray):
             codes, _ = arrays.codes_numpy(arrays.host_ids(groups, n))
-            ids = xp.asarray(codes, device=arrays.array_api_compat.device(rewards))
+            ids = xp.asarray(codes, device=array_api_compat.device(rewards))
         else:
-            gxp = arrays.array_api_compat.array_namespace(groups)
+            gxp = array_api_compat.array_namespace(groups)
             if groups.ndim != 1 or int(groups.shape[0]) != n:
                 raise arrays._shape_error(n, groups.shape)
             if gxp.isdtype(groups.dtype, "real floating") and bool(gxp.any(gxp.isnan(groups))):
@@ -614,7 +660,7 @@ def count_shaper(
             return xp.zeros((0,), dtype=arrays.float_dtype(xp, rewards))
         return arrays.apply_blocks(xp, rewards, ids, dense, check_size)
 
-    def weights(n_pos: ArrayLike, n: ArrayLike):
+    def weights(n_pos: ArrayLike, n: ArrayLike) -> Scores:
         return weights_from_scores(checked_scores, n_pos, n)
 
     advantages.__doc__ = f"Advantages of shaper {spec!r}: see advshape.Shaper."

@@ -21,13 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 import advshape
 from advshape._options import count, flag, real
+from advshape._src.expectation import CountBased
+from advshape._src.schedule import ScheduledShaper
+from advshape._src.shaper import Shaper
 from advshape.bandit import model as bandit_model
 
 __all__ = [
@@ -269,7 +272,11 @@ def sampled_logit_update(
     a_pos, a_neg = table
     # the 1/N is folded into the [B, N] advantages and the [B] coefficients, not the [B, M] result
     adv = np.where(is_correct, (a_pos / n)[n_pos][:, None], (a_neg / n)[n_pos][:, None])
-    update = np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m)
+    # with weights, bincount returns float64 (NumPy's stubs say intp)
+    update = cast(
+        NDArray[np.float64],
+        np.bincount(flat.ravel(), weights=adv.ravel(), minlength=b * m).reshape(b, m),
+    )
     coef = adv.sum(axis=1) if totals is None else adv.sum(axis=1) / totals
     # The π term in π's own dtype: with a float32 π, a float64 product was ~10x slower here
     # (3 ms of a 12 ms step at P = 4096, M = 64) for no accuracy the float32 π could carry.
@@ -278,7 +285,7 @@ def sampled_logit_update(
 
 
 def expected_logit_update(
-    shaper, n: int, pi: NDArray[np.float64], correct: NDArray[np.bool_]
+    shaper: CountBased, n: int, pi: NDArray[np.float64], correct: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Exact E[update] = c_N(ρ)·∂ρ/∂z per row [B, M], and ρ per row (float64)."""
     rho, grad = bandit_model.rho_logit_grad(pi, correct)
@@ -295,7 +302,12 @@ class Sgd:
     def __init__(self, lr: float):
         self.lr = lr
 
-    def step(self, params: NDArray[np.float64], grad: NDArray[np.float64], rows=None) -> None:
+    def step(
+        self,
+        params: NDArray[np.float64],
+        grad: NDArray[np.float64],
+        rows: NDArray[np.int64] | None = None,
+    ) -> None:
         """``rows`` is accepted for symmetry with :class:`Adam`; other rows have zero gradient."""
         params += self.lr * grad
 
@@ -325,24 +337,28 @@ class Adam:
             self.v = np.zeros_like(params)
             if rows is not None:
                 self.t = np.zeros(len(params), dtype=np.int64)
+        moment1, moment2 = self.m, self.v  # the same arrays, updated in place
+        assert moment1 is not None and moment2 is not None
         if rows is None:
             self.t += 1
-            self.m *= self.beta1
-            self.m += (1 - self.beta1) * grad
-            self.v *= self.beta2
-            self.v += (1 - self.beta2) * grad * grad
-            m_hat = self.m / (1 - self.beta1**self.t)
-            v_hat = self.v / (1 - self.beta2**self.t)
+            moment1 *= self.beta1
+            moment1 += (1 - self.beta1) * grad
+            moment2 *= self.beta2
+            moment2 += (1 - self.beta2) * grad * grad
+            m_hat = moment1 / (1 - self.beta1**self.t)
+            v_hat = moment2 / (1 - self.beta2**self.t)
             params += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
             return
         if len(np.unique(rows)) != len(rows):
             raise ValueError("lazy Adam needs distinct rows in a batch")
-        self.t[rows] += 1
-        t = self.t[rows][:, None]
+        steps = self.t
+        assert isinstance(steps, np.ndarray)  # per-row step counts, made with the moments
+        steps[rows] += 1
+        t = steps[rows][:, None]
         g = grad[rows]
-        m = self.beta1 * self.m[rows] + (1 - self.beta1) * g
-        v = self.beta2 * self.v[rows] + (1 - self.beta2) * g * g
-        self.m[rows], self.v[rows] = m, v
+        m = self.beta1 * moment1[rows] + (1 - self.beta1) * g
+        v = self.beta2 * moment2[rows] + (1 - self.beta2) * g * g
+        moment1[rows], moment2[rows] = m, v
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         params[rows] += self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
@@ -465,7 +481,7 @@ def evaluate(policy, ks: tuple[int, ...]) -> dict[str, float]:
 
 def simulate(
     config: BanditConfig,
-    shaper,
+    shaper: str | Shaper | ScheduledShaper,
     seed: int,
     *,
     on_step: Callable[[int, Any], None] | None = None,

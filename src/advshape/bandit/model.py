@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 __all__ = [
     "BanditProblems",
@@ -261,7 +262,9 @@ class TabularPolicy:
         self.problems = problems
         self.params = problems.prior.copy()
 
-    def logits(self, rows: NDArray[np.int64] | None = None, dtype=np.float64) -> NDArray:
+    def logits(
+        self, rows: NDArray[np.int64] | None = None, dtype: DTypeLike = np.float64
+    ) -> NDArray[Any]:
         z = self.params if is_all_rows(rows, len(self.params)) else self.params[rows]
         return z.astype(dtype, copy=False)
 
@@ -295,8 +298,16 @@ class SharedLinearPolicy:
         self.problems = problems
         self.params = np.zeros(problems.features.shape[-1], dtype=np.float64)
 
-    def logits(self, rows: NDArray[np.int64] | None = None, dtype=np.float64) -> NDArray:
-        feats = self.problems.features if rows is None else self.problems.features[rows]
+    @property
+    def _features(self) -> NDArray[np.float32]:
+        features = self.problems.features
+        assert features is not None  # checked in __init__
+        return features
+
+    def logits(
+        self, rows: NDArray[np.int64] | None = None, dtype: DTypeLike = np.float64
+    ) -> NDArray[Any]:
+        feats = self._features if rows is None else self._features[rows]
         prior = self.problems.prior if rows is None else self.problems.prior[rows]
         if dtype == np.float32:
             return prior.astype(np.float32) + feats @ self.params.astype(np.float32)
@@ -304,7 +315,7 @@ class SharedLinearPolicy:
 
     def param_grad(self, rows: NDArray[np.int64], logit_grad: NDArray) -> NDArray[np.float64]:
         """∂/∂w of the batch *mean*: (1/B)·Σ_b Σ_a g_b(a)·φ_b(a)."""
-        feats = self.problems.features[rows]
+        feats = self._features[rows]
         g = np.einsum("bm,bmd->d", logit_grad.astype(np.float32), feats, dtype=np.float64)
         return g / max(len(rows), 1)
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class StudyConfig:
         return d
 
 
-def resolve_shaper(spec: str, k: int):
+def resolve_shaper(spec: str, k: int) -> advshape.Shaper | advshape.ScheduledShaper:
     """Build a count-based shaper from command-line text (see
     :func:`advshape.surrogates.shaper_from_text`); shapers that take ``k`` get ``k`` unless given.
     """
@@ -149,7 +150,10 @@ def run_study(
         schedule = advshape.scheduled(shaper)
         try:
             schedule.check_group_size(n)  # every K a schedule reaches
-            variants = [v.scores(np.arange(n + 1), np.full(n + 1, n)) for v in schedule.variants()]
+            variants = []
+            for v in schedule.variants():
+                assert v.scores is not None  # make_shaper admits count-based shapers only
+                variants.append(v.scores(np.arange(n + 1), np.full(n + 1, n)))
         except ValueError as err:
             raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
         # A+ is used when N+ >= 1, A- when N+ <= N - 1; all zero: the shaper never moves.
@@ -463,9 +467,7 @@ def plot_curves(records: list[dict[str, Any]], specs: Sequence[str], k: int, out
             ax.grid(alpha=0.3)
         axes[0][-1].legend(fontsize=7, loc="best")
         fig.tight_layout()
-        atomic_write(
-            out / fname, lambda fh, fig=fig: fig.savefig(fh, format="png", dpi=110), mode="wb"
-        )
+        atomic_write(out / fname, partial(fig.savefig, format="png", dpi=110), mode="wb")
         plt.close(fig)
 
 

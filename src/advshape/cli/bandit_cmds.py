@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from advshape.bandit.dynamics import BanditConfig
 from advshape.bandit.run import DEFAULT_SHAPERS
@@ -41,7 +42,7 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     group = parser.add_argument_group("bandit")
     for f in dataclasses.fields(BanditConfig):
-        kw = {"type": _TYPES[str(f.type)], "default": f.default}
+        kw: dict[str, Any] = {"type": _TYPES[str(f.type)], "default": f.default}
         if "choices" in f.metadata:
             kw["choices"] = f.metadata["choices"]
         group.add_argument(

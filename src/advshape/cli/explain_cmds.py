@@ -205,7 +205,7 @@ def _surrogates(args, result, best, out, np) -> None:
             source = (best.spec, again[0].distance)
     try:
         if source is not None:
-            curve = reverse_engineer(advshape.shaper(source[0]))
+            curve = reverse_engineer(source[0])
             how = (
                 f"reverse-engineered from {source[0]}, whose scores equal fn's up to a positive "
                 f"scale at N = {args.n} and {2 * args.n} (distance ≤ {max(best.distance, source[1]):.1e})"

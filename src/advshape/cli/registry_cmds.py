@@ -137,17 +137,19 @@ def run_show(args: argparse.Namespace) -> int:
         raise ValueError(
             text if repr(args.spec) in text else f"shaper {args.spec!r}: {text}"
         ) from None
+    if shaper.scores is None or shaper.weights is None:
+        raise ValueError(f"shaper {args.spec!r} is not count-based: it has no table of scores")
     n_pos = np.arange(args.n + 1)
     a_pos, a_neg = shaper.scores(n_pos, args.n)
     w_pos, w_neg = shaper.weights(n_pos, args.n)
     headers = ["N+", "rho_hat", "A+", "A-", "w+", "w-"]
     columns = [n_pos / args.n, a_pos, a_neg, w_pos, w_neg]
     if args.format == "json":
-        rows = [
+        json_rows = [
             {"N+": m, **{h: _json_number(c[m]) for h, c in zip(headers[1:], columns)}}
             for m in range(args.n + 1)
         ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(json_rows, indent=2))
         sys.stdout.flush()
         return 0
     g = f"{{:.{args.digits}g}}"

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "TRL_SCALE_REWARDS",
@@ -145,7 +146,7 @@ TRL_SCALE_REWARDS = ("group", "batch", "none")
 TRL_EPSILON = 1e-4
 
 
-def trl_grpo_advantages(rewards, scale_rewards: str = "group"):
+def trl_grpo_advantages(rewards: ArrayLike, scale_rewards: str = "group") -> np.ndarray:
     """TRL GRPOTrainer's advantages (``multi_objective_aggregation="sum_then_normalize"``),
     TRANSCRIBED from the installed TRL 1.16 source (TRL has no function for it):
 

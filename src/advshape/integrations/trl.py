@@ -50,7 +50,8 @@ across 1.x); an unsupported version fails at import with the versions to install
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections import deque
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -131,11 +132,12 @@ def check_settings(shaper: Shaper | ScheduledShaper, config: trl.GRPOConfig) -> 
             "normalises each reward before the shaper sees it; advshape shapes the weighted "
             "sum of raw rewards: set multi_objective_aggregation='sum_then_normalize'"
         )
-    check_group_size(shaper, config.num_generations, "GRPOConfig.num_generations")
+    # TRL types num_generations(_eval) as int | None; its trainer requires an int all the same
+    check_group_size(shaper, config.num_generations, "GRPOConfig.num_generations")  # type: ignore[arg-type]
     if str(config.eval_strategy) not in ("no", "IntervalStrategy.NO"):
         # TRL evaluates with num_generations_eval, defaulting to num_generations.
         eval_size = config.num_generations_eval or config.num_generations
-        check_group_size(shaper, eval_size, "GRPOConfig.num_generations_eval")
+        check_group_size(shaper, eval_size, "GRPOConfig.num_generations_eval")  # type: ignore[arg-type]
     if config.scale_rewards not in ("group", True):
         warnings.warn(
             f"GRPOConfig.scale_rewards={config.scale_rewards!r} is ignored: shaper "
@@ -165,7 +167,7 @@ class GRPOTrainer(trl.GRPOTrainer):
             check_settings(resolved, config)
         super().__init__(*args, **kwargs)
         if config is None:  # TRL made its default GRPOConfig
-            check_settings(resolved, self.args)
+            check_settings(resolved, cast(trl.GRPOConfig, self.args))  # TRL made a GRPOConfig
         self.shaper = advshape.scheduled(resolved)
         self._advshape_rewards_per_func: torch.Tensor | None = None
 
@@ -247,7 +249,7 @@ class GRPOTrainer(trl.GRPOTrainer):
 
     def _log_shaped(self, mode: str, all_advantages: torch.Tensor) -> None:
         # TRL appended its own advantages of this batch to the completions table; swap them.
-        logged = self._logs["advantages"]
+        logged = cast("deque[float]", self._logs["advantages"])  # TRL's dict mixes value types
         for _ in range(min(len(logged), all_advantages.numel())):
             logged.pop()
         logged.extend(all_advantages.to(torch.float32).tolist())

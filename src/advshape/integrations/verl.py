@@ -247,7 +247,7 @@ def _make_estimator(shaper_name: str) -> Callable[..., tuple[torch.Tensor, torch
 
     advshape_outcome_advantage.__name__ = f"compute_{estimator}_outcome_advantage"
     advshape_outcome_advantage.__qualname__ = advshape_outcome_advantage.__name__
-    advshape_outcome_advantage.advshape_shaper = shaper_name  # marks it as ours
+    vars(advshape_outcome_advantage)["advshape_shaper"] = shaper_name  # marks it as ours
     return advshape_outcome_advantage
 
 
@@ -315,7 +315,7 @@ def _wrapped_data_metrics(original: Callable[..., dict]) -> Callable[..., dict]:
         metrics.update(collect_metrics())
         return metrics
 
-    compute_data_metrics.__advshape_wrapped__ = original
+    vars(compute_data_metrics)["__advshape_wrapped__"] = original
     return compute_data_metrics
 
 
@@ -332,7 +332,7 @@ def _split_batch_key(key: Any) -> tuple[str, int]:
     return session, int(index)
 
 
-def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, config: Any):
+def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, config: Any) -> Any:
     """Advantages of an ``advshape_*`` estimator on a v1 multi-output batch (module doc).
 
     Each session (the rows sharing ``{uid}_{session}`` in ``batch_keys``) is one response,
@@ -356,11 +356,11 @@ def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, 
     final_rows = torch.tensor([final[s][1] for s in sessions])
     rewards = data.batch["token_level_rewards"]
     mask = data.batch["response_mask"]
-    index = data.non_tensor_batch.get("uid") if hasattr(data, "non_tensor_batch") else None
+    uids = data.non_tensor_batch.get("uid") if hasattr(data, "non_tensor_batch") else None
     session_advantages = _row_advantages(
         shaper_name,
         rewards[final_rows].sum(dim=-1),
-        None if index is None else np.asarray(index)[final_rows.numpy()],
+        None if uids is None else np.asarray(uids)[final_rows.numpy()],
         config,
     )
     position = {s: i for i, s in enumerate(sessions)}
@@ -383,7 +383,7 @@ def _wrapped_multi_trajectories(original: Callable[..., Any]) -> Callable[..., A
                 return multi_trajectory_advantages(data, batch_keys, adv_estimator, config)
         return original(data, batch_keys, adv_estimator, *args, **kwargs)
 
-    compute_advantage_for_multi_trajectories.__advshape_wrapped__ = original
+    vars(compute_advantage_for_multi_trajectories)["__advshape_wrapped__"] = original
     return compute_advantage_for_multi_trajectories
 
 
@@ -432,7 +432,8 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
             execute(module)
             _patch(module)
 
-        spec.loader.exec_module = exec_module
+        loader: Any = spec.loader  # patched in place: its type declares exec_module a method
+        loader.exec_module = exec_module
         return spec
 
 

@@ -172,44 +172,37 @@ def paired_differences(groups, reference: str, n: int, ks: Sequence[int], classe
     final − the reference's final, per seed and pooled over seeds, pooled and per class."""
     from advshape.lm.stats import paired_difference
 
-    labels = list(dict.fromkeys(classes))
-    subsets = {"all": None, **{c: [i for i, x in enumerate(classes) if x == c] for c in labels}}
+    subsets: dict[str, list[int] | None] = {"all": None}
+    for label in dict.fromkeys(classes):
+        subsets[label] = [i for i, x in enumerate(classes) if x == label]
 
-    def final(run, subset):
-        counts = run["evals"][-1]["counts"]
-        return counts if subset is None else [counts[i] for i in subset]
-
-    def start(run, subset):
-        counts = run["evals"][0]["counts"]
-        return counts if subset is None else [counts[i] for i in subset]
+    def counts(run, which: int, subset):
+        values = run["evals"][which]["counts"]  # which: 0 = start, -1 = final
+        return values if subset is None else [values[i] for i in subset]
 
     rows = []
     for spec, members in groups.items():
-        comparisons = [("start", start)]
-        if spec != reference:
-            comparisons.append((reference, None))
-        for against, _ in comparisons:
+        against = ["start"] if spec == reference else ["start", reference]
+        for other in against:
             for k in ks:
                 for subset_name, subset in subsets.items():
-                    a = [final(run, subset) for run in members]
-                    if against == "start":
-                        b = [start(run, subset) for run in members]
+                    a = [counts(run, -1, subset) for run in members]
+                    if other == "start":
+                        b = [counts(run, 0, subset) for run in members]
                     else:
-                        b = [final(run, subset) for run in groups[reference]]
-                    per_seed = [
-                        paired_difference([x], [y], n, k, seed=s)._asdict()
-                        for s, (x, y) in enumerate(zip(a, b))
-                    ]
-                    pooled = paired_difference(a, b, n, k)._asdict()
+                        b = [counts(run, -1, subset) for run in groups[reference]]
                     rows.append(
                         {
                             "shaper": spec,
-                            "against": against,
+                            "against": other,
                             "metric": f"pass@{k}",
                             "class": subset_name,
                             "seeds": [run["config"]["args"]["seed"] for run in members],
-                            "per_seed": per_seed,
-                            "pooled": pooled,
+                            "per_seed": [
+                                paired_difference([x], [y], n, k, seed=s)._asdict()
+                                for s, (x, y) in enumerate(zip(a, b, strict=True))
+                            ],
+                            "pooled": paired_difference(a, b, n, k)._asdict(),
                         }
                     )
     return rows

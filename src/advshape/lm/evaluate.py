@@ -111,14 +111,17 @@ def evaluate(
         for b in range(len(batch)):
             counts.append(sum(task.correct(s) for s in scores[b * n : (b + 1) * n]))
     model.train(was_training)
-    result = {f"pass@{k}": v for k, v in pass_at_k_from_counts(counts, n, ks).items()}
+    result: dict[str, Any] = {
+        f"pass@{k}": v for k, v in pass_at_k_from_counts(counts, n, ks).items()
+    }
     rows = len(problems) * n
     result["eval_score"] = total_score / rows
     result["eval_response_length"] = total_tokens / rows
     classes = [getattr(p, "difficulty", None) for p in problems]
-    if None not in classes:
+    known = [c for c in classes if c is not None]
+    if len(known) == len(classes):
         result["by_class"] = pass_at_k_by_class(
-            counts, classes, n, ks, order=getattr(task, "classes", ())
+            counts, known, n, ks, order=getattr(task, "classes", ())
         )
     result["counts"] = counts
     return result

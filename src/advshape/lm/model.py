@@ -112,7 +112,9 @@ def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
         raise ValueError(f"the tokenizer in {path!r} has no EOS token; responses could not end")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token  # safe: padded positions are masked out
-    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    # transformers types PreTrainedModel.to through a decorator that loses the bound self
+    model = model.to(device)  # type: ignore[arg-type]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model, tokenizer

@@ -2,9 +2,9 @@
 
 Each step t:
 
-1. pick B train problems (seeded by (seed, t));
-2. sample N responses per problem at temperature 1 with the KV cache;
-3. score them with reasoning-gym's verifier: r ∈ [0, 1]; the binary shapers get
+1. pick B train problems (a seeded walk through the train set: no repeats in a run);
+2. sample N responses per problem (``--temperature``, default 1) with the KV cache;
+3. score them with the task's verifier: r ∈ [0, 1]; the binary shapers get
    r₀/₁ = 1[r ≥ 1], pkpo the raw score (``--reward auto``);
 4. advantages A = shaper.advantages(r.reshape(B, N)) — any ``advshape.shaper`` spec;
 5. policy-gradient step on the paper's objective (App. A, Eq. 27, no KL, no 1/|y|):
@@ -18,11 +18,14 @@ Each step t:
    picks how token terms are summed: ``sum`` (default; Eq. 27: Σ_t, divided by B·N),
    ``token-mean`` (divided by the batch's total response tokens, as DAPO) or
    ``seq-mean`` (each response's Σ_t divided by |y_i|: original GRPO's 1/|y|).
+   The loss pass runs each distinct prompt once, its N responses reusing its states
+   (gradients included), then the responses in buckets of similar length.
 
 Every E steps (``--eval-every``) Pass@K on held-out problems is estimated from n
 samples each (``--eval-samples``); every step logs train reward, the fraction of
 zero-variance groups (no learning signal for a mean-centred shaper), entropy,
-response length and samples/tokens per second.
+response length, samples/tokens per second and the step's time split (sampling, scoring,
+loss forward, backward).
 
 A run folder holds ``config.json``, ``metrics.jsonl``, ``checkpoint.pt`` (model,
 optimizer, step; written atomically at each evaluation) and, at the end,
@@ -61,7 +64,7 @@ class Args:
 
     # --- what to learn, and with which shaper
     task: str = "divisor"
-    """task (`advshape.lm.tasks`): divisor (default), prime_suffix, or the hard cases countdown, chain_sum"""
+    """task (`advshape.lm.tasks`; listed under --help): divisor (default), subset_sum, palindrome, prime_suffix, countdown, chain_sum"""
     shaper: str = "grpo"
     """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`), with K schedules (grpo_k:k=linear(16,1)), or surrogate:F[;lam=λ]"""
     reward: str = "auto"
@@ -227,19 +230,22 @@ def add_arguments(parser: argparse.ArgumentParser, cls=Args, skip: tuple[str, ..
 
 
 @functools.cache  # every `advshape` invocation builds the train and compare parsers
-def _field_docs(cls) -> dict[str, str]:
+def _field_docs(cls: type) -> dict[str, str]:
     """The string literal under each field of a dataclass (its help text)."""
     import ast
     import inspect
 
     tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
+    class_def = tree.body[0]
+    assert isinstance(class_def, ast.ClassDef)
     docs = {}
-    for node, nxt in itertools.pairwise(body):
+    for node, nxt in itertools.pairwise(class_def.body):
         if (
             isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
             and isinstance(nxt, ast.Expr)
             and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
         ):
             docs[node.target.id] = nxt.value.value
     return docs
@@ -516,7 +522,7 @@ def prepare_model(args: Args, task, *, progress: bool):
 
     if args.model:
         base_model, tokenizer = load_pretrained(args.model, args.device)
-        description = {"path": os.path.abspath(args.model)}
+        description: dict[str, Any] = {"path": os.path.abspath(args.model)}
 
         def make_model():
             return base_model

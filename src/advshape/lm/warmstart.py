@@ -1,10 +1,11 @@
-"""Warm start: short supervised training on reasoning-gym's reference solutions.
+"""Warm start: short supervised training on correct answers drawn by the task.
 
 RL with 0/1 rewards learns only from groups that contain both a correct and a wrong
 response, so a randomly initialised model (Pass@K ≈ 0) would never move. The warm
 start minimises the token cross-entropy −(1/Σ|y|) Σ_i Σ_t log π(y_it | x_i, y_i,<t)
-of the gym's reference answers y_i on train problems, for a short, fixed budget that
-leaves room for RL to improve.
+of answers y_i drawn by ``task.reference`` (uniform among a problem's correct answers, for
+the tasks that list them; reasoning-gym's reference for the gym tasks) on train problems,
+for a short, fixed budget that leaves room for RL to improve.
 
 The result is cached under ``cache_dir/warmstart-<hash>/`` (a ``save_pretrained``
 folder plus ``warmstart.json``), keyed by everything that determines it, so every

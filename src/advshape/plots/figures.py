@@ -16,13 +16,17 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advshape._files import file_mode
 from advshape._src.closed_forms import incomplete_beta
-from advshape._src.registry import shaper
+from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
 from advshape._src.shaper import Shaper
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["FIGURES", "plot_surrogates", "plot_weights", "save"]
 
@@ -61,7 +65,7 @@ def _shrink_png(path: str) -> None:
     palette.save(path, format="PNG", optimize=True)
 
 
-def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
+def save(fig: Figure, out_dir: str | os.PathLike[str], stem: str) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` (temp file + rename: atomic)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +92,7 @@ def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
 
 def _weights(s: Shaper, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m = np.arange(n + 1)
+    assert s.weights is not None  # registry shapers are count-based
     w_pos, w_neg = s.weights(m, np.full(n + 1, n))
     return m / n, w_pos, w_neg
 
@@ -164,6 +169,7 @@ def fig3(out_dir) -> list[Path]:
         s = shaper(spec)
         r_hat, w_pos, _ = _weights(s, N_PAPER)  # symmetric: w⁺ = w⁻
         ax_w.plot(r_hat, scale * w_pos, style, marker="o", markersize=3.5, color=color, label=label)
+        assert s.surrogate is not None  # these registry shapers have closed forms
         f = s.surrogate(rho)
         ax_f.plot(
             rho, (f - f[0]) / (f[-1] - f[0]), style, color=color, label=label.replace(" ×2", "")
@@ -223,7 +229,9 @@ def fig5(out_dir) -> list[Path]:
 FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4, "fig5": fig5}
 
 
-def plot_weights(shapers: Sequence[Shaper], n: int, out_dir, stem: str = "weights") -> list[Path]:
+def plot_weights(
+    shapers: Sequence[Shaper], n: int, out_dir: str | os.PathLike[str], stem: str = "weights"
+) -> list[Path]:
     """w⁺ (solid) and |w⁻| (dashed) against ρ̂ at group size n, for any shapers."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6))
@@ -237,7 +245,7 @@ def plot_weights(shapers: Sequence[Shaper], n: int, out_dir, stem: str = "weight
 
 
 def plot_surrogates(
-    shapers: Sequence[Shaper], n: int, out_dir, stem: str = "surrogate"
+    shapers: Sequence[Shaper], n: int, out_dir: str | os.PathLike[str], stem: str = "surrogate"
 ) -> list[Path]:
     """Population surrogates (solid; closed form, else reverse-engineered) and the exact F_N at
     group size n (dashed), all normalised to F(0) = 0, F(1) = 1."""

@@ -418,6 +418,7 @@ def nearest_registry_shaper(
         s = shaper(spec)
         if n < s.info.min_n or (s.info.k_le_n and s.info.target_k > n):
             continue
+        assert s.scores is not None  # registry shapers are count-based
         pos, neg = s.scores(np.arange(n + 1), n)
         dist, scale = scale_distance(target, np.concatenate([pos[use_pos], neg[use_neg]]))
         out.append(

@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -56,14 +57,14 @@ def _max_over_subsets(values: Sequence[int], size: int) -> Fraction:
 
 def _reinforce_k(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
     """Eq. (12): A_i = (1 − ρ̂^{loo,i}_{K−1})·r_i."""
-    return [_fail_loo(rewards[:i] + rewards[i + 1 :], k) * r for i, r in enumerate(rewards)]
+    return [_fail_loo([*rewards[:i], *rewards[i + 1 :]], k) * r for i, r in enumerate(rewards)]
 
 
 def _rloo_k(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
     """Eq. (15): A_i = (1 − ρ̂^{loo,i}_{K−1})·(r_i − mean of the others)."""
     out = []
     for i, r in enumerate(rewards):
-        others = rewards[:i] + rewards[i + 1 :]
+        others = [*rewards[:i], *rewards[i + 1 :]]
         out.append(_fail_loo(others, k) * (r - _mean([Fraction(o) for o in others])))
     return out
 
@@ -76,7 +77,7 @@ def _pkpo(rewards: Sequence[int], k: int, baseline: str = "loo_minus_one") -> li
     n = len(rewards)
     out = []
     for i in range(n):
-        others = rewards[:i] + rewards[i + 1 :]
+        others = [*rewards[:i], *rewards[i + 1 :]]
         with_i = [c for c in itertools.combinations(range(n), k) if i in c]
         s_i = Fraction(sum(max(rewards[j] for j in c) for c in with_i), len(with_i))
         if baseline == "none":
@@ -98,7 +99,7 @@ BRUTE_FORCE: dict[str, Callable[..., list[Fraction]]] = {
 }
 
 
-def brute_force_advantages(name: str, rewards: Sequence[int], **params) -> list[Fraction]:
+def brute_force_advantages(name: str, rewards: Sequence[int], **params: Any) -> list[Fraction]:
     """Exact advantages of one group of 0/1 ``rewards`` for ``name`` in :data:`BRUTE_FORCE`."""
     if name not in BRUTE_FORCE:
         raise ValueError(f"no brute-force definition for {name!r}; have {', '.join(BRUTE_FORCE)}")

@@ -31,6 +31,7 @@ from advshape._src import scores as score_formulas
 from advshape._src.closed_forms import as_rho
 from advshape._src.registry import THIS_PAPER, parse_spec, registry
 from advshape._src.registry import shaper as registry_shaper
+from advshape._src.schedule import ScheduledShaper
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
 from advshape.surrogates._optional import require
 
@@ -426,7 +427,7 @@ def from_surrogate(
 SURROGATE_PREFIX = "surrogate:"
 
 
-def shaper_from_text(text: str, default_k: int | None = None) -> Shaper:
+def shaper_from_text(text: str, default_k: int | None = None) -> Shaper | ScheduledShaper:
     """A shaper from command-line text, in any of the forms the CLI commands accept:
 
     - a registry spec, ``grpo_k:k=4`` (shapers taking ``k`` get ``default_k`` if not given);

@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from advshape._src.closed_forms import as_rho, normalise
 from advshape._src.expectation import expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import shaper as build_shaper
+from advshape._src.schedule import ScheduledShaper
 from advshape._src.shaper import Shaper
 
 __all__ = ["DEFAULT_RESOLUTION", "SurrogateCurve", "limit_weights", "reverse_engineer"]
@@ -52,7 +53,7 @@ Array = NDArray[np.float64]
 DEFAULT_RESOLUTION = 2**18  # grid ρ = m/M; weights from N = M, 2M and 4M ≈ 10⁶
 
 
-def count_based(shaper: Shaper | str) -> Shaper:
+def count_based(shaper: Shaper | ScheduledShaper | str) -> Shaper:
     """The shaper (built from a spec if needed), checked to be count-based."""
     s = build_shaper(shaper) if isinstance(shaper, str) else shaper
     if not isinstance(s, Shaper):
@@ -68,7 +69,9 @@ def count_based(shaper: Shaper | str) -> Shaper:
     return s
 
 
-def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
+def limit_weights(
+    shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION
+) -> tuple[Array, Array, Array]:
     """N → ∞ limit weights (w⁺, w⁻) on the grid ρ = m/M, m = 0..M (M = ``resolution``).
 
     The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers of
@@ -82,7 +85,9 @@ def limit_weights(shaper: Shaper | str, resolution: int = DEFAULT_RESOLUTION):
             f"resolution must be at least {_MIN_RESOLUTION} grid cells, got {resolution}"
         )
     counts = np.arange(m + 1)
-    levels = [s.weights(f * counts, np.full(m + 1, f * m)) for f in (1, 2, 4)]
+    weights = s.weights
+    assert weights is not None  # count_based: a count-based shaper has weights
+    levels = [weights(f * counts, np.full(m + 1, f * m)) for f in (1, 2, 4)]
     w_pos = (8.0 * levels[2][0] - 6.0 * levels[1][0] + levels[0][0]) / 3.0
     w_neg = (8.0 * levels[2][1] - 6.0 * levels[1][1] + levels[0][1]) / 3.0
     if not (np.all(np.isfinite(w_pos)) and np.all(np.isfinite(w_neg))):
@@ -238,6 +243,10 @@ class SurrogateCurve:
             return finite_n_surrogate(self.shaper, self.n, rho)
         theta = np.arctan2(np.sqrt(rho), np.sqrt(1.0 - rho))  # accurate up to ρ = 1, unlike arcsin
         grid, f, h = self._theta, self._values, self._slopes
+        left_end, right_end = self._left, self._right
+        # a population curve (n is None) has all of them
+        assert grid is not None and f is not None and h is not None
+        assert left_end is not None and right_end is not None
         i = np.clip(np.searchsorted(grid, theta, side="right") - 1, 0, grid.size - 2)
         x0, x1 = grid[i], grid[i + 1]
         dx = x1 - x0
@@ -250,14 +259,14 @@ class SurrogateCurve:
         with np.errstate(invalid="ignore"):  # ±inf at a divergent end: replaced below
             out = h00 * f[i] + h10 * dx * h[i] + h01 * f[i + 1] + h11 * dx * h[i + 1]
         e = _END_SKIP
-        left = self._left.integral(theta)
+        left = left_end.integral(theta)
         right = (
             f[-1 - e]
-            + self._right.integral(grid[-1] - grid[-1 - e])
-            - self._right.integral(grid[-1] - theta)
+            + right_end.integral(grid[-1] - grid[-1 - e])
+            - right_end.integral(grid[-1] - theta)
         )
         out = np.where(theta <= grid[e], left, np.where(theta >= grid[-1 - e], right, out))
-        at_zero = float(self._left.integral(0.0))  # 0, or −inf/+inf at a divergent end
+        at_zero = float(left_end.integral(0.0))  # 0, or −inf/+inf at a divergent end
         return np.where(rho == 1.0, f[-1], np.where(rho == 0.0, at_zero, out)) - self._offset
 
     def derivative(self, rho: ArrayLike) -> Array:
@@ -266,6 +275,7 @@ class SurrogateCurve:
         if self.n is not None:
             return expected_update_coefficient(self.shaper, self.n, rho)
         theta = np.arcsin(np.sqrt(rho))
+        assert self._theta is not None and self._slopes is not None  # set when n is None
         slope = np.interp(theta, self._theta, self._slopes)  # dF/dθ
         with np.errstate(divide="ignore", invalid="ignore"):
             return slope / (2.0 * np.sqrt(rho * (1.0 - rho)))
@@ -368,6 +378,7 @@ def reverse_engineer(
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ValueError(f"n must be a positive integer group size, got {n!r}")
         n = int(n)
+        assert s.scores is not None  # count_based checked it
         s.scores(np.arange(n + 1), np.full(n + 1, n))  # validates N against the shaper
         return SurrogateCurve(s, n)
 

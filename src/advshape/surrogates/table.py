@@ -23,7 +23,7 @@ import numpy as np
 
 from advshape._src.closed_forms import FORMULAS
 from advshape._src.combinatorics import fail_at_k_loo, pass_at_k
-from advshape._src.registry import shaper
+from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
 from advshape.surrogates.reverse import reverse_engineer
 from advshape.surrogates.verify import sup_normalised_error
 
@@ -206,6 +206,7 @@ def compute_table(k: int = 4, n: int = 16, paper_only: bool = False) -> list[Tab
             continue
         spec = row.spec.format(k=k)
         s = shaper(spec)
+        assert s.surrogate is not None and s.weights is not None  # registry shapers have both
         with np.errstate(divide="ignore", invalid="ignore"):
             ours = row.weights(m, n, k)
         weights_error = _proportionality_error(ours, s.weights(m, np.full(n + 1, n)))

@@ -13,20 +13,22 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 from advshape._src.closed_forms import incomplete_beta, normalise
 from advshape._src.combinatorics import binom_ratio_table
 from advshape._src.expectation import expected_update_coefficient
-from advshape._src.registry import shaper
+from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
 from advshape.surrogates.finite import (
     brute_force_advantages,
     exact_update_coefficient,
     finite_n_convergence,
 )
 from advshape.surrogates.forward import from_surrogate
-from advshape.surrogates.reverse import reverse_engineer
+from advshape.surrogates.reverse import SurrogateCurve, reverse_engineer
 
 __all__ = ["RHO_GRID", "Check", "run_checks", "sup_normalised_error"]
 
@@ -52,6 +54,7 @@ class Check:
     def passed(self) -> bool:
         if self.ok is not None:
             return self.ok
+        assert self.tolerance is not None  # a check without ``ok`` is judged by its bound
         return bool(np.isfinite(self.error) and self.error <= self.tolerance)
 
 
@@ -99,9 +102,9 @@ class _Curves:
     """Reverse-engineered curves, built once per spec (several checks share them)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, Callable] = {}
+        self._cache: dict[str, SurrogateCurve] = {}
 
-    def __call__(self, spec: str) -> Callable:
+    def __call__(self, spec: str) -> SurrogateCurve:
         if spec not in self._cache:
             self._cache[spec] = reverse_engineer(spec)
         return self._cache[spec]
@@ -305,7 +308,7 @@ def _app_c4(curve: _Curves) -> Iterator[Check]:
 def _finite_n_unbiased() -> Iterator[Check]:
     """c_N(ρ) = C·(1 − ρ)^{K−1} exactly: c_N is a polynomial of degree N − 1, so equality at the
     N rationals i/(N + 1) proves it. Also compares the library's float c_N to the exact one."""
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("rloo_k", {}),
         ("reinforce_k", {}),
         ("pkpo", {"baseline": "none"}),
@@ -322,11 +325,7 @@ def _finite_n_unbiased() -> Iterator[Check]:
                 points = [Fraction(i, n + 1) for i in range(1, n + 1)]
                 exact = [
                     exact_update_coefficient(
-                        lambda r, k=k, extra=extra, name=name: brute_force_advantages(
-                            name, r, k=k, **extra
-                        ),
-                        n,
-                        p,
+                        partial(brute_force_advantages, name, k=k, **extra), n, p
                     )
                     for p in points
                 ]
@@ -357,6 +356,7 @@ def _finite_n_rate(curve: _Curves) -> Iterator[Check]:
     ns = (8, 16, 32, 64, 128, 256, 512, 1024)
     for spec in ("grpo", "skew_r", "grpo_k:k=4", "grpo_k_chen:k=4", "rloo_k:k=4"):
         s = shaper(spec)
+        assert s.surrogate is not None  # these registry shapers have closed forms
         rows, rate = finite_n_convergence(s, ns, s.surrogate)
         errors = [e for _, e in rows]
         table = ", ".join(f"{n}: {e:.1e}" for n, e in rows)
@@ -399,7 +399,9 @@ def _table_1(curve: _Curves) -> Iterator[Check]:
     ]
     worst, where = 0.0, ""
     for spec in specs:
-        e = sup_normalised_error(curve(spec), shaper(spec).surrogate)
+        closed_form = shaper(spec).surrogate
+        assert closed_form is not None  # these registry shapers have closed forms
+        e = sup_normalised_error(curve(spec), closed_form)
         if e >= worst:
             worst, where = e, spec
     yield Check(
@@ -477,7 +479,7 @@ def _recent(curve: _Curves) -> Iterator[Check]:
         SURROGATE_TOL,
         note=maxrl.describe(),
     )
-    wrong = [
+    wrong: list[tuple[object, ...]] = [
         (n, rho)
         for n in range(2, 13)
         for rho in _EXACT_RHOS

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import Any
 
 from advshape.lm.tasks import Problem, TaskData, TaskSpec, in_heldout
 
@@ -73,8 +75,15 @@ def proper_divisors(n: int) -> list[int]:
 
 
 def _split(
-    name: str, candidates, hard_mask, seed: int, n_train: int, n_eval: int, make, hard_fraction
-) -> TaskData:
+    name: str,
+    candidates: Any,
+    hard_mask: Any,
+    seed: int,
+    n_train: int,
+    n_eval: int,
+    make: Callable[[int], Problem],
+    hard_fraction: float,
+) -> list[list[Problem]]:
     """Hash split, then per split an exact class mix drawn without replacement."""
     import numpy as np
 
