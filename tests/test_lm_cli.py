@@ -31,7 +31,13 @@ def test_compare_writes_report_summary_and_claims(tmp_path, capsys):
     out = tmp_path / "cmp"
     argv = ["compare", "--shapers", "grpo", "grpo_k:k=2", "--seeds", "2", "--out", str(out)]
     assert main([*argv, *TINY, "--cache-dir", str(tmp_path / "cache")]) == 0
-    for name in ("report.html", "pass_at_1.png", "pass_at_4.png", "hard_pass_at_4.png"):
+    for name in (
+        "report.html",
+        "headline.png",
+        "pass_at_1.png",
+        "pass_at_4.png",
+        "hard_pass_at_4.png",
+    ):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     runs = summary["runs"]

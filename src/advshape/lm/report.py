@@ -44,33 +44,43 @@ def _savefig_atomic(fig, path: str) -> None:
 
 def plot_metric(groups: dict[str, list[dict[str, Any]]], metric: str, path: str, title: str):
     """Mean over a group's runs of ``metric`` (eval records) vs samples, min-max band."""
+    plot_metrics(groups, [(metric, title)], path)
+
+
+def plot_metrics(
+    groups: dict[str, list[dict[str, Any]]], panels: list[tuple[str, str]], path: str
+) -> None:
+    """One panel per (metric, title), side by side: each group's mean over its runs against
+    training samples, with a band from the lowest to the highest run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for label, runs in groups.items():
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    for ax, (metric, title) in zip(axes[0], panels, strict=True):
         source = (
             "train" if metric in ("train_reward", "entropy", "zero_variance_groups") else "evals"
         )
-        curves = [[(r["samples"], _value(r, metric)) for r in run[source]] for run in runs]
-        length = min(len(c) for c in curves)
-        if length == 0:
-            continue
-        x = np.array([p[0] for p in curves[0][:length]])
-        y = np.array([[p[1] for p in c[:length]] for c in curves])
-        (line,) = ax.plot(x, y.mean(0), label=f"{label} ({len(runs)} seeds)")
-        if len(runs) > 1:
-            ax.fill_between(x, y.min(0), y.max(0), color=line.get_color(), alpha=0.15)
-    ax.set_xlabel("training samples (prompts × responses)")
-    ax.set_ylabel(
-        metric.split(":")[1] + f", {metric.split(':')[0]} class" if ":" in metric else metric
-    )
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+        for label, runs in groups.items():
+            curves = [[(r["samples"], _value(r, metric)) for r in run[source]] for run in runs]
+            length = min(len(c) for c in curves)
+            if length == 0:
+                continue
+            x = np.array([p[0] for p in curves[0][:length]])
+            y = np.array([[p[1] for p in c[:length]] for c in curves])
+            (line,) = ax.plot(x, y.mean(0), label=f"{label} ({len(runs)} seeds)")
+            if len(runs) > 1:
+                ax.fill_between(x, y.min(0), y.max(0), color=line.get_color(), alpha=0.15)
+        ax.set_xlabel("training samples (prompts × responses)")
+        ax.set_ylabel(
+            metric.split(":")[1] + f", {metric.split(':')[0]} class" if ":" in metric else metric
+        )
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
     _savefig_atomic(fig, path)
     plt.close(fig)
 
@@ -374,6 +384,12 @@ def write_comparison_report(groups, summary: dict[str, Any], out_dir: str) -> st
         title = metric.replace(":", " class, held-out ").replace("_", " ")
         plot_metric(groups, metric, path, title if ":" in metric else f"held-out {title}")
         pngs.append(path)
+    # The headline: pass@1, pass@K and the hardest class's pass@K, side by side.
+    headline = [("pass@1", "held-out pass@1"), (top, f"held-out {top}")]
+    if len(summary["classes"]) > 1:
+        hardest = summary["classes"][-1]
+        headline.append((f"{hardest}:{top}", f"{hardest} class, held-out {top}"))
+    plot_metrics(groups, headline, os.path.join(out_dir, "headline.png"))
     write_text_atomic(
         os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=2, sort_keys=True)
     )
