@@ -334,6 +334,16 @@ def _ragged_numpy(
     return per_slot.reshape(-1).take(key)
 
 
+def _torch_correct(rewards: Any) -> Any:
+    """The mask of correct responses of a torch reward tensor, or None if a reward is not 0/1."""
+    import torch
+
+    if rewards.dtype == torch.bool:
+        return rewards
+    pos = rewards == 1
+    return pos if bool(torch.logical_or(pos, rewards == 0).all()) else None
+
+
 def _ragged_torch(
     rewards: Any,
     codes: Any,
@@ -347,12 +357,9 @@ def _ragged_torch(
     integers) are read on the host, to pick the score tables."""
     import torch
 
-    if rewards.dtype == torch.bool:
-        pos = rewards
-    else:
-        pos = rewards == 1
-        if not bool(torch.logical_or(pos, rewards == 0).all()):
-            return None
+    pos = _torch_correct(rewards)
+    if pos is None:
+        return None
     dtype = rewards.dtype if rewards.dtype.is_floating_point else torch.get_default_dtype()
     key = codes * 2 + pos
     counts = torch.bincount(key, minlength=2 * slots).reshape(slots, 2)
@@ -451,12 +458,9 @@ def _dense_torch(rewards: Any, table: TableFn, cache: DeviceTables, spec: str) -
         # and from_numpy/.numpy() share memory, so the detour costs nothing.
         out = _dense_numpy(view, table, spec)
         return None if out is None else torch.from_numpy(out).to(dtype)
-    if rewards.dtype == torch.bool:
-        pos = rewards
-    else:
-        pos = rewards == 1
-        if not bool(torch.logical_or(pos, rewards == 0).all()):
-            return None
+    pos = _torch_correct(rewards)
+    if pos is None:
+        return None
     n = int(rewards.shape[-1])
     key = (n, rewards.device, dtype)
     if key not in cache:
