@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         from advshape.lm.tasks import Task
-        from advshape.lm.train import Args as _  # noqa: F401  (the trainer must exist)
+        from advshape.lm.train import response_cap
     except ImportError as err:
         sys.exit(f"this benchmark needs advshape's small-LM trainer (advshape.lm, issue 5): {err}")
     import torch
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     task = Task(args.task, seed=args.seed, n_train=0, n_eval=2)
-    max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
+    max_new_tokens = response_cap(args, task)  # the same cap as advshape.lm's trainer
     seconds: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}
     lengths: dict[str, list[float]] = {"advshape": [], "TRL GRPOTrainer": []}
     load_before = os.getloadavg()[0]

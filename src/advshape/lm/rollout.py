@@ -120,10 +120,17 @@ def token_logprobs(model, prompt_ids, prompt_mask, response_ids, response_mask, 
         input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids
     ).logits
     start = prompt_ids.shape[1] - 1
-    logits = logits[:, start : start + response_ids.shape[1]].float()
-    logp_all = torch.log_softmax(logits, dim=-1)
-    logp = torch.gather(logp_all, 2, response_ids.unsqueeze(-1)).squeeze(-1)
-    logp = logp * response_mask
+    logits = logits[:, start : start + response_ids.shape[1]]
+    return _response_logprobs_from_logits(logits, response_ids, response_mask, entropy=entropy)
+
+
+def _response_logprobs_from_logits(logits, response_ids, response_mask, *, entropy: bool):
+    """log π of each response token from the logits that predict it, ``[rows, T]`` (0 where
+    masked), and with ``entropy`` the per-token entropy of π (detached)."""
+    import torch
+
+    logp_all = torch.log_softmax(logits.float(), dim=-1)
+    logp = torch.gather(logp_all, 2, response_ids.unsqueeze(-1)).squeeze(-1) * response_mask
     if not entropy:
         return logp
     with torch.no_grad():
@@ -180,10 +187,4 @@ def response_logprobs(
             use_cache=True,
         ).logits
         logits = torch.cat([logits, rest], dim=1)
-    logp_all = torch.log_softmax(logits.float(), dim=-1)
-    logp = torch.gather(logp_all, 2, response_ids.unsqueeze(-1)).squeeze(-1) * response_mask
-    if not entropy:
-        return logp
-    with torch.no_grad():
-        ent = -(logp_all.exp() * logp_all).sum(-1) * response_mask
-    return logp, ent
+    return _response_logprobs_from_logits(logits, response_ids, response_mask, entropy=entropy)

@@ -395,12 +395,18 @@ def _tiny_context() -> int:
     return TinyModelConfig.max_position_embeddings
 
 
+def response_cap(args: Args, task) -> int:
+    """The longest response in tokens: --max-new-tokens, or the task's longest answer + 1
+    (for ``<eos>``)."""
+    return args.max_new_tokens or task.spec.max_answer_chars + 1
+
+
 def check_task_fits(args: Args, task) -> None:
     """Longest prompt + response cap within the tiny model's positions (needs the problems)."""
     if args.model:
         return
     longest = max(len(p.prompt) for p in (*task.train, *task.heldout))  # one token per char
-    cap = args.max_new_tokens or task.spec.max_answer_chars + 1
+    cap = response_cap(args, task)
     context = _tiny_context()
     if longest + cap > context:
         raise ValueError(
@@ -669,7 +675,7 @@ def heldout_eval(
             task.heldout,
             n=args.eval_samples,
             ks=args.eval_ks,
-            max_new_tokens=args.max_new_tokens or task.spec.max_answer_chars + 1,
+            max_new_tokens=response_cap(args, task),
             seed=step_seed(args.task_seed, step, 2),
             temperature=temperature,
             progress=args.progress,
@@ -714,7 +720,7 @@ def train(args: Args) -> dict[str, Any]:
     reward_mode = resolve_reward_mode(args, shaper)
     task = Task(args.task, seed=args.task_seed, n_train=args.n_train, n_eval=args.eval_problems)
     check_task_fits(args, task)
-    max_new_tokens = args.max_new_tokens or task.spec.max_answer_chars + 1
+    max_new_tokens = response_cap(args, task)
     start_path, warm_stats = prepare_model(args, task, progress=args.progress)
     model, tokenizer = load_pretrained(start_path, args.device)
     model.train()
