@@ -37,12 +37,9 @@ def check_ks(ks: Sequence[int], n: int) -> tuple[int, ...]:
 
 def pass_at_k_from_counts(counts, n: int, ks: Sequence[int]) -> dict[int, float]:
     """Mean over problems of the unbiased Pass@K estimate from correct counts c."""
-    import numpy as np
+    from advshape.lm.stats import per_problem_pass_at_k
 
-    import advshape
-
-    counts = np.asarray(counts, dtype=np.int64)
-    return {int(k): float(np.mean(advshape.pass_at_k(n, counts, int(k)))) for k in ks}
+    return {int(k): float(per_problem_pass_at_k(counts, n, int(k)).mean()) for k in ks}
 
 
 def pass_at_k_by_class(
