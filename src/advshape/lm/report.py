@@ -278,40 +278,48 @@ def _paired_html(paired: list[dict[str, Any]]) -> str:
     )
 
 
-def _values_html(summary: dict[str, Any]) -> str:
+def _mean_values(
+    summary: dict[str, Any], metrics: list[str], stages: tuple[str, ...]
+) -> list[tuple[str, str, list[float]]]:
+    """(shaper, stage, values) per table row: each metric pooled, then pass@1 and pass@K per
+    class, means over the shaper's seeds. The warm start ("start") is one row, the first."""
     import numpy as np
 
     top = f"pass@{summary['k']}"
-    ks = [
-        k
-        for k in ("pass@1", "pass@2", "pass@4", "pass@8", "pass@16")
-        if k in summary["runs"][0]["final"]
-    ]
     shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
+    rows = []
+    for spec in shapers:
+        runs = [r for r in summary["runs"] if r["shaper"] == spec]
+        for stage in stages:
+            if stage == "start" and spec != shapers[0]:
+                continue  # every run starts from the same warm start
+            values = [float(np.mean([r[stage][m] for r in runs])) for m in metrics]
+            values += [
+                float(np.mean([r["by_class"][c][stage][m] for r in runs]))
+                for c in summary["classes"]
+                for m in ("pass@1", top)
+            ]
+            rows.append((spec, stage, values))
+    return rows
+
+
+def _values_html(summary: dict[str, Any]) -> str:
+    top = f"pass@{summary['k']}"
+    final = summary["runs"][0]["final"]
+    ks = [k for k in ("pass@1", "pass@2", "pass@4", "pass@8", "pass@16") if k in final]
     head = "".join(f"<th>{k}</th>" for k in ks) + "".join(
         f"<th>{c} pass@1</th><th>{c} {top}</th>" for c in summary["classes"]
     )
     rows = []
-    for spec in shapers:
-        runs = [r for r in summary["runs"] if r["shaper"] == spec]
-        for which in ("start", "middle", "final"):
-            if spec != shapers[0] and which == "start":
-                continue  # every run starts from the same warm start
-            label = "warm start" if which == "start" else f"{spec}, {which}"
-            cells = "".join(f"<td>{np.mean([r[which][k] for r in runs]):.3f}</td>" for k in ks)
-            cells += "".join(
-                f"<td>{np.mean([r['by_class'][c][which][m] for r in runs]):.3f}</td>"
-                for c in summary["classes"]
-                for m in ("pass@1", top)
-            )
-            rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
+    for spec, stage, values in _mean_values(summary, ks, ("start", "middle", "final")):
+        label = "warm start" if stage == "start" else f"{spec}, {stage}"
+        cells = "".join(f"<td>{v:.3f}</td>" for v in values)
+        rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
     return f"<table><tr><th>run (mean over seeds)</th>{head}</tr>{''.join(rows)}</table>"
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The comparison's headline numbers as Markdown (``summary.md``; the README quotes it)."""
-    import numpy as np
-
     top = f"pass@{summary['k']}"
     classes = summary["classes"]
     probe = summary["probe"]
@@ -346,18 +354,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         + " |",
         "|---" * (1 + len(shown) + 2 * len(classes)) + "|",
     ]
-    shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
-    for i, spec in enumerate(shapers):
-        runs = [r for r in summary["runs"] if r["shaper"] == spec]
-        for which in ("start", "final") if i == 0 else ("final",):
-            label = "warm start" if which == "start" else f"`{spec}`"
-            cells = [f"{np.mean([r[which][m] for r in runs]):.3f}" for m in shown]
-            cells += [
-                f"{np.mean([r['by_class'][c][which][m] for r in runs]):.3f}"
-                for c in classes
-                for m in ("pass@1", top)
-            ]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for spec, stage, values in _mean_values(summary, shown, ("start", "final")):
+        label = "warm start" if stage == "start" else f"`{spec}`"
+        lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     lines += ["", "What holds (95% bootstrap intervals over problems; per seed, then pooled):", ""]
     for c in summary["claims"]:
         lines.append(
