@@ -13,11 +13,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._src.closed_forms import as_rho
+from advshape._src.scores import Scores
 
 if TYPE_CHECKING:
     from advshape._src.arrays import Array, DType, Namespace
 
-Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 __all__ = [
     "grpo_passk",
