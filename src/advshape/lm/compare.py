@@ -112,6 +112,7 @@ def _eval_at(run: dict[str, Any], which: str) -> dict[str, Any]:
 
 def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any]) -> dict[str, Any]:
     """summary.json's content: runs, paired differences, claims (see the module doc)."""
+    from advshape.lm.evaluate import pass_at_k_by_class
     from advshape.lm.stats import pass_at_ks
 
     first = next(iter(groups.values()))[0]
@@ -123,10 +124,7 @@ def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any])
     class_names = [c for c in config["classes"] if c in set(classes)]
 
     def by_class(counts) -> dict[str, dict[str, float]]:
-        return {
-            c: pass_at_ks([x for x, label in zip(counts, classes) if label == c], n, ks)
-            for c in class_names
-        }
+        return pass_at_k_by_class(counts, classes, n, ks, order=class_names)
 
     runs = []
     for spec, members in groups.items():
