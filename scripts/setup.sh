@@ -11,5 +11,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c constraints.txt "torch==2.13.0"
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,docs,surrogates,bandit,lm,trl,verl,jax]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,docs,surrogates,bandit,lm,digits,ray,trl,verl,jax]"
 echo "advshape is set up in .venv ($(.venv/bin/python -c 'import advshape; print(advshape.__version__)'))"

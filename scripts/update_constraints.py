@@ -28,7 +28,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "constraints.txt"
 # the extras scripts/setup.sh installs (keep in step with it)
-EXTRAS = ("dev", "docs", "surrogates", "bandit", "lm", "trl", "verl", "jax")
+EXTRAS = ("dev", "docs", "surrogates", "bandit", "lm", "digits", "ray", "trl", "verl", "jax")
 
 HEADER = """\
 # Exact versions behind the numbers in README.md and docs/ (generated: do not edit by hand).

@@ -485,6 +485,7 @@ def simulate(
     seed: int,
     *,
     on_step: Callable[[int, Any], None] | None = None,
+    on_start: Callable[[Any], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train one policy with one shaper from one seed; return the metric records.
 
@@ -495,7 +496,8 @@ def simulate(
     dynamics, where each step stands for that many samples), exact mean pass@k on train and
     test, and, for the step just taken, ``zero_group_frac`` (groups all correct or all wrong)
     and ``zero_update_frac`` (groups whose advantages are all zero) — exact probabilities
-    under expected dynamics. ``on_step(step, policy)`` is called after every update.
+    under expected dynamics. ``on_step(step, policy)`` is called after every update,
+    ``on_start(policy)`` once before the first.
     """
     config.validate()
     shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
@@ -530,6 +532,8 @@ def simulate(
             "zero_update_frac": None,
         }
     ]
+    if on_start is not None:
+        on_start(policy)
     for step in range(1, config.steps + 1):
         rows = sampler.draw(rng)
         step_shaper, table = tables[id(schedule.at(step, config.steps))]

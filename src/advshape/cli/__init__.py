@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("lm_cmds", "RLVR of a small language model on a verifiable task with one shaper"),
     "compare": ("lm_cmds", "train several shapers x paired seeds from one warm start; report"),
     "probe": ("lm_cmds", "evaluate a task's warm start at lower temperatures: room for RL?"),
+    "frontier": (
+        "frontier_cmds",
+        "every shaper family on held-out pass@1 against pass@K, with verdicts and intervals",
+    ),
 }
 
 

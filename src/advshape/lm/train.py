@@ -54,6 +54,7 @@ from advshape._options import Bound, OneOf, check_options, count, real
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
 PRECISIONS = ("fp32", "bf16")
 REWARD_MODES = ("auto", "binary", "score")
+LR_SCHEDULES = ("constant", "cosine")
 # Fields that may differ between a run and its resumption.
 _RESUME_FREE_FIELDS = ("resume", "stop_after", "progress", "threads", "out")
 
@@ -79,7 +80,9 @@ class Args:
     samples_per_prompt: int = 16
     """N: responses sampled per problem (the group size)"""
     lr: float = 3e-4
-    """AdamW learning rate (constant)"""
+    """AdamW learning rate (the peak, with --lr-schedule cosine)"""
+    lr_schedule: str = "constant"
+    """constant, or cosine: lr·(1 + cos(π(t−1)/T))/2 at step t of T (decays to ~0 by the end)"""
     weight_decay: float = 0.0
     """AdamW weight decay"""
     max_grad_norm: float = 1.0
@@ -165,6 +168,7 @@ FIELD_CHECKS: dict[str, Any] = {
     "prompts_per_step": count(1, 100_000),
     "samples_per_prompt": count(1, 100_000, why="N, the group size"),
     "lr": real(0.0, 10.0, low_open=True, why="AdamW's step size"),
+    "lr_schedule": OneOf(LR_SCHEDULES),
     "weight_decay": real(0.0, 10.0, why="0 = none"),
     "max_grad_norm": real(
         0.0,
@@ -465,7 +469,11 @@ def check_run_folder(args: Args) -> bool:
     saved = read_json(config_path, fix="delete the run folder or choose another --out")
     saved_args = saved.get("args", {}) if isinstance(saved, dict) else {}
     mine = _comparable_config(args)
-    diff = sorted(k for k in mine if not _same_option(k, saved_args.get(k), mine[k]))
+    # An option added since the run was written counts as its default (e.g. lr_schedule).
+    defaults = {f.name: f.default for f in dataclasses.fields(Args)}
+    diff = sorted(
+        k for k in mine if not _same_option(k, saved_args.get(k, defaults.get(k)), mine[k])
+    )
     if diff:
         raise ValueError(
             f"--resume: options {diff} differ from the run in {args.out!r}; resume with "
@@ -801,6 +809,9 @@ def train(args: Args) -> dict[str, Any]:
         total=args.steps,
     )
     for step in bar:
+        # The learning rate of step t depends only on (t, T): a resumed run follows it exactly.
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(args, step)
         # 1. problems of this step: no repeats within a run, the same for every shaper
         problems = [task.train[i] for i in step_problems(len(task.train), B, args.seed, step)]
 
@@ -936,6 +947,15 @@ def train(args: Args) -> dict[str, Any]:
         write_run_report(args.out)
     evals = [r for r in records if r["kind"] == "eval"]
     return {"finished": finished, "final": evals[-1], "history": records}
+
+
+def learning_rate(args: Args, step: int) -> float:
+    """The learning rate of step t (1-based) of T: constant, or cosine-decayed from --lr."""
+    if args.lr_schedule == "constant":
+        return args.lr
+    import math
+
+    return args.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / args.steps))
 
 
 def package_versions() -> dict[str, str]:

@@ -1,0 +1,316 @@
+"""``advshape frontier``: plan, check, run (resumably) and report a frontier.
+
+Layout of ``out/``:
+
+- ``settings.json``: the testbed and every start's settings that decide the numbers; a rerun
+  into the same folder must match them (new starts, specs and seeds may be added);
+- ``runs/<start>/<spec>/seed<s>/result.json``: one finished run each (written atomically
+  when the run returns; the language model's run folder, with its checkpoint, lives beside
+  it, so a killed run resumes from its last evaluation);
+- ``frontier.json``: every number and verdict (schema in docs/frontier.md);
+- ``report.html`` with ``pareto-<start>.png`` and ``curves-<start>.png``.
+
+A rerun skips every run whose ``result.json`` exists: a killed frontier resumes, and a
+finished one rerun with one more spec (``--extra``) runs only that spec's runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from advshape._files import check_output_dir, read_json, write_json_atomic
+from advshape._options import OneOf, check_options, count
+from advshape.frontier.executors import EXECUTORS, Job, execute
+from advshape.frontier.families import Family, default_families, parse_family
+from advshape.frontier.stats import BOOTSTRAP_RESAMPLES
+from advshape.frontier.testbeds import TESTBEDS, get_testbed
+
+__all__ = ["FrontierConfig", "Plan", "plan", "run_frontier"]
+
+_SCHEMA = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontierConfig:
+    """Everything ``advshape frontier`` takes (each field is its ``--option``)."""
+
+    testbed: str = "lm"
+    families: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    seeds: int = 3
+    first_seed: int = 0
+    starts: tuple[str, ...] = ()
+    k: int = 0
+    steps: int = 0
+    eval_points: int = 8
+    options: tuple[str, ...] = ()
+    quick: bool = False
+    jobs: int = 1
+    executor: str = "local"
+    address: str = ""
+    resamples: int = BOOTSTRAP_RESAMPLES
+    out: str = "runs/frontier"
+    progress: bool = True
+
+
+_CHECKS: dict[str, Any] = {
+    "testbed": OneOf(tuple(TESTBEDS)),
+    "seeds": count(2, 1000, why="the hierarchical bootstrap resamples seeds: give at least 2"),
+    "first_seed": count(0, 2**31),
+    "k": count(0, 100_000, why="0 = the testbed's default"),
+    "steps": count(0, 10**7, why="0 = the testbed's default"),
+    "eval_points": count(1, 10_000),
+    "jobs": count(1, 256, why="runs at once, one process each"),
+    "executor": OneOf(EXECUTORS),
+    "resamples": count(100, 1_000_000),
+    "out": check_output_dir,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A checked frontier: its families, specs, starts' settings and run folders."""
+
+    config: FrontierConfig
+    families: tuple[Family, ...]
+    specs: tuple[str, ...]
+    k: int
+    settings: dict[str, Any]
+    seeds: tuple[int, ...]
+    folders: dict[tuple[str, str, int], str]
+
+    def keys(self) -> dict[str, Any]:
+        bed = get_testbed(self.config.testbed)
+        return {start: bed.key(s) for start, s in self.settings.items()}
+
+
+def _options(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise ValueError(f"--set {pair!r}: write KEY=VALUE, e.g. --set lr=1e-3")
+        if key in out:
+            raise ValueError(f"--set {key} is given twice")
+        out[key] = value.strip()
+    return out
+
+
+def _slug(spec: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec.replace(":", "__"))
+
+
+def _canonical(spec: str, text: str) -> str:
+    from advshape.surrogates.forward import canonical_spec
+
+    try:
+        return canonical_spec(spec)
+    except (ValueError, ImportError) as err:
+        raise ValueError(f"--family {text!r}: {spec!r}: {err}") from None
+
+
+def plan(config: FrontierConfig) -> Plan:
+    """Check every option, family, spec and start's settings; write nothing.
+
+    Raises ``ValueError`` naming the problem and the fix.
+    """
+    check_options(config, _CHECKS)
+    bed = get_testbed(config.testbed)
+    texts = list(config.families or default_families(quick=config.quick)) + list(config.extra)
+    families = []
+    seen: dict[str, str] = {}
+    specs: list[str] = []
+    for text in texts:
+        family = parse_family(text)
+        canonical = tuple(_canonical(s, text) for s in family.specs)
+        for spec in canonical:
+            if spec not in seen:
+                seen[spec] = text
+                specs.append(spec)
+        families.append(family._replace(specs=canonical))
+    steps = config.steps or (bed.quick_steps if config.quick else bed.default_steps)
+    k = config.k or bed.default_k
+    options = _options(config.options)
+    starts = config.starts or bed.default_starts
+    if len(set(starts)) != len(starts):
+        raise ValueError(f"--starts lists a start twice: {list(starts)}")
+    settings = {
+        start: bed.settings(
+            start, steps=steps, eval_points=config.eval_points, options=options, quick=config.quick
+        )
+        for start in starts
+    }
+    for _start, s in settings.items():
+        for spec in specs:
+            bed.check(s, spec)
+        if config.testbed == "lm" and k > s.eval_samples:
+            raise ValueError(
+                f"--k {k} exceeds the {s.eval_samples} samples per held-out problem; raise "
+                f"--set eval_samples={k} or lower --k"
+            )
+    if config.executor == "ray" and not config.address:
+        raise ValueError(
+            "--executor ray needs --address of a running Ray cluster (e.g. --address auto)"
+        )
+    seeds = tuple(range(config.first_seed, config.first_seed + config.seeds))
+    slugs: dict[str, str] = {}
+    for spec in specs:
+        slug = _slug(spec)
+        if slug in slugs.values():  # two specs that read alike as folder names
+            import hashlib
+
+            slug += "-" + hashlib.sha256(spec.encode()).hexdigest()[:6]
+        slugs[spec] = slug
+    folders = {
+        (start, spec, seed): os.path.join(config.out, "runs", start, slugs[spec], f"seed{seed}")
+        for start in settings
+        for spec in specs
+        for seed in seeds
+    }
+    result = Plan(config, tuple(families), tuple(specs), k, settings, seeds, folders)
+    _check_folder(result)
+    return result
+
+
+def _settings_path(config: FrontierConfig) -> str:
+    return os.path.join(config.out, "settings.json")
+
+
+def _check_folder(p: Plan) -> None:
+    """A folder holding another frontier's runs is refused (read-only)."""
+    path = _settings_path(p.config)
+    if not os.path.exists(path):
+        return
+    saved = read_json(path, fix="delete the folder or choose another --out")
+    if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA:
+        raise ValueError(
+            f"--out {p.config.out!r} holds no frontier this version can read; choose another --out"
+        )
+    if saved.get("testbed") != p.config.testbed:
+        raise ValueError(
+            f"--out {p.config.out!r} holds a {saved.get('testbed')} frontier, not "
+            f"{p.config.testbed}; choose another --out"
+        )
+    for start, key in p.keys().items():
+        old = saved.get("starts", {}).get(start)
+        if old is not None and old != key:
+            differ = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+            raise ValueError(
+                f"--out {p.config.out!r} holds start {start!r} run with other settings "
+                f"(differ: {', '.join(differ)}); use the same settings or another --out"
+            )
+
+
+def _write_settings(p: Plan) -> None:
+    path = _settings_path(p.config)
+    saved = read_json(path) if os.path.exists(path) else {}
+    starts = {**saved.get("starts", {}), **p.keys()}
+    write_json_atomic(path, {"schema": _SCHEMA, "testbed": p.config.testbed, "starts": starts})
+
+
+def _result_path(folder: str) -> str:
+    return os.path.join(folder, "result.json")
+
+
+def _load_result(p: Plan, start: str, spec: str, seed: int) -> dict[str, Any]:
+    path = _result_path(p.folders[(start, spec, seed)])
+    result = read_json(path, fix="delete it and rerun the frontier to redo this run")
+    if result.get("spec") != spec or result.get("seed") != seed or result.get("start") != start:
+        raise ValueError(
+            f"{path!r} holds run {result.get('spec')!r} seed {result.get('seed')}, not {spec!r} "
+            f"seed {seed}; delete it and rerun the frontier"
+        )
+    return result
+
+
+def run_frontier(config: FrontierConfig) -> str:
+    """Run (or resume) a frontier and write its report; returns ``report.html``'s path.
+
+    Args:
+        config: the frontier (see :class:`FrontierConfig` and ``advshape frontier --help``).
+
+    Returns:
+        The path of ``report.html`` in ``config.out``.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp()
+        >>> path = run_frontier(FrontierConfig(testbed="digits", families=("grpo_k:k={1,4}",
+        ...     "maxrl"), starts=("weak",), steps=4, eval_points=2, resamples=100, out=out,
+        ...     progress=False))
+        >>> os.path.basename(path), sorted(os.listdir(out))[:2]
+        ('report.html', ['curves-weak.png', 'frontier.json'])
+
+    References:
+        Seed paper: arXiv 2510.23049.
+    """
+    began = time.perf_counter()
+    p = plan(config)  # every check first: nothing is written before this passes
+    bed = get_testbed(config.testbed)
+    os.makedirs(config.out, exist_ok=True)
+    _write_settings(p)
+    todo = [
+        Job(key, config.testbed, p.settings[key[0]], key[1], key[2], folder)
+        for key, folder in p.folders.items()
+        if not os.path.exists(_result_path(folder))
+    ]
+    for start in {job.key[0] for job in todo}:
+        bed.prepare(p.settings[start], progress=config.progress)
+    bar = None
+    if config.progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(p.folders), initial=len(p.folders) - len(todo), desc="runs", unit="run"
+        )
+
+    def done(job: Job, result: dict[str, Any]) -> None:
+        start, spec, seed = job.key
+        record = {"start": start, "spec": spec, "seed": seed, **result}
+        write_json_atomic(_result_path(job.folder), record)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        execute(todo, done, executor=config.executor, workers=config.jobs, address=config.address)
+    finally:
+        if bar is not None:
+            bar.close()
+    runs = {
+        start: {spec: [_load_result(p, start, spec, seed) for seed in p.seeds] for spec in p.specs}
+        for start in p.settings
+    }
+    from advshape.frontier.analysis import analyse
+    from advshape.frontier.report import write_report
+
+    results = analyse(runs, p.families, k=p.k, design=bed.design, resamples=config.resamples)
+    first = runs[next(iter(runs))][p.specs[0]][0]
+    summary = {
+        "schema": _SCHEMA,
+        "testbed": config.testbed,
+        "k": p.k,
+        "seeds": list(p.seeds),
+        "families": [
+            {"text": f.text, "knob": f.knob, "values": list(f.values), "specs": list(f.specs)}
+            for f in p.families
+        ],
+        "settings": p.keys(),
+        "versions": first.get("versions", {}),
+        "bootstrap": {"resamples": config.resamples, "confidence": 0.95, "design": bed.design},
+        "timing": {
+            "seconds": time.perf_counter() - began,
+            "runs": len(p.folders),
+            "runs_made": len(todo),
+            "jobs": config.jobs,
+            "executor": config.executor,
+        },
+        **results,
+    }
+    write_json_atomic(os.path.join(config.out, "frontier.json"), summary)
+    return write_report(summary, config.out)
