@@ -79,8 +79,8 @@ def percentile_interval(
         ``(low, high)``; NaN replicates (a statistic undefined on some resample) are dropped.
 
     Example:
-        >>> percentile_interval(range(101), confidence=0.9)
-        (5.0, 95.0)
+        >>> percentile_interval(range(101), confidence=0.5)
+        (25.0, 75.0)
 
     References:
         Seed paper: arXiv 2510.23049. Efron & Tibshirani 1993, An Introduction to the

@@ -199,7 +199,11 @@ def _lm_base():
 
 
 def _lm_schedule(settings, steps: int, eval_points: int):
-    return dataclasses.replace(settings, steps=steps, eval_every=_eval_every(steps, eval_points))
+    # eval_ks only name the means the trainer logs (the frontier keeps the counts): those <= n
+    ks = tuple(k for k in settings.eval_ks if k <= settings.eval_samples) or (1,)
+    return dataclasses.replace(
+        settings, steps=steps, eval_every=_eval_every(steps, eval_points), eval_ks=ks
+    )
 
 
 def _lm_check(settings, spec: str) -> None:
