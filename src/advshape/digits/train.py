@@ -32,14 +32,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from advshape._options import OneOf, check_options, count, real
+from advshape._src.schedule import ScheduledShaper
+from advshape.digits.data import DigitsSplit
 
 __all__ = [
     "STARTS",
@@ -69,7 +73,9 @@ class DigitsConfig:
     samples_per_image: int = 16
     """N: labels sampled per image (the group size)"""
     lr: float = 3e-3
-    """Adam's learning rate (constant)"""
+    """Adam's learning rate (the peak, with lr_schedule cosine)"""
+    lr_schedule: str = "cosine"
+    """cosine: lr·(1 + cos(π(t−1)/T))/2 at step t of T (the end of the run settles), or constant"""
     hidden: int = 32
     """width of the MLP's hidden layer (64 pixels -> hidden -> 10 logits)"""
     start: str = "scratch"
@@ -104,6 +110,7 @@ _CHECKS: dict[str, Any] = {
     "images_per_step": count(1, 1258, why="at most the train images of the default split"),
     "samples_per_image": count(1, 100_000, why="N, the group size"),
     "lr": real(0.0, 10.0, low_open=True, why="Adam's step size"),
+    "lr_schedule": OneOf(("cosine", "constant")),
     "hidden": count(1, 100_000),
     "start": OneOf(STARTS),
     "sft_images": count(10, 1250, why="a multiple of 10"),
@@ -122,7 +129,7 @@ def _check_dir(option: str, value: str) -> None:
     check_output_dir(option, value)
 
 
-def failure_probabilities(logits, labels):
+def failure_probabilities(logits: Any, labels: Any) -> NDArray[np.float64]:
     """q = 1 − π(y|x) for each row, in float64, without cancellation.
 
     q is the probability of the other labels, exp(logsumexp_{a≠y} z_a − logsumexp_a z_a):
@@ -153,7 +160,7 @@ def failure_probabilities(logits, labels):
     return torch.exp(others - torch.logsumexp(z, dim=-1)).numpy()
 
 
-def exact_pass_at_k(fail, k: int):
+def exact_pass_at_k(fail: ArrayLike, k: int) -> NDArray[np.float64]:
     """Exact Pass@k of each image from its failure probability: 1 − q^k.
 
     k independent samples all miss with probability q^k = (1 − p_y)^k.
@@ -177,7 +184,7 @@ def exact_pass_at_k(fail, k: int):
     return 1.0 - np.asarray(fail, dtype=np.float64) ** k
 
 
-def policy_loss(logits, labels, advantages):
+def policy_loss(logits: Any, labels: ArrayLike, advantages: ArrayLike) -> Any:
     """−J(θ) = −(1/(B·N)) Σ_b Σ_i A_bi log π_θ(a_bi|x_b), summed per label.
 
     Responses with the same image and label share log π(a|x), so the sum is taken as
@@ -249,7 +256,7 @@ def _start_description(config: DigitsConfig) -> dict[str, Any]:
     return {"version": _START_VERSION, **{k: getattr(config, k) for k in keys}}
 
 
-def start_model(config: DigitsConfig, split=None):
+def start_model(config: DigitsConfig, split: DigitsSplit | None = None) -> Any:
     """The policy before RL: the seeded random MLP, or that MLP after SFT (cached on disk)."""
     import torch
 
@@ -283,7 +290,7 @@ def start_model(config: DigitsConfig, split=None):
     return model
 
 
-def check_shaper(spec, n: int, option: str = "--shaper"):
+def check_shaper(spec: Any, n: int, option: str = "--shaper") -> ScheduledShaper:
     """The scheduled shaper of ``spec``, checked for groups of N: every K a schedule reaches
     fits N, and some group gives a non-zero advantage (else training would do nothing)."""
     import advshape
@@ -369,6 +376,9 @@ def train(
     evals = [evaluate(0)]
     records = []
     for step in range(1, T + 1):
+        if config.lr_schedule == "cosine":
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / T))
         images = _step_images(len(y_train), B, seed, step)
         logits = model(x_train[images])
         with torch.no_grad():

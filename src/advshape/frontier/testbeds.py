@@ -33,11 +33,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["TESTBEDS", "Testbed", "get_testbed", "per_problem_pass_at_k", "run_one"]
 
 
-def per_problem_pass_at_k(problems: Mapping[str, Any], k: int):
+def per_problem_pass_at_k(problems: Mapping[str, Any], k: int) -> NDArray[np.float64]:
     """Pass@k of every held-out problem from one evaluation's stored data.
 
     Args:
@@ -189,7 +190,17 @@ def _eval_every(steps: int, eval_points: int) -> int:
 
 # ----------------------------------------------------------------------------- lm
 
-_LM_FREE = ("shaper", "seed", "out", "resume", "stop_after", "progress", "threads", "cache_dir")
+_LM_FREE = (
+    "shaper",
+    "seed",
+    "out",
+    "resume",
+    "stop_after",
+    "progress",
+    "threads",
+    "cache_dir",
+    "report",
+)
 
 
 def _lm_base():
@@ -409,12 +420,18 @@ TESTBEDS: dict[str, Testbed] = {
     "lm": Testbed(
         name="lm",
         design="crossed",
-        starts={"strong": {}, "weak": {"warmstart_steps": 60}},
+        starts={"strong": {}, "weak": {"warmstart_steps": 30}},
         default_starts=("strong",),
         default_k=16,
         default_steps=100,
         quick_steps=40,
-        defaults={"lr": 1e-3, "lr_schedule": "cosine", "eval_problems": 256, "progress": False},
+        defaults={
+            "lr": 1e-3,
+            "lr_schedule": "cosine",
+            "eval_problems": 256,
+            "progress": False,
+            "report": False,  # the frontier's report covers every run; no plots per run
+        },
         quick={"eval_problems": 128, "eval_samples": 16},
         free=_LM_FREE,
     ),
@@ -439,7 +456,7 @@ TESTBEDS: dict[str, Testbed] = {
         starts={"weak": {"start": "scratch"}, "strong": {"start": "sft"}},
         default_starts=("weak", "strong"),
         default_k=4,
-        default_steps=400,
+        default_steps=800,
         quick_steps=200,
         defaults={},
         quick={},

@@ -56,7 +56,7 @@ PRECISIONS = ("fp32", "bf16")
 REWARD_MODES = ("auto", "binary", "score")
 LR_SCHEDULES = ("constant", "cosine")
 # Fields that may differ between a run and its resumption.
-_RESUME_FREE_FIELDS = ("resume", "stop_after", "progress", "threads", "out")
+_RESUME_FREE_FIELDS = ("resume", "stop_after", "progress", "threads", "out", "report")
 
 
 @dataclasses.dataclass
@@ -142,6 +142,8 @@ class Args:
     """show progress bars"""
     stop_after: int = 0
     """stop this invocation after this many steps (simulates an interruption; 0 = never)"""
+    report: bool = True
+    """write report.html (plots of the run) when the run finishes"""
 
 
 class TrainingDiverged(FloatingPointError, RuntimeError):
@@ -203,6 +205,7 @@ FIELD_CHECKS: dict[str, Any] = {
     "threads": count(0, 1024, why="0 = torch's default"),
     "progress": OneOf((False, True)),
     "stop_after": count(0, _HUGE, why="0 = never"),
+    "report": OneOf((False, True)),
 }
 
 
@@ -942,9 +945,10 @@ def train(args: Args) -> dict[str, Any]:
     finished = records[-1]["step"] == args.steps and records[-1]["kind"] == "eval"
     if finished:
         save_pretrained_atomic(model, tokenizer, os.path.join(args.out, "model"))
-        from advshape.lm.report import write_run_report
+        if args.report:
+            from advshape.lm.report import write_run_report
 
-        write_run_report(args.out)
+            write_run_report(args.out)
     evals = [r for r in records if r["kind"] == "eval"]
     return {"finished": finished, "final": evals[-1], "history": records}
 

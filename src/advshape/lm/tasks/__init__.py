@@ -32,6 +32,7 @@ reward, Sec. 1.1.1) and ``reference(problem, rng)``, the warm start's target.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -147,6 +148,13 @@ def draw_splits(
     return splits[0], splits[1]
 
 
+@functools.lru_cache(maxsize=4)
+def _load(name: str, seed: int, n_train: int, n_eval: int) -> TaskData:
+    """A task's problems, generated once per process (a frontier's worker trains many runs of
+    the same task; generating the divisor task's problems takes about a second)."""
+    return get_task_spec(name).load(seed, n_train, n_eval)
+
+
 class Task:
     """A task's train and held-out problems plus its verifier (memoised).
 
@@ -163,7 +171,7 @@ class Task:
             )
         self.name = name
         self.seed = seed
-        data = self.spec.load(seed, n_train, n_eval)
+        data = _load(name, seed, n_train, n_eval)
         self.train, self.heldout, self._score = data.train, data.heldout, data.score
         self._cache: dict[tuple[str, str], float] = {}
 
