@@ -63,8 +63,8 @@ def _estimate(point: float, replicates: np.ndarray) -> Estimate:
     return Estimate(point, *percentile_interval(replicates, CONFIDENCE))
 
 
-def _text(d: Mapping[str, float], signed: bool = True) -> str:
-    return Estimate(d["mean"], d["low"], d["high"]).text(signed=signed)
+def _text(d: Mapping[str, float]) -> str:
+    return Estimate(d["mean"], d["low"], d["high"]).text()
 
 
 class _Start:

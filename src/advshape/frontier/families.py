@@ -83,20 +83,12 @@ class Family(NamedTuple):
 
 
 def _split_values(body: str, text: str) -> list[str]:
-    values, depth, start = [], 0, 0
-    for i, char in enumerate(body):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            values.append(body[start:i].strip())
-            start = i + 1
-        if depth < 0:
-            break
-    if depth != 0:
-        raise ValueError(f"--family {text!r}: unbalanced parentheses inside {{...}}")
-    values.append(body[start:].strip())
+    from advshape._src.registry import _split_top_level  # the spec parser's own splitter
+
+    try:
+        values = [v.strip() for v in _split_top_level(body, text)]
+    except ValueError:
+        raise ValueError(f"--family {text!r}: unbalanced parentheses inside {{...}}") from None
     if any(not v for v in values):
         raise ValueError(
             f"--family {text!r}: an empty value in {{{body}}}; separate values by single commas, "

@@ -31,10 +31,11 @@ the reports keep) resamples problems only, with the same problem draws.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from advshape.lm.stats import Difference
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -50,20 +51,9 @@ CONFIDENCE = 0.95
 DESIGNS = ("crossed", "nested")
 
 
-class Estimate(NamedTuple):
-    """A point estimate with its percentile-bootstrap interval."""
-
-    mean: float
-    low: float
-    high: float
-
-    @property
-    def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    def text(self, digits: int = 3, signed: bool = True) -> str:
-        f = f"+.{digits}f" if signed else f".{digits}f"
-        return f"{self.mean:{f}} [{self.low:{f}}, {self.high:{f}}]"
+#: A point estimate with its percentile-bootstrap interval: ``mean``, ``low``, ``high``,
+#: ``excludes_zero`` and ``text()`` (the paired differences of ``advshape compare`` use it too).
+Estimate = Difference
 
 
 def percentile_interval(
