@@ -157,3 +157,15 @@ def test_reference_is_grpo_or_its_k_equal_1_twin():
     assert reference_spec(["grpo_k:k=1", "grpo"]) == "grpo"
     assert reference_spec(["grpo_k:k=1", "maxrl"]) == "grpo_k:k=1"
     assert reference_spec(["maxrl"]) is None
+
+
+def test_runs_on_different_problems_cannot_be_paired():
+    runs = {"strong": {"grpo": spec_runs((0.5, 0.6)), "maxrl": spec_runs((0.55, 0.65))}}
+    for i, r in enumerate(runs["strong"]["maxrl"]):
+        r["problem_set"] = f"seed-{i}"  # as the bandit's: each seed its own problems
+    with pytest.raises(ValueError, match="different held-out problems"):
+        analyse(runs, [parse_family("grpo")], k=2, design="crossed", resamples=50)
+    for r in runs["strong"]["grpo"]:
+        r["problem_set"] = f"seed-{r['seed']}"
+    nested = analyse(runs, [parse_family("grpo")], k=2, design="nested", resamples=50)
+    assert nested["starts"]["strong"]["design"] == "nested"

@@ -82,6 +82,18 @@ class _Start:
                         f"run {spec!r} seed {run['seed']} was evaluated at other steps than "
                         f"{next(iter(runs))!r}; delete its folder and rerun the frontier"
                     )
+        # Paired comparisons need the same held-out problems: in every seed (crossed) or
+        # within each seed (nested), as the runs' fingerprints of their problems say.
+        sets: dict[Any, set] = {}
+        for members in runs.values():
+            for run in members:
+                key = None if resampler.design == "crossed" else run["seed"]
+                sets.setdefault(key, set()).add(run.get("problem_set"))
+        if any(len(found) > 1 for found in sets.values()):
+            raise ValueError(
+                "the runs were evaluated on different held-out problems (their problem_set "
+                "fingerprints differ), so they cannot be paired; rerun them into a new --out"
+            )
         self._cache: dict[tuple[str, int, int], np.ndarray] = {}
 
     def values(self, spec: str, k: int, index: int = -1) -> np.ndarray:

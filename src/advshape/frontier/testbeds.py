@@ -424,7 +424,7 @@ TESTBEDS: dict[str, Testbed] = {
         default_starts=("strong",),
         default_k=16,
         default_steps=100,
-        quick_steps=40,
+        quick_steps=30,
         defaults={
             "lr": 1e-3,
             "lr_schedule": "cosine",
