@@ -103,13 +103,14 @@ def pareto_figure(summary: dict[str, Any], start: str, path: str) -> None:
                 yi,
                 xerr=[[xi - f1["low"]], [f1["high"] - xi]],
                 yerr=[[yi - fk["low"]], [fk["high"] - yi]],
-                fmt="o",
-                ms=4.5,
-                color=color,
+                fmt="none",
+                ecolor=color,
+                alpha=0.35,  # light: the points and curves stay readable through the bars
                 elinewidth=0.8,
                 capsize=1.5,
-                zorder=3,
+                zorder=2,
             )
+            ax.plot(xi, yi, "o", ms=4.5, color=color, zorder=3)
             ax.annotate(
                 _short(s, family),
                 (xi, yi),
