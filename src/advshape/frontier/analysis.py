@@ -135,8 +135,8 @@ class _Start:
 
 
 def _settle(start: _Start, spec: str, k: int) -> dict[str, Any]:
-    """The change over the last quarter of the run and whether it is below the final
-    value's interval half-width."""
+    """The change over the last quarter of the run; settled when it is below the half-width of
+    the final value's interval and its own paired interval contains 0."""
     final_step = start.steps[-1]
     candidates = [i for i, s in enumerate(start.steps[:-1]) if s > 0]
     if not candidates:
@@ -152,7 +152,8 @@ def _settle(start: _Start, spec: str, k: int) -> dict[str, Any]:
         "from_step": start.steps[i75],
         "change": _est(change),
         "half_width": half,
-        "settled": bool(abs(change.mean) < half),
+        # smaller than the final value's uncertainty, and no drift the paired interval resolves
+        "settled": bool(abs(change.mean) < half and not change.excludes_zero),
     }
 
 
@@ -220,7 +221,8 @@ def _claims_for_start(
             "holds" if ok else "does not hold",
             f"{spec} changed by {_text(s1['change'])} (pass@1) and {_text(sk['change'])} ({pk}) "
             f"from step {s1['from_step']} to the end; the final values' interval half-widths are "
-            f"{s1['half_width']:.3f} and {sk['half_width']:.3f}",
+            f"{s1['half_width']:.3f} and {sk['half_width']:.3f} (settled: each change below its "
+            "half-width, with a paired interval containing 0)",
             {"pass@1": s1, pk: sk},
         )
 
