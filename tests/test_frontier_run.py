@@ -168,13 +168,10 @@ def test_ray_executor_on_a_local_cluster(tmp_path):
         argv = ["frontier", *TINY, *TINY_FAMILIES, "--out", str(out), "--no-progress"]
         argv += ["--executor", "ray", "--address", f"127.0.0.1:{port}"]
         deadline = time.time() + 240
-        code = None
-        while time.time() < deadline:  # the head takes a while to accept drivers
-            try:
-                code = main(argv)
-                break
-            except Exception:  # the head is not up yet
-                time.sleep(2)
+        code = main(argv)
+        while code != 0 and time.time() < deadline:  # the head takes a while to accept drivers
+            time.sleep(2)
+            code = main(argv)
         assert code == 0
         assert len(_results(out)) == 9
         local = tmp_path / "local"
