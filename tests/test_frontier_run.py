@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
+from advshape import names
 from advshape.cli import main
 from advshape.frontier.run import FrontierConfig, plan, run_frontier
 
@@ -66,6 +67,27 @@ def test_a_spec_in_two_families_runs_once(tmp_path):
     assert p.specs == ("grpo_k:k=1", "grpo_k:k=2", "grpo")
     assert len(p.folders) == 3 * 2 * 3  # specs x starts (weak, strong) x seeds
     assert not (tmp_path / "f").exists()  # planning writes nothing
+
+
+def test_the_same_shaper_under_two_names_runs_once(tmp_path):
+    families = ("skew_r", "biased_k:k=2", "grpo", "grpo_k:k={1,linear(8,1)}", "focal:gamma=1")
+    families = tuple(f for f in families if not f.startswith("focal") or "focal" in names())
+    config = FrontierConfig(
+        testbed="digits", families=families, starts=("weak",), steps=4, eval_points=2,
+        resamples=100, out=str(tmp_path / "f"), progress=False,
+    )  # fmt: skip
+    p = plan(config)
+    expected = {"biased_k:k=2": "skew_r", "grpo_k:k=1": "grpo"}
+    if "focal" in names():
+        expected["focal:gamma=1"] = "skew_r"  # (1 − ρ̂)^1 · A_GRPO
+    assert p.aliases == expected
+    assert {spec for _, spec, _ in p.folders} == {"skew_r", "grpo", "grpo_k:k=linear(8,1)"}
+    run_frontier(config)
+    summary = json.loads((tmp_path / "f" / "frontier.json").read_text())
+    specs = summary["starts"]["weak"]["specs"]
+    assert specs["biased_k:k=2"]["final"] == specs["skew_r"]["final"]
+    assert summary["aliases"] == expected
+    assert "(= `skew_r`: the same shaper, one run)" in (tmp_path / "f" / "summary.md").read_text()
 
 
 def test_lm_options_are_checked_before_anything_is_written(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""``report.html`` of a frontier: verdicts, the Pareto plot, curves, the table of points.
+"""``report.html`` (and ``summary.md``) of a frontier: verdicts, the Pareto plot, curves, the
+table of points.
 
 Everything is drawn from ``frontier.json`` alone, so a report can be redrawn from that file.
 The Pareto plot has one point per spec at its final held-out (pass@1, pass@K), with 95%
@@ -16,7 +17,7 @@ from typing import Any
 
 from advshape._files import atomic_write, write_text_atomic
 
-__all__ = ["pareto_figure", "write_report"]
+__all__ = ["pareto_figure", "summary_markdown", "write_report"]
 
 
 def _savefig(fig, path: str) -> None:
@@ -233,7 +234,8 @@ def _table_html(summary: dict[str, Any], start: str) -> str:
     data = summary["starts"][start]
     ref = data["reference"]
     rows = []
-    for spec, e in data["specs"].items():
+    for spec in _ordered(summary, start):
+        e = data["specs"][spec]
         vs = e.get("vs_reference") or {}
         settled = all(e["settled"][m].get("settled") for m in ("pass@1", pk))
         gap = e["gap"]
@@ -245,7 +247,8 @@ def _table_html(summary: dict[str, Any], start: str) -> str:
             else "—"
         )
         rows.append(
-            f"<tr><td>{html.escape(spec)}</td><td>{_cell(e['final']['pass@1'])}</td>"
+            f"<tr><td>{html.escape(spec + _alias_note(summary, spec).replace('`', ''))}</td>"
+            f"<td>{_cell(e['final']['pass@1'])}</td>"
             f"<td>{_cell(e['final'][pk])}</td><td>{gap_text}</td>"
             f"<td>{_cell(vs.get('pass@1'), True)}</td><td>{_cell(vs.get(pk), True)}</td>"
             f"<td>{'yes' if settled else 'no'}</td><td>{e['seconds']:.1f}</td></tr>"
@@ -257,6 +260,96 @@ def _table_html(summary: dict[str, Any], start: str) -> str:
         + "".join(rows)
         + "</table>"
     )
+
+
+def _ordered(summary: dict[str, Any], start: str) -> list[str]:
+    """The start's specs in the order of the families (frontier.json's keys are sorted)."""
+    entries = summary["starts"][start]["specs"]
+    order = [s for f in summary["families"] for s in f["specs"] if s in entries]
+    return list(dict.fromkeys(order + sorted(entries)))
+
+
+def _alias_note(summary: dict[str, Any], spec: str) -> str:
+    first = summary.get("aliases", {}).get(spec)
+    return f" (= `{first}`: the same shaper, one run)" if first else ""
+
+
+def _md(d: dict[str, float] | None, signed: bool = False) -> str:
+    return _cell(d, signed) if d else "—"
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """``summary.md``: per start, the verdicts and a table of the final points (the text the
+    docs quote).
+
+    Args:
+        summary: the content of ``frontier.json``.
+
+    Returns:
+        Markdown text.
+
+    Example:
+        >>> import json, os, tempfile
+        >>> from advshape.frontier.run import FrontierConfig, run_frontier
+        >>> out = tempfile.mkdtemp()
+        >>> _ = run_frontier(FrontierConfig(testbed="digits", families=("grpo", "maxrl"),
+        ...     starts=("weak",), steps=2, eval_points=1, resamples=100, out=out, progress=False))
+        >>> summary_markdown(json.load(open(os.path.join(out, "frontier.json")))).splitlines()[0]
+        '# advshape frontier: digits testbed, pass@1 against pass@4'
+
+    References:
+        Seed paper: arXiv 2510.23049.
+    """
+    k = summary["k"]
+    pk = f"pass@{k}"
+    versions = ", ".join(f"{name} {v}" for name, v in summary.get("versions", {}).items())
+    lines = [
+        f"# advshape frontier: {summary['testbed']} testbed, pass@1 against {pk}",
+        "",
+        f"Seeds {summary['seeds']}; versions: {versions}. Intervals: 95%, hierarchical bootstrap "
+        f"over seeds and problems ({summary['bootstrap']['design']}, "
+        f"{summary['bootstrap']['resamples']} resamples).",
+    ]
+    if summary["claims"]:
+        lines += ["", "## Across starts", ""]
+        lines += [
+            f"- **{c['subject']}**: {c['verdict']}. {c['evidence']}" for c in summary["claims"]
+        ]
+    for start, data in summary["starts"].items():
+        ref = data["reference"]
+        sp = data["start_point"]
+        lines += [
+            "",
+            f"## {start} start",
+            "",
+            f"Start (before RL): pass@1 {sp['pass@1']:.3f}, {pk} {sp[pk]:.3f}; "
+            f"{data['problems']} held-out problems; evaluations at steps {data['steps']}.",
+            "",
+        ]
+        lines += [
+            f"- **{c['subject']}** ({c['claim'].split(' (')[0]}): {c['verdict']}. {c['evidence']}"
+            for c in data["claims"]
+        ]
+        lines += [
+            "",
+            f"| spec | pass@1 | {pk} | gap to the fixed-K frontier | Δ pass@1 vs {ref} | "
+            f"Δ {pk} vs {ref} |",
+            "|---|---|---|---|---|---|",
+        ]
+        for spec in _ordered(summary, start):
+            e = data["specs"][spec]
+            vs = e.get("vs_reference") or {}
+            gap = e["gap"]
+            gap_text = (
+                _md(gap, True) + (f" ({gap['where']})" if gap["where"] != "on" else "")
+                if gap
+                else "frontier point"
+            )
+            lines.append(
+                f"| `{spec}`{_alias_note(summary, spec)} | {_md(e['final']['pass@1'])} | {_md(e['final'][pk])} | {gap_text} | "
+                f"{_md(vs.get('pass@1'), True)} | {_md(vs.get(pk), True)} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def write_report(summary: dict[str, Any], out: str) -> str:
@@ -324,4 +417,5 @@ def write_report(summary: dict[str, Any], out: str) -> str:
     )
     path = os.path.join(out, "report.html")
     write_text_atomic(path, page)
+    write_text_atomic(os.path.join(out, "summary.md"), summary_markdown(summary))
     return path

@@ -83,6 +83,8 @@ class Plan:
     settings: dict[str, Any]
     seeds: tuple[int, ...]
     folders: dict[tuple[str, str, int], str]
+    #: spec -> the earlier spec with the same advantage scores, whose runs it shares
+    aliases: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def keys(self) -> dict[str, Any]:
         bed = get_testbed(self.config.testbed)
@@ -167,15 +169,51 @@ def plan(config: FrontierConfig) -> Plan:
 
             slug += "-" + hashlib.sha256(spec.encode()).hexdigest()[:6]
         slugs[spec] = slug
+    aliases = _aliases(bed, settings, specs)
     folders = {
         (start, spec, seed): os.path.join(config.out, "runs", start, slugs[spec], f"seed{seed}")
         for start in settings
         for spec in specs
+        if spec not in aliases
         for seed in seeds
     }
-    result = Plan(config, tuple(families), tuple(specs), k, settings, seeds, folders)
+    result = Plan(config, tuple(families), tuple(specs), k, settings, seeds, folders, aliases)
     _check_folder(result)
     return result
+
+
+def _aliases(bed, settings: dict[str, Any], specs: Sequence[str]) -> dict[str, str]:
+    """Specs that are the same shaper at the testbed's group size N — the same A⁺ and A⁻ for
+    every N⁺ (e.g. skew_r = biased_k:k=2 = focal:gamma=1, grpo = grpo_k:k=1) — run once; each
+    later one is an alias of the first. Only fixed, count-based shapers on 0/1 rewards."""
+    import numpy as np
+
+    import advshape
+
+    sizes = {bed.group_size(s) for s in settings.values()}
+    if len(sizes) != 1 or not all(
+        bed.binary_rewards(s, spec) for s in settings.values() for spec in specs
+    ):
+        return {}
+    (n,) = sizes
+    counts = np.arange(n + 1)
+    first: dict[tuple[float, ...], str] = {}
+    aliases: dict[str, str] = {}
+    for spec in specs:
+        try:
+            shaper = advshape.shaper(spec)
+        except (ValueError, ImportError):
+            continue  # a surrogate: spec, never aliased
+        if isinstance(shaper, advshape.ScheduledShaper) or shaper.scores is None:
+            continue
+        a_pos, a_neg = shaper.scores(counts, np.full(n + 1, n))
+        # A⁺ matters when N⁺ ≥ 1, A⁻ when N⁺ ≤ N − 1 (the others never reach a response)
+        key = tuple(np.round(np.concatenate([a_pos[1:], a_neg[:-1]]), 12).tolist())
+        if key in first:
+            aliases[spec] = first[key]
+        else:
+            first[key] = spec
+    return aliases
 
 
 def _settings_path(config: FrontierConfig) -> str:
@@ -283,7 +321,10 @@ def run_frontier(config: FrontierConfig) -> str:
         if bar is not None:
             bar.close()
     runs = {
-        start: {spec: [_load_result(p, start, spec, seed) for seed in p.seeds] for spec in p.specs}
+        start: {
+            spec: [_load_result(p, start, p.aliases.get(spec, spec), seed) for seed in p.seeds]
+            for spec in p.specs
+        }
         for start in p.settings
     }
     from advshape.frontier.analysis import analyse
@@ -301,6 +342,7 @@ def run_frontier(config: FrontierConfig) -> str:
             for f in p.families
         ],
         "settings": p.keys(),
+        "aliases": p.aliases,
         "versions": first.get("versions", {}),
         "bootstrap": {"resamples": config.resamples, "confidence": 0.95, "design": bed.design},
         "timing": {

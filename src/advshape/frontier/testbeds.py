@@ -124,6 +124,8 @@ class Testbed:
     #: settings the frontier sets (before --set), and those --quick adds
     defaults: Mapping[str, Any]
     quick: Mapping[str, Any]
+    #: the settings field holding N, the group size
+    group_field: str = "n"
     #: settings that do not change a run's numbers (left out of the resume check)
     free: tuple[str, ...] = ()
 
@@ -166,6 +168,14 @@ class Testbed:
 
     def run(self, settings: Any, spec: str, seed: int, folder: str) -> dict[str, Any]:
         return self._op("run")(settings, spec, seed, folder)
+
+    def group_size(self, settings: Any) -> int:
+        """N, the responses sampled per problem."""
+        return int(getattr(settings, self.group_field))
+
+    def binary_rewards(self, settings: Any, spec: str) -> bool:
+        """Does this spec see 0/1 rewards here (the language model gives pkpo the raw score)?"""
+        return self._op("binary")(settings, spec)
 
     def key(self, settings: Any) -> dict[str, Any]:
         """The settings that decide the numbers (what a resumed frontier must match)."""
@@ -232,6 +242,12 @@ def _lm_task(settings):
         n_train=settings.n_train,
         n_eval=settings.eval_problems,
     )
+
+
+def _lm_binary(settings, spec: str) -> bool:
+    from advshape.lm.train import make_shaper, resolve_reward_mode
+
+    return resolve_reward_mode(settings, make_shaper(spec)) == "binary"
 
 
 def _lm_prepare(settings, progress: bool) -> None:
@@ -315,6 +331,10 @@ def _bandit_check(settings, spec: str) -> None:
         raise ValueError(f"--family: {err}") from None
 
 
+def _bandit_binary(settings, spec: str) -> bool:
+    return True  # the bandit's rewards are 0/1
+
+
 def _bandit_prepare(settings, progress: bool) -> None:
     """Nothing to share: each seed makes its own problems."""
 
@@ -382,6 +402,10 @@ def _digits_check(settings, spec: str) -> None:
     check_shaper(spec, settings.samples_per_image, option="--family")
 
 
+def _digits_binary(settings, spec: str) -> bool:
+    return True  # reward 1{a = y}
+
+
 def _digits_prepare(settings, progress: bool) -> None:
     from advshape.digits.train import start_model
 
@@ -433,6 +457,7 @@ TESTBEDS: dict[str, Testbed] = {
             "report": False,  # the frontier's report covers every run; no plots per run
         },
         quick={"eval_problems": 128, "eval_samples": 16},
+        group_field="samples_per_prompt",
         free=_LM_FREE,
     ),
     "bandit": Testbed(
@@ -460,6 +485,7 @@ TESTBEDS: dict[str, Testbed] = {
         quick_steps=200,
         defaults={},
         quick={},
+        group_field="samples_per_image",
         free=("cache_dir",),
     ),
 }
