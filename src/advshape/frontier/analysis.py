@@ -294,7 +294,9 @@ def _claims_for_start(
             "holds" if dk.low > 0 and no_cost else "does not hold",
             f"{spec} − {ref}: {pk} {dk.text()}, pass@1 {d1.text()}"
             + (
-                f" (no cost resolved; a cost, if any, is at most {-d1.low:.3f})"
+                " (pass@1 higher too)"
+                if d1.low > 0
+                else f" (no cost resolved; a cost, if any, is at most {-d1.low:.3f})"
                 if no_cost
                 else " (a cost in pass@1: its interval lies below 0)"
             ),
