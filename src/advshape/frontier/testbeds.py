@@ -378,7 +378,7 @@ def _bandit_run(settings, spec: str, seed: int, folder: str) -> dict[str, Any]:
         "seconds": time.perf_counter() - began,
         "train_reward": [],
         "zero_group_frac": [r["zero_group_frac"] for r in records[1:]],
-        "versions": _versions(),
+        "versions": _versions("advshape", "numpy"),
     }
 
 
@@ -424,15 +424,16 @@ def _digits_run(settings, spec: str, seed: int, folder: str) -> dict[str, Any]:
         "problem_set": _fingerprint([settings.data_seed, settings.test_fraction]),
         "seconds": result["seconds"],
         "train_reward": [r["train_reward"] for r in result["train"]],
-        "versions": _versions(),
+        "versions": _versions("advshape", "numpy", "torch", "scikit-learn"),
     }
 
 
-def _versions() -> dict[str, str]:
+def _versions(*names: str) -> dict[str, str]:
+    """The versions of the packages that decide a run's numbers."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("advshape", "numpy", "torch", "scikit-learn"):
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
