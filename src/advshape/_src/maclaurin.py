@@ -291,10 +291,9 @@ def maclaurin_update_coefficient(rho: ArrayLike, n: int, T: int) -> Array:
     """
     rho = as_rho(rho)
     order = min(int(T), int(n))
-    fail = 1.0 - rho
     # Σ_{k<order} x^k = (1 − x^order)/(1 − x), written to stay exact at x = 1 (ρ = 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = -np.expm1(order * np.log1p(-fail)) / rho
+        ratio = -np.expm1(order * np.log1p(-rho)) / rho
     return np.where(rho > 0, ratio, float(order))
 
 

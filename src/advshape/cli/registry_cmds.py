@@ -36,8 +36,21 @@ def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
-# What a shaper ascends when it is neither ρ (Pass@1) nor ρ_K: verify rows "MaxRL", "grpo_passk".
-_TARGETS = {"maxrl": "log ρ (max. likelihood)", "grpo_passk": "Pass@N (whole group)"}
+# What a shaper ascends when it is neither ρ (Pass@1) nor ρ_K (the verify rows check each).
+_TARGETS = {
+    "maxrl": "log ρ (max. likelihood)",
+    "grpo_passk": "Pass@N (whole group)",
+    "maclaurin": "Σ_{k≤T} Pass@k/k",
+    "maclaurin_loo": "Σ_{k≤T} Pass@k/k",
+    "maclaurin_cross_fitted": "Σ_{k≤T} Pass@k/k",
+    "p_normalization": "log(1 + ρ/ε)",
+    "clipped_pnorm": "log ρ, linear below c",
+    "one_sided_grpo": "√ρ",
+    "linear_r": "Σ_{k≤N} Pass@k/k → log ρ",
+    "sqrt_r": "log-type, −∞ at ρ = 0",
+    "focal": "Pass@K-like (K ≈ γ + 1)",
+    "maxpo": "Pass@K / max@K",
+}
 
 
 def registry_table() -> tuple[list[str], list[list[str]]]:
