@@ -157,7 +157,9 @@ def maclaurin_loo(n_pos: ArrayLike, n: ArrayLike, T: int) -> Scores:
         top = min(T, size - 1)
         # Σ_{k=2}^{K} C(F,k)/C(N,k) = (F/N)·G(F − 1; N − 1, K − 1)
         main = np.where(
-            f >= 1, f / size * partial_ratio_sum(np.maximum(f - 1, 0), size - 1, max(top - 1, 0)), 0.0
+            f >= 1,
+            f / size * partial_ratio_sum(np.maximum(f - 1, 0), size - 1, max(top - 1, 0)),
+            0.0,
         )
         # + Σ_k [C(F,k)/C(N,k)]/(C(N,k) − 1): only the orders with C(N,k) < e⁴⁵ matter in float64
         log_c = _log_binom(size)
