@@ -15,6 +15,13 @@ This script times them and advshape's ragged path on identical inputs:
 Prints best-of-R wall times, the ratio verl / advshape (> 1: advshape faster) and the largest
 absolute difference between the two results.
 
+A second table times the 2026 shapers (issue 17: MaxRL's ``maclaurin:T=64`` and its cross-fitted
+baseline, Heckel et al.'s ``linear_r`` / ``sqrt_r``, F-GRPO's ``focal``, ``maxpo``) on the same
+binary batch, against advshape's ``grpo`` and verl's ``grpo_vectorized`` measured in the same run:
+they take the same table-lookup path (one O(N) score table per group size, built once), so their
+time should be grpo's. No peer implementation of these estimators is installed (the MaxRL
+authors' verl fork is not on PyPI), so grpo is the baseline. Dense rows are ``[G, N]`` tensors.
+
     python benchmarks/bench_vs_verl.py [--groups 65536] [--n 16] [--repeats 5] [--threads 1]
                                        [--device cpu]
 """
@@ -117,6 +124,74 @@ def main() -> None:
                     f"{t_ours * 1e3:.1f} | {t_verl / t_ours:.2f}× | {diff:.1e} |",
                     flush=True,
                 )
+
+    new_shapers(args, binary, ids_by_kind, mask, verl_fns["grpo"], sync)
+
+
+NEW_SHAPERS = (
+    "maclaurin:T=64",
+    "maclaurin_cross_fitted:T=64",
+    "linear_r",
+    "sqrt_r",
+    "focal:gamma=0.5",
+    "maxpo:k=8",
+)
+
+
+def interleaved(repeats: int, calls: dict, sync=None) -> dict:
+    """Best-of-R time of each call, the calls taking turns within every repeat, so that load
+    from other jobs on a shared machine falls on all of them alike."""
+    for fn in calls.values():
+        fn()  # warm-up: table caches, allocator
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for key, fn in calls.items():
+            if sync:
+                sync()
+            t0 = time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            best[key] = min(best[key], time.perf_counter() - t0)
+    return best
+
+
+def new_shapers(args, binary, ids_by_kind, mask, verl_grpo, sync) -> None:
+    """The issue-17 shapers against advshape's grpo (and verl's) on the same binary batch."""
+    g, n = args.groups, args.n
+    dense = binary.reshape(g, n)  # rows as groups: the dense path (the grouping is irrelevant here)
+    grpo = advshape.shaper("grpo:std=sample,eps=1e-6")
+    batches = {"dense [G, N]": (dense, None), **{k: (binary, v) for k, v in ids_by_kind.items()}}
+    row_ids = np.repeat(np.arange(g), n)  # verl's index for the dense layout
+    print(
+        f"\nThe 2026 shapers on the same {g * n:,} binary rewards, best of {args.repeats} "
+        "(interleaved): time / advshape grpo's (issue 17 asks ≤ 1.5×) and verl "
+        "grpo_vectorized / the shaper\n"
+    )
+    print("| shaper | group ids | ms | grpo ms | shaper / grpo | verl grpo ms | verl / shaper |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for spec in NEW_SHAPERS:
+        shaper = advshape.shaper(spec)
+        for kind, (rewards, ids) in batches.items():
+            index = row_ids if ids is None else ids
+            flat = rewards.reshape(-1, 1)
+            t = interleaved(
+                args.repeats,
+                {
+                    "ours": lambda s=shaper, r=rewards, i=ids: s.advantages(r, i),
+                    "grpo": lambda r=rewards, i=ids: grpo.advantages(r, i),
+                    "verl": lambda f=flat, i=index: verl_grpo(
+                        token_level_rewards=f, response_mask=mask, index=i
+                    ),
+                },
+                sync=sync,
+            )
+            print(
+                f"| {spec} | {kind} | {t['ours'] * 1e3:.1f} | {t['grpo'] * 1e3:.1f} | "
+                f"{t['ours'] / t['grpo']:.2f}× | {t['verl'] * 1e3:.1f} | "
+                f"{t['verl'] / t['ours']:.2f}× |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -298,11 +298,30 @@ def summarise(
         row[f"peak_train_pass@{k}"] = _mean_std(peaks)
         row["zero_group_frac"] = _mean_std([f["zero_group_frac"] for f in finals])
         row["_finals"] = dict(zip(seeds, finals))
+        row["_reach"] = dict(zip(seeds, reach))
         rows.append(row)
     # Seeds fix the problems and the training randomness for every shaper alike, so the
     # per-seed difference to the first shaper removes the problem-set variance.
     ref = rows[0]["_finals"]
+    ref_reach = rows[0]["_reach"]
     for row in rows:
+        reach_of = row.pop("_reach")
+        both = [
+            s
+            for s in sorted(set(reach_of) & set(ref_reach))
+            if None not in (reach_of[s], ref_reach[s])
+        ]
+        gaps = [float(reach_of[s] - ref_reach[s]) for s in both]
+        row["paired_samples_to_target"] = (
+            {
+                "mean_std": _mean_std(gaps),
+                "ci": _t_interval(gaps),
+                "sooner": sum(g < 0 for g in gaps),
+                "pairs": len(gaps),
+            }
+            if gaps
+            else None
+        )
         mine = row.pop("_finals")
         common = sorted(set(mine) & set(ref))
         row["paired"] = {
@@ -406,6 +425,26 @@ def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
             for n in names
         ]
         lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
+    if len(rows) > 1:
+        lines += [
+            "",
+            f"Samples to pass@{k} ≥ {study.target:g} minus {ref}'s on the same seed (seeds where "
+            "both reached the target): mean ± std, 95% t interval, and in how many seeds the "
+            "shaper got there sooner.",
+            "",
+            f"| shaper | Δ samples to pass@{k} ≥ {study.target:g} | 95% interval | sooner |",
+            "|---|---|---|---|",
+        ]
+        for r in rows[1:]:
+            gap = r["paired_samples_to_target"]
+            if gap is None:
+                lines.append(f"| {r['shaper']} | — | — | — |")
+                continue
+            ci = "—" if gap["ci"] is None else f"[{gap['ci'][0]:+,.0f}, {gap['ci'][1]:+,.0f}]"
+            lines.append(
+                f"| {r['shaper']} | {gap['mean_std'][0]:+,.0f} ± {gap['mean_std'][1]:,.0f} | {ci} "
+                f"| {gap['sooner']}/{gap['pairs']} |"
+            )
     if rows[0]["seeds"] > 1 and len(rows) > 1:
         lines += [
             "",
