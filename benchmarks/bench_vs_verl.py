@@ -23,7 +23,7 @@ time should be grpo's. No peer implementation of these estimators is installed (
 authors' verl fork is not on PyPI), so grpo is the baseline. Dense rows are ``[G, N]`` tensors.
 
     python benchmarks/bench_vs_verl.py [--groups 65536] [--n 16] [--repeats 5] [--threads 1]
-                                       [--device cpu]
+                                       [--device cpu] [--new-shapers-only]
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="torch device of the rewards (cpu, cuda)")
+    parser.add_argument(
+        "--new-shapers-only", action="store_true", help="only the table of the 2026 shapers"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("VERL_FORCE_DEVICE", args.device)  # verl's default device policy
@@ -97,6 +100,13 @@ def main() -> None:
         f"torch threads = {torch.get_num_threads()}; best of {args.repeats}; "
         f"verl {__import__('verl').__version__}, torch {torch.__version__}, numpy {np.__version__}\n"
     )
+    if not args.new_shapers_only:
+        against_verl(args, binary, continuous, ids_by_kind, mask, verl_fns, ours, sync)
+    new_shapers(args, binary, ids_by_kind, mask, verl_fns["grpo"], sync)
+
+
+def against_verl(args, binary, continuous, ids_by_kind, mask, verl_fns, ours, sync) -> None:
+    """advshape's grpo and rloo against verl's vectorised ones, binary and continuous rewards."""
     print(
         "| estimator | rewards | group ids | verl ms | advshape ms | verl / advshape | max abs diff |"
     )
@@ -124,8 +134,6 @@ def main() -> None:
                     f"{t_ours * 1e3:.1f} | {t_verl / t_ours:.2f}× | {diff:.1e} |",
                     flush=True,
                 )
-
-    new_shapers(args, binary, ids_by_kind, mask, verl_fns["grpo"], sync)
 
 
 NEW_SHAPERS = (

@@ -318,3 +318,29 @@ def test_shared_prompt_pass_equals_the_full_forward_in_values_and_gradients(tmp_
     for g, h in zip(grads, full_grads, strict=True):
         assert torch.allclose(g, h, atol=1e-6, rtol=1e-5)
     assert any(h.abs().max() > 1e-3 for h in full_grads)  # the check is not vacuous
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "maclaurin:T=3",
+        "maclaurin:T=linear(4,1)",
+        "maclaurin_loo:T=2",
+        "maclaurin_cross_fitted:T=2",
+        "p_normalization",
+        "clipped_pnorm",
+        "one_sided_grpo",
+        "linear_r",
+        "sqrt_r",
+        "focal:gamma=0.5",
+        "maxpo:k=3",
+    ],
+)
+def test_the_2026_shapers_are_accepted_by_train_and_compare(tmp_path, spec):
+    """Every issue-17 shaper passes the run checks at N = 4 (what compare runs for each spec);
+    maxpo, like pkpo, gets the verifier's raw score under --reward auto."""
+    from advshape.lm.train import resolve_reward_mode
+
+    args = tiny_args(tmp_path, shaper=spec)
+    shaper = validate(args)
+    assert resolve_reward_mode(args, shaper) == ("score" if spec.startswith("maxpo") else "binary")

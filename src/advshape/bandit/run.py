@@ -291,7 +291,7 @@ def summarise(
         row["reached"] = len(reached)
         row["samples_to_target"] = _mean_std(reached) if reached else None
         for split in ("train", "test"):
-            for kk in (1, k):
+            for kk in sorted({1, k}):  # K = 1: pass@K is pass@1, one column
                 name = f"{split}_pass@{kk}"
                 if name in finals[0]:
                     row[name] = _mean_std([f[name] for f in finals])
@@ -326,7 +326,9 @@ def summarise(
         common = sorted(set(mine) & set(ref))
         row["paired"] = {
             name: _mean_std([mine[s][name] - ref[s][name] for s in common])
-            for name in ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            for name in dict.fromkeys(  # K = 1: each name once
+                ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            )
             if name in mine[common[0]]
         }
         row["paired_positive"] = {
@@ -359,7 +361,7 @@ def _fmt(ms: tuple[float, float] | None, digits: int = 3) -> str:
 def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
     b, k = study.bandit, study.bandit.k
     cols = [f"peak_train_pass@{k}", "train_pass@1", f"train_pass@{k}", "test_pass@1"]
-    cols += [f"test_pass@{k}"]
+    cols = list(dict.fromkeys([*cols, f"test_pass@{k}"]))  # K = 1: each column once
     cols = [c for c in cols if c in rows[0]]
     best = {c: max(r[c][0] for r in rows) for c in cols}
     reach = [

@@ -5,7 +5,7 @@ Each step t:
 1. pick B train problems (a seeded walk through the train set: no repeats in a run);
 2. sample N responses per problem (``--temperature``, default 1) with the KV cache;
 3. score them with the task's verifier: r ∈ [0, 1]; the binary shapers get
-   r₀/₁ = 1[r ≥ 1], pkpo the raw score (``--reward auto``);
+   r₀/₁ = 1[r ≥ 1], pkpo and maxpo the raw score (``--reward auto``);
 4. advantages A = shaper.advantages(r.reshape(B, N)) — any ``advshape.shaper`` spec;
 5. policy-gradient step on the paper's objective (App. A, Eq. 27, no KL, no 1/|y|):
 
@@ -68,7 +68,7 @@ class Args:
     shaper: str = "grpo"
     """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`), with K schedules (grpo_k:k=linear(16,1)), or surrogate:F[;lam=λ]"""
     reward: str = "auto"
-    """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo)"""
+    """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo and maxpo)"""
     seed: int = 0
     """seed of the RL run (sampling and problem order); the warm start has its own"""
     # --- RL
@@ -275,7 +275,8 @@ def make_shaper(spec: str, option: str = "--shaper"):
 
 def resolve_reward_mode(args: Args, shaper) -> str:
     if args.reward == "auto":
-        return "score" if shaper.name == "pkpo" else "binary"
+        # the max@K shapers take the verifier's raw score; every other shaper its 0/1 pass
+        return "score" if shaper.name in ("pkpo", "maxpo") else "binary"
     return args.reward
 
 
