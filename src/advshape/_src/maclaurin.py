@@ -120,7 +120,8 @@ def _log_factorials(top: int) -> Array:
 def _log_binom(n: int) -> Array:
     """log C(n, k) for k = 0..n."""
     log_fact = _log_factorials(n)
-    return log_fact[n] - log_fact - log_fact[::-1]
+    log_c: Array = log_fact[n] - log_fact - log_fact[::-1]
+    return log_c
 
 
 def maclaurin_loo(n_pos: ArrayLike, n: ArrayLike, T: int) -> Scores:

@@ -41,7 +41,8 @@ Array = NDArray[np.float64]
 
 def _rho(n_pos: ArrayLike, n: ArrayLike) -> Array:
     a, b = np.broadcast_arrays(np.asarray(n_pos, np.float64), np.asarray(n, np.float64))
-    return a / b
+    rho: Array = a / b
+    return rho
 
 
 def linear_r(n_pos: ArrayLike, n: ArrayLike) -> Scores:

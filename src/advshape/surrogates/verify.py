@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -560,12 +560,12 @@ def _passk_advantage(rewards) -> list[Fraction]:
 
 
 def _memoised(
-    advantages: Callable[[list[int]], list[Fraction]],
-) -> Callable[[list[int]], list[Fraction]]:
+    advantages: Callable[[Sequence[int]], list[Fraction]],
+) -> Callable[[Sequence[int]], list[Fraction]]:
     """``advantages`` computed once per reward pattern (the ρ values of a check share them)."""
     memo: dict[tuple[int, ...], list[Fraction]] = {}
 
-    def cached(rewards: list[int]) -> list[Fraction]:
+    def cached(rewards: Sequence[int]) -> list[Fraction]:
         key = tuple(rewards)
         if key not in memo:
             memo[key] = advantages(rewards)
@@ -576,7 +576,7 @@ def _memoised(
 
 def _truncated_likelihood(rho: np.ndarray, order: int) -> np.ndarray:
     """Σ_{k≤T} Pass@k/k = Σ_{k≤T} (1 − (1 − ρ)^k)/k, typed here from MaxRL's Maclaurin objective."""
-    return sum((1 - (1 - rho) ** k) / k for k in range(1, order + 1))
+    return np.sum([(1 - (1 - rho) ** k) / k for k in range(1, order + 1)], axis=0)
 
 
 def _maclaurin_exact(curve: _Curves) -> Iterator[Check]:
@@ -664,7 +664,9 @@ def _maclaurin_large_n() -> float:
     n, worst = 4096, 0.0
     with mpmath.workdps(30):
         for order, stride in ((8, 1), (n, 256)):
-            a_neg = shaper(f"maclaurin:T={order}").scores(np.arange(n + 1), n)[1]
+            scores = shaper(f"maclaurin:T={order}").scores
+            assert scores is not None  # a registry shaper is count-based
+            a_neg = scores(np.arange(n + 1), n)[1]
             for m in range(0, n + 1, stride):
                 total, term = mpmath.mpf(0), mpmath.mpf(1)
                 for k in range(2, min(order, n - m) + 1):
