@@ -203,9 +203,9 @@ def test_closed_form_surrogates_against_quadrature(spec, slope):
     """F(ρ) − F(0) = ∫₀^ρ F' (mpmath quadrature, split at the clip's kink)."""
     f = advshape.shaper(spec).surrogate
     for point in ("1e-9", "0.05", "0.125", "0.3", "0.999", "1"):
-        end = mpmath.mpf(point)
-        nodes = [0, min(end, mpmath.mpf("0.125")), end]
-        exact = mpmath.quad(slope, nodes)
+        with mpmath.workdps(40):  # other test modules set the global precision lower
+            end = mpmath.mpf(point)
+            exact = mpmath.quad(slope, [0, min(end, mpmath.mpf("0.125")), end])
         assert f(float(point)) - f(0.0) == pytest.approx(float(exact), rel=1e-12, abs=1e-15)
 
 

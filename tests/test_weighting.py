@@ -126,11 +126,11 @@ def test_log_divergent_closed_forms_against_quadrature():
     for f in (linear, root):
         assert f(1.0) == 0.0 and f(0.0) == -np.inf
     for point in ("1e-12", "1e-4", "0.3", "0.9", "0.999999"):
-        rho = mpmath.mpf(point)
-        assert linear(float(point)) == pytest.approx(
-            float(-mpmath.quad(lambda t: 1 / t, [rho, 1])), rel=1e-12
-        )
-        exact = -mpmath.quad(lambda s: 2 / (1 - s * s), [0, mpmath.sqrt(1 - rho)])
+        with mpmath.workdps(40):  # other test modules set the global precision lower
+            rho = mpmath.mpf(point)
+            log_exact = -mpmath.quad(lambda t: 1 / t, [rho, 1])
+            exact = -mpmath.quad(lambda s: 2 / (1 - s * s), [0, mpmath.sqrt(1 - rho)])
+        assert linear(float(point)) == pytest.approx(float(log_exact), rel=1e-12)
         assert root(float(point)) == pytest.approx(float(exact), rel=1e-12)
 
 
@@ -138,9 +138,10 @@ def test_log_divergent_closed_forms_against_quadrature():
 def test_focal_closed_form_against_quadrature(gamma):
     f = advshape.shaper("focal", gamma=gamma).surrogate
     for point in ("1e-9", "0.2", "0.7", "1"):
-        exact = mpmath.quad(
-            lambda t: t ** (-0.5) * (1 - t) ** (gamma - 0.5), [0, mpmath.mpf(point)]
-        )
+        with mpmath.workdps(40):
+            exact = mpmath.quad(
+                lambda t: t ** (-0.5) * (1 - t) ** (gamma - 0.5), [0, mpmath.mpf(point)]
+            )
         assert f(float(point)) == pytest.approx(float(exact), rel=1e-12)
 
 
