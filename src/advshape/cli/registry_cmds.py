@@ -169,10 +169,15 @@ def run_show(args: argparse.Namespace) -> int:
     rows = [[str(m), *(g.format(c[m]) for c in columns)] for m in range(args.n + 1)]
     if args.format == "table":
         info = shaper.info
+        target = _TARGETS.get(shaper.name)  # neither ρ nor ρ_K: the shaper's own, with its knobs
+        if target is None:
+            target = f"Pass@{info.target_k}"
+        elif shaper.params:
+            target += " (" + ", ".join(f"{k} = {v}" for k, v in shaper.params.items()) + ")"
         print(f"{shaper.spec}: {info.summary}")
         print(f"  {info.formula}   [{info.paper}, {info.equation}]")
         print(
-            f"  target Pass@{info.target_k}, {'unbiased' if info.unbiased else 'biased'}, N = {args.n};"
+            f"  target {target}, {'unbiased' if info.unbiased else 'biased'}, N = {args.n};"
             " update = w+ * grad_+ - w- * grad_-  (A+ at N+ = 0 and A- at N+ = N are never used)"
         )
     print(_render(headers, rows, args.format))
