@@ -376,3 +376,15 @@ def maxpo_leave_two_out(x, i: int, k: int) -> Fraction:
     without_i = [m for m in everyone if m != i]
     baseline = sum(subset_signal(x, j, without_i, k) for j in without_i) / len(without_i)
     return subset_signal(x, i, everyone, k) - baseline
+
+
+def exact_c_n(advantage, n: int, rho: Fraction) -> Fraction:
+    """c_N(ρ) = Σ_j Bin(j; N−1, ρ)·[A⁺(j + 1) − A⁻(j)] exactly, A± = ``advantage(rewards, i)`` of a
+    correct (i = 0) and a wrong (i = N − 1) response (paper Lemma 2 with m·Bin(m; N, ρ) =
+    Nρ·Bin(m − 1; N − 1, ρ); j counts the successes among the other N − 1 responses)."""
+    total = Fraction(0)
+    for j in range(n):
+        a_pos = advantage(rewards_vector(j + 1, n), 0)
+        a_neg = advantage(rewards_vector(j, n), n - 1)
+        total += math.comb(n - 1, j) * rho**j * (1 - rho) ** (n - 1 - j) * (a_pos - a_neg)
+    return total

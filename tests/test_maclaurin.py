@@ -47,17 +47,6 @@ def test_reference_counting_forms_equal_subset_enumeration(baseline):
                     assert counted(r, i, order) == want, (baseline, n, order, n_pos, i)
 
 
-def _exact_c_n(advantage, n: int, rho: Fraction) -> Fraction:
-    """c_N(ρ) = Σ_j Bin(j; N−1, ρ)·[A⁺(j + 1) − A⁻(j)] with A± from the reference definition
-    (paper Lemma 2 and the Binomial identity m·Bin(m; N, ρ) = Nρ·Bin(m − 1; N − 1, ρ))."""
-    total = Fraction(0)
-    for j in range(n):
-        a_pos = advantage(ref.rewards_vector(j + 1, n), 0)
-        a_neg = advantage(ref.rewards_vector(j, n), n - 1)
-        total += comb(n - 1, j) * rho**j * (1 - rho) ** (n - 1 - j) * (a_pos - a_neg)
-    return total
-
-
 def _truncated_likelihood_slope(rho: Fraction, order: int) -> Fraction:
     """d/dρ Σ_{k≤T} Pass@k/k = Σ_{k≤T} (1 − ρ)^{k−1}."""
     return sum((1 - rho) ** (k - 1) for k in range(1, order + 1))
@@ -71,7 +60,7 @@ def test_expected_update_is_the_truncated_likelihood_gradient_exactly(name):
     for n in range(1, 11):
         for order in range(1, n + 3):
             for rho in RHOS:
-                got = _exact_c_n(lambda r, i, t=order: definition(r, i, t), n, rho)
+                got = ref.exact_c_n(lambda r, i, t=order: definition(r, i, t), n, rho)
                 assert got == _truncated_likelihood_slope(rho, min(order, n)), (name, n, order)
             shaper = advshape.shaper(name, T=order)
             floats = np.array([float(r) for r in RHOS])
@@ -92,7 +81,7 @@ def test_leave_one_out_baseline_is_biased_at_finite_n():
     expected update is not ∇F_T (exact, N = 3, T = 2, ρ = 1/3: 16/9 − 1/3 against 16/9); the
     bias vanishes as N grows (the population surrogate is still F_T)."""
     rho = Fraction(1, 3)
-    loo = _exact_c_n(lambda r, i: ref.maclaurin_loo(r, i, 2), 3, rho)
+    loo = ref.exact_c_n(lambda r, i: ref.maclaurin_loo(r, i, 2), 3, rho)
     assert _truncated_likelihood_slope(rho, 2) == Fraction(5, 3)
     assert loo == Fraction(4, 3)
     gaps = []

@@ -5,7 +5,6 @@ exact finite-N surrogate, closed forms against quadrature and reverse-engineerin
 from __future__ import annotations
 
 from fractions import Fraction
-from math import comb
 
 import mpmath
 import numpy as np
@@ -61,16 +60,6 @@ def test_effective_weights_are_one_minus_rho_and_its_square_root():
         np.testing.assert_allclose(w_neg, want, rtol=1e-14)
 
 
-def _exact_c_n(advantage, n: int, rho: Fraction):
-    """c_N(ρ) = Σ_j Bin(j; N−1, ρ)·[A⁺(j + 1) − A⁻(j)] (paper Lemma 2), A± from ``advantage``."""
-    total = Fraction(0)
-    for j in range(n):
-        a_pos = advantage(ref.rewards_vector(j + 1, n), 0)
-        a_neg = advantage(ref.rewards_vector(j, n), n - 1)
-        total += comb(n - 1, j) * rho**j * (1 - rho) ** (n - 1 - j) * (a_pos - a_neg)
-    return total
-
-
 def test_linear_r_ascends_the_order_n_likelihood_exactly():
     """E[update] = ∇Σ_{k≤N} Pass@k/k exactly (Fractions): MaxRL's order-N objective, of which
     the all-wrong groups carry the k = N term (1 − ρ)^{N−1}: maxrl, which skips them, has
@@ -82,9 +71,9 @@ def test_linear_r_ascends_the_order_n_likelihood_exactly():
 
     for n in range(1, 12):
         for rho in RHOS:
-            exact = _exact_c_n(linear_r, n, rho)
+            exact = ref.exact_c_n(linear_r, n, rho)
             assert exact == sum((1 - rho) ** (k - 1) for k in range(1, n + 1)), (n, rho)
-            assert exact - _exact_c_n(ref.maxrl, n, rho) == (1 - rho) ** (n - 1)
+            assert exact - ref.exact_c_n(ref.maxrl, n, rho) == (1 - rho) ** (n - 1)
         floats = np.array([float(r) for r in RHOS])
         np.testing.assert_allclose(
             advshape.expected_update_coefficient(advshape.shaper("linear_r"), n, floats),
