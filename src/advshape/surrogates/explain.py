@@ -92,11 +92,23 @@ class Explanation(NamedTuple):
         return rho * np.nan_to_num(self.a_pos) + 0.0, -(1 - rho) * np.nan_to_num(self.a_neg) + 0.0
 
 
+class _NonFinite(ValueError):
+    """``fn`` returned NaN or ±inf (it did not raise)."""
+
+
 def _call(fn: AdvantageFn, rewards: np.ndarray) -> np.ndarray:
     out = fn(rewards.copy())
-    if hasattr(out, "detach"):  # torch
-        out = out.detach().cpu().double().numpy()
-    out = np.asarray(out, dtype=np.float64)
+    if hasattr(out, "detach"):  # torch: a host copy (complex stays complex, checked below)
+        out = out.detach().cpu()
+        out = out.numpy() if out.is_complex() else out.double().numpy()
+    raw = np.asarray(out)
+    if raw.dtype.kind == "c":
+        raise ValueError(
+            f"the advantage function returned complex advantages (dtype {raw.dtype}) for rewards "
+            f"of shape {rewards.shape}; it must return real numbers (return .real explicitly "
+            "if the imaginary part is meant to be dropped)"
+        )
+    out = np.asarray(raw, dtype=np.float64)
     if out.shape != rewards.shape:
         raise ValueError(
             f"the advantage function returned shape {out.shape} for rewards of shape "
@@ -104,7 +116,7 @@ def _call(fn: AdvantageFn, rewards: np.ndarray) -> np.ndarray:
         )
     if not np.all(np.isfinite(out)):
         row, col = np.argwhere(~np.isfinite(out))[0]
-        raise ValueError(
+        raise _NonFinite(
             f"the advantage function returned {out[row, col]} for rewards {rewards[row].tolist()} "
             f"(group {row}, response {col}); it must return finite advantages"
         )
@@ -213,7 +225,12 @@ def explain(
             if batch_index == 0:
                 raise
             # a function for 0/1 rewards only: equivariance is judged on 0/1 rewards
-            notes.append(f"not probed on continuous rewards (fn raised: {err})")
+            how = (
+                f"{name} returned non-finite advantages: {err}"
+                if isinstance(err, _NonFinite)
+                else f"{name} raised {type(err).__name__}: {err}"
+            )
+            notes.append(f"not probed on continuous rewards ({how})")
             continue
         for _ in range(3):
             perms = np.stack([rng.permutation(n) for _ in range(batch.shape[0])])
