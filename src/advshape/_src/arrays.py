@@ -548,7 +548,8 @@ class DenseGroups:
         return per_group
 
     def reference(self, x: Array) -> Array:
-        """One member of each group (the first), broadcast to its group."""
+        """One member of each group (the first), broadcast to its group; the segment forms
+        pick the same member, so dense and ragged batches shift by the same value."""
         return x[..., :1]
 
     def maximum(self, x: Array) -> Array:
@@ -574,7 +575,7 @@ class NumpySegments:
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         ref = np.zeros(self.slots, dtype=x.dtype)
-        ref[self.codes] = x  # any member will do: one is written last
+        ref[self.codes[::-1]] = x[::-1]  # the last write wins: each group's first member
         return ref
 
     def maximum(self, x: np.ndarray) -> np.ndarray:
@@ -594,6 +595,7 @@ class TorchSegments:
         self.codes, self.slots = codes, slots
         self.sizes = torch.bincount(codes, minlength=slots)  # members per slot
         self.count = self.sizes.to(dtype)
+        self.first: Any = None  # each group's first member, found when first needed
 
     def total(self, x: Array) -> Array:
         import torch
@@ -606,9 +608,13 @@ class TorchSegments:
     def reference(self, x: Array) -> Array:
         import torch
 
-        ref = torch.zeros(self.slots, dtype=x.dtype, device=x.device)
-        ref[self.codes] = x
-        return ref
+        if self.first is None:  # each group's first member (a deterministic choice)
+            n = self.codes.shape[0]
+            positions = torch.arange(n, device=self.codes.device)
+            first = torch.full((self.slots,), n, dtype=positions.dtype, device=positions.device)
+            self.first = first.scatter_reduce_(0, self.codes, positions, reduce="amin")
+            self.first.clamp_(max=max(n - 1, 0))  # unused slots: any valid index
+        return x.index_select(0, self.first)
 
     def maximum(self, x: Array) -> Array:
         """The largest member of each group (x ≥ 0: unused slots read 0)."""
