@@ -9,7 +9,8 @@ Ragged batches (1-D rewards with a group id per response) take one of two routes
 - NumPy and PyTorch: *segments*. Group ids become integer codes (:func:`codes_numpy`,
   :func:`codes_torch`); per-group sums are ``bincount`` / ``index_add`` over the codes and are
   gathered back per response. The rewards are never sorted (the ids are, where they are not
-  small integers: as integers — pointers or hashes — never as Python objects), so the cost is a
+  small integers: fixed-width strings as integer hashes, Python objects through one dict pass),
+  so the cost is a
   few passes over the batch.
 - any other Array-API library: *blocks* (:func:`apply_blocks`). The batch is sorted once into
   blocks of equal group size, each block is a dense ``[groups, size]`` matrix, and the results
@@ -18,8 +19,6 @@ Ragged batches (1-D rewards with a group id per response) take one of two routes
 
 from __future__ import annotations
 
-import ctypes
-import platform
 from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any, Protocol, cast
 
@@ -315,6 +314,7 @@ def host_ids(groups: Any, n: int) -> np.ndarray:
             f"order), got a {type(groups).__name__}, which has no order; pass a list or array"
         )
     if isinstance(groups, np.ndarray):
+        check_id_tensor(groups)
         ids = groups
     elif array_api_compat.is_torch_array(groups) or array_api_compat.is_cupy_array(groups):
         check_id_tensor(groups)
@@ -369,8 +369,8 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
     Codes need not be dense (some slots may be empty); they are what per-group arrays are
     indexed by. Integer ids in a small range are their own codes; other numbers are factorised
     with ``np.unique``; fixed-width strings by a verified 64-bit hash; Python objects (verl's
-    uid strings) by identity, then one dict pass over one representative per object. Every
-    route is exact. NaN and None ids are refused.
+    uid strings) by one dict pass (Python equality). Every route is exact. NaN, NaT and None
+    ids are refused.
     """
     n = ids.shape[0]
     if n == 0:
@@ -393,25 +393,16 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
             raise _nan_id_error(f"in a {ids.dtype} array")
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
         return codes.astype(np.intp, copy=False), int(codes.max()) + 1
-    # Strings and Python objects (verl's uid strings): exact factorisation through a dict,
-    # which hashes and compares the ids themselves. Sorting objects would compare them in
-    # Python, far slower. In verl's batches each prompt's uid is one string object repeated
-    # for its n responses, so the dict only needs to see one member per distinct object.
+    # Fixed-width strings: a verified integer hash (benchmarks/bench_group_ids.py: 3-5x
+    # np.unique on the strings at 4,096 and 65,536 ids). Python objects (verl's uid strings):
+    # one dict pass, which hashes and compares the ids themselves (Python equality) and is
+    # fast on verl's batches, where each prompt's uid is one string object repeated (its
+    # hash is cached); sorting objects would compare them in Python, far slower.
     if kind in "US":
         return _fixed_width_codes(ids)
     if kind != "O":  # structured records, ml_dtypes' bfloat16, ...: not ids
         raise _id_dtype_error(ids.dtype, "are not supported")
-    ids = np.ascontiguousarray(ids)
-    if _CPYTHON_OBJECT_POINTERS:
-        return _codes_by_identity(ids)
     return _codes_by_dict(ids)
-
-
-# An object array holds one PyObject pointer (8 bytes) per entry; on 64-bit CPython the
-# pointer is the object's identity, and identical objects are equal ids.
-_CPYTHON_OBJECT_POINTERS = (
-    platform.python_implementation() == "CPython" and np.dtype(object).itemsize == 8
-)
 
 
 # Odd 64-bit multipliers, one per 8-byte word of a fixed-width id (fixed: results are
@@ -436,7 +427,7 @@ def _fixed_width_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
     slots = int(codes.max()) + 1
     first = np.empty(slots, dtype=np.intp)
     first[codes] = np.arange(n)
-    if not np.array_equal(ids.take(first).take(codes), ids):  # a collision: exact fallback
+    if not np.array_equal(words.take(first, axis=0).take(codes, axis=0), words):  # collision
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.intp)
         slots = int(codes.max()) + 1
     return codes, slots
@@ -456,24 +447,6 @@ def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
     if any(key is None or key != key for key in first):  # key != key: NaN
         raise _nan_id_error("in the ids")
     return codes, n
-
-
-def _codes_by_identity(ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """Group the entries by object identity (a sort of their pointers: integers, so NumPy's
-    vectorised sort), then factorise one representative object per identity with the dict:
-    equal but distinct objects still get one code, so the result is exact."""
-    n = ids.shape[0]
-    pointers = np.ctypeslib.as_array((ctypes.c_int64 * n).from_address(ids.ctypes.data))
-    order = np.argsort(pointers)
-    by_pointer = pointers.take(order)
-    starts = np.empty(n, dtype=bool)  # where a new object begins in pointer order
-    starts[0] = True
-    np.not_equal(by_pointer[1:], by_pointer[:-1], out=starts[1:])
-    representatives = ids.take(order[starts])
-    rep_codes, slots = _codes_by_dict(representatives)
-    codes = np.empty(n, dtype=np.intp)
-    codes[order] = rep_codes.take(np.cumsum(starts) - 1)
-    return codes, slots
 
 
 def _hashable(x: Any) -> bool:
