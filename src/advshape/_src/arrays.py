@@ -434,11 +434,11 @@ def _fixed_width_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """Code = index of the id's first occurrence, from one dict pass."""
+    """Codes 0..G−1 in order of first occurrence, from one dict pass (Python equality)."""
     n = ids.shape[0]
     first: dict[Any, int] = {}
     try:
-        codes = np.fromiter(map(first.setdefault, ids, range(n)), dtype=np.intp, count=n)
+        at = np.fromiter(map(first.setdefault, ids, range(n)), dtype=np.intp, count=n)
     except TypeError as err:
         bad = next(x for x in ids if not _hashable(x))
         raise ValueError(
@@ -446,7 +446,11 @@ def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
         ) from err
     if any(key is None or key != key for key in first):  # key != key: NaN
         raise _nan_id_error("in the ids")
-    return codes, n
+    # each id's first position -> its group's rank: dense codes, so per-group arrays have G
+    # slots, not n
+    rank = np.empty(n, dtype=np.intp)
+    rank[np.fromiter(first.values(), dtype=np.intp, count=len(first))] = np.arange(len(first))
+    return rank.take(at), len(first)
 
 
 def _hashable(x: Any) -> bool:

@@ -197,17 +197,29 @@ _POWER_GRID = np.linspace(-0.995, 3.0, 800)
 
 def _end_power(phi: Array, h: Array) -> float | None:
     """The exponent γ of a non-smooth term h ∝ φ^γ at an end (F' ∝ |ρ − end|^(−a), γ = 1 − 2a
-    not an integer), or None where the smooth basis fits h (every shaper of the registry)."""
-    from scipy.optimize import minimize_scalar
+    not an integer), or None where the smooth basis fits h (every shaper of the registry).
 
+    The residual of the fit with x^γ added, for every γ of a grid at once: with r the residual
+    of the smooth fit and v_γ the part of x^γ the smooth basis misses (both orthogonal to it),
+    |r − (v_γ·r/|v_γ|²)·v_γ|² = |r|² − (v_γ·r)²/|v_γ|²; then refined around the best γ.
+    """
     x = phi / float(phi.max())
-    plain = _fit(x, h, None)[1]
+    target_scale = float(np.sqrt(np.mean(h * h))) or 1.0
+    q, _ = np.linalg.qr(_end_basis(x))
+    r = h - q @ (q.T @ h)
+    plain = float(np.sqrt(np.mean(r * r))) / target_scale
     if plain < 1e-13:  # at rounding level already
         return None
-    residuals = np.array([_fit(x, h, g)[1] for g in _POWER_GRID])
+    powers = x[:, None] ** _POWER_GRID[None, :]
+    v = powers - q @ (q.T @ powers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.maximum(r @ r - (v.T @ r) ** 2 / np.einsum("ij,ij->j", v, v), 0.0)
+    residuals = np.sqrt(np.where(np.isfinite(left), left, r @ r) / x.size) / target_scale
     i = int(np.argmin(residuals))
     if i in (0, _POWER_GRID.size - 1):
         return None
+    from scipy.optimize import minimize_scalar
+
     step = float(_POWER_GRID[1] - _POWER_GRID[0])
     best = minimize_scalar(
         lambda g: _fit(x, h, g)[1],
