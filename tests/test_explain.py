@@ -354,3 +354,11 @@ def test_table_verl_shows_where_verls_variants_disagree(capsys):
     assert "nearest rloo (distance" in sections["verl:rloo_vectorized"]
     assert "not group-local" in sections["verl:gpg"] and "nearest maxrl" in sections["verl:gpg"]
     assert "refused (ValueError" in sections["verl:grpo_passk"]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import explain
+
+    assert doctest.testmod(explain).failed == 0

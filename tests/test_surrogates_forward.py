@@ -222,3 +222,11 @@ def test_text_surrogate_shapers_pickle_and_rebuild():
     t = pickle.loads(pickle.dumps(s))
     assert t.spec == s.spec
     np.testing.assert_array_equal(t.scores(np.arange(9), 8), s.scores(np.arange(9), 8))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import forward
+
+    assert doctest.testmod(forward).failed == 0

@@ -247,3 +247,11 @@ def test_bad_inputs():
 
 def test_lazy_top_level_export():
     assert advshape.reverse_engineer is reverse_engineer
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import reverse
+
+    assert doctest.testmod(reverse).failed == 0

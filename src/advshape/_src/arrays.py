@@ -150,9 +150,10 @@ def working_dtype(xp: Namespace, x: Array) -> DType:
 
 def widens(xp: Namespace, x: Array) -> bool:
     """True if x's values are exactly representable in the working dtype with at least 29
-    spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then a group
-    sum of up to 2²⁹ of them is exact, a constant group is centred to exactly 0, and squares
-    of differences neither under- nor overflow, so no shift or rescaling is needed."""
+    spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then the sum
+    of up to 2²⁹ nearly equal values (a near-constant group) is exact, any other group's sum
+    rounds only relative to its own magnitude, a constant group is centred to exactly 0, and
+    squares of differences neither under- nor overflow, so no shift or rescaling is needed."""
     work = working_dtype(xp, x)
     if work != xp.float64 or x.dtype == xp.float64:
         return False

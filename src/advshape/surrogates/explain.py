@@ -158,10 +158,39 @@ def explain(
 ) -> Explanation:
     """Probe ``fn`` at group size ``n``, check it, and read off its scores (see module docstring).
 
-    ``fn(rewards)`` gets a float64 NumPy array ``[G, N]`` and returns advantages ``[G, N]``
-    (NumPy, a torch tensor or anything ``np.asarray`` takes). ``rtol``/``atol`` are the
-    tolerances of every comparison (loosen them for float32 code). ``continuous=False`` skips
-    the equivariance probe on real-valued rewards (for functions that accept only 0/1).
+    For a count-based ``fn`` the scores table is A⁺(N⁺) = fn's advantage of a correct response
+    and A⁻(N⁺) of a wrong one in a group with N⁺ correct (paper Sec. 5.1, Lemma 2), from which
+    the weights w⁺ = ρ̂A⁺, w⁻ = −(1 − ρ̂)A⁻ and the surrogate follow.
+
+    Args:
+        fn: rewards ``[G, N]`` (a float64 NumPy array) -> advantages ``[G, N]`` (NumPy, a torch
+            tensor or anything ``np.asarray`` takes); real and finite.
+        n: the group size N ≥ 2 to probe at.
+        name: how ``fn`` is named in the result and the notes.
+        rtol: relative tolerance of every comparison (loosen it for float32 code).
+        atol: absolute tolerance of every comparison.
+        seed: seed of the random permutations and continuous probes.
+        continuous: False skips the equivariance probe on real-valued rewards (for functions
+            that accept only 0/1).
+
+    Returns:
+        An :class:`Explanation`: the checks, counterexamples, scores table and, for an
+        equivariant count-based ``fn``, a count-based :class:`advshape.Shaper`.
+
+    Raises:
+        ValueError: bad ``n`` or ``fn``; ``fn`` returns the wrong shape, non-finite values on
+            0/1 rewards, or complex advantages (whose imaginary part would be dropped).
+
+    Example:
+        >>> import advshape
+        >>> from advshape.surrogates.explain import explain
+        >>> result = explain(advshape.shaper("rloo").advantages, 4)
+        >>> result.checks["count-based"], [round(float(a), 6) for a in result.a_pos[1:]]
+        (True, [1.0, 0.666667, 0.333333, 0.0])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049
+        (https://arxiv.org/abs/2510.23049): Sec. 5.1, Lemma 2.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise ValueError(f"n must be an integer group size >= 2, got {n!r}")

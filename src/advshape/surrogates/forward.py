@@ -13,7 +13,8 @@ Both scores are 0 in constant groups (ρ̂ ∈ {0, 1}), like every mean-centred 
 F and Ω may be SymPy expressions or strings in ``rho`` (differentiated symbolically, then
 compiled to NumPy with ``sympy.lambdify``), or Python callables ρ -> value (differentiated
 numerically by Ridders' extrapolated central differences: absolute error ≲ 1e-9·max(1, |F'|)
-for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py).
+for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py;
+callables without a continuous derivative inside (0, 1) are refused).
 SymPy is imported only when a string or expression is given. Strings are read with SymPy's
 ``parse_expr``, which evaluates Python: pass only formulas you would run yourself.
 """
@@ -429,13 +430,40 @@ def from_surrogate(
 
         A± = [F'(ρ̂) + λ·Ω'(ρ̂)] · A±_RLOO                      (paper Sec. 1.2, Eqs. 22, 26)
 
-    ``F``, ``regularizer`` (Ω): strings or SymPy expressions in ``rho`` (symbolic derivative),
-    or callables ρ -> value (numerical derivative, see :func:`numeric_derivative`).
     F must be non-decreasing on [0, 1] and finite at both ends (checked on a grid of 4,177
     points, dense near the ends); Ω need only be differentiable inside (0, 1) and finite at the
-    ends. ``lam`` ≥ 0. The shaper's ``surrogate`` is F + λΩ; ``reverse_engineer`` of the
-    shaper recovers it (round trip), and ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to
-    N/(N − 1) (Corollary 1).
+    ends. A Python callable is differentiated numerically (:func:`numeric_derivative`), so it
+    must be continuously differentiable inside (0, 1): a jump, a kink or an infinite slope is
+    refused (found by Ridders' error estimate and by checking F's increments against the
+    integral of F' on halved grid cells). The shaper's ``surrogate`` is F + λΩ;
+    ``reverse_engineer`` of the shaper recovers it (round trip), and
+    ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to N/(N − 1) (Corollary 1).
+
+    Args:
+        F: the surrogate: a string or SymPy expression in ``rho`` (symbolic derivative), or a
+            callable ρ -> value.
+        name: the shaper's name (default ``"from_surrogate"``).
+        regularizer: Ω, in the same forms as F, or None.
+        lam: λ ≥ 0, the strength of Ω.
+
+    Returns:
+        A count-based :class:`advshape.Shaper` (binary rewards, N ≥ 2).
+
+    Raises:
+        ValueError: F or Ω does not parse, is not finite at an end, has no usable derivative
+            inside (0, 1), F decreases or does not reward success, or λ is negative or given
+            without Ω.
+
+    Example:
+        >>> import advshape
+        >>> shaper = advshape.from_surrogate("2*asin(sqrt(rho))")  # GRPO·N/(N−1)
+        >>> a_pos, a_neg = shaper.scores(1, 4)
+        >>> print(f"{float(a_pos):.6f} {float(a_neg):.6f}")
+        2.309401 -0.769800
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049
+        (https://arxiv.org/abs/2510.23049): Sec. 1.2 (C-2), Sec. 5.2, Eqs. 2, 22, 26.
     """
     lam = float(lam)
     if not math.isfinite(lam) or lam < 0:

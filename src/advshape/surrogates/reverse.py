@@ -448,14 +448,41 @@ def reverse_engineer(
 ) -> SurrogateCurve:
     """The surrogate reward F(ρ) a count-based shaper ascends, as a vectorised callable.
 
-    ``n=None`` (default): the population surrogate, F' = w⁺/ρ + w⁻/(1 − ρ) with w± the N → ∞
-    limit of the shaper's effective weights (paper Sec. 5.1, Lemma 2; asymmetric w± as in
-    App. C.4), integrated numerically (see the module docstring); F(0) = 0.
+        F'(ρ) = w⁺(ρ)/ρ + w⁻(ρ)/(1 − ρ),   F(ρ) = ∫₀^ρ F'(t) dt     (paper Sec. 5.1, Lemma 2)
+
+    ``n=None`` (default): the population surrogate, w± the N → ∞ limit of the shaper's
+    effective weights (asymmetric w± as in App. C.4), integrated numerically (see the module
+    docstring); F(0) = 0. Accurate to ~1e-8 where F' = O(|ρ − end|^(−1/2)) at both ends,
+    including non-smooth ends F' ∝ |ρ − end|^(−a), 0 < a < 1/2 (their power is fitted and
+    integrated exactly); a logarithmic divergence F' ∝ 1/|ρ − end| is reported as such.
     ``n=N``: the exact surrogate at group size N, F_N(ρ) = ∫₀^ρ c_N(t) dt, where the expected
     update is exactly c_N(ρ)·∇ρ (Binomial tail sums; no quadrature).
 
-    ``shaper`` is a :class:`advshape.Shaper` (registry, ``count_shaper`` or ``from_surrogate``)
-    or a spec string (``params`` are passed to :func:`advshape.shaper`).
+    Args:
+        shaper: a :class:`advshape.Shaper` (registry, ``count_shaper`` or ``from_surrogate``)
+            or a spec string.
+        n: None for the population surrogate, or a group size N for the exact F_N.
+        resolution: the grid ρ = m/M, m = 0..M (weights from N = M, 2M, 4M).
+        **params: shaper parameters, with a spec string only.
+
+    Returns:
+        A :class:`SurrogateCurve`: ``curve(rho)``, ``curve.normalised(rho)``,
+        ``curve.derivative(rho)``.
+
+    Raises:
+        ValueError: the shaper is not count-based, has no population surrogate (weights that
+            vanish as N → ∞), or F' grows faster than |ρ − end|^(−1/2) at an end (other than
+            logarithmically); bad ``n``, ``resolution`` or parameters.
+
+    Example:
+        >>> import advshape
+        >>> curve = advshape.reverse_engineer("grpo")  # F = 2·asin(√ρ) (paper Corollary 1)
+        >>> print(f"{float(curve.normalised(0.25)):.8f}")
+        0.33333333
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049
+        (https://arxiv.org/abs/2510.23049): Sec. 5.1, Lemma 2, App. C.4.
     """
     if params and not isinstance(shaper, str):
         raise ValueError(
