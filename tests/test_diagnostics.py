@@ -108,6 +108,12 @@ def test_bad_input(args, message):
         advshape.group_diagnostics(*args)
 
 
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), "1", None, 1j])
+def test_threshold_must_be_a_finite_number(threshold):
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        advshape.group_diagnostics(np.ones(2), np.zeros(2), threshold=threshold)
+
+
 @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1.0, 1e150, 1e200, 1e300])
 def test_ess_is_exact_at_any_magnitude(scale):
     """ESS from A/max|A|: the same fraction whatever the advantages' scale (Σ A² over- or

@@ -87,7 +87,8 @@ def group_diagnostics(
         The statistics above as plain floats (NumPy float64 arithmetic).
 
     Raises:
-        ValueError: mismatched shapes, an empty batch, non-finite or complex values, bad ids.
+        ValueError: mismatched shapes, an empty batch, non-finite or complex values, bad ids,
+            a threshold that is not a finite number.
 
     Example:
         >>> import numpy as np, advshape
@@ -100,6 +101,12 @@ def group_diagnostics(
         Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049 (Eq. 11:
         https://arxiv.org/abs/2510.23049); Chen et al. 2021, arXiv 2107.03374 (pass@k).
     """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float | np.number)
+        or not (np.isfinite(threshold) and np.isreal(threshold))
+    ):
+        raise ValueError(f"group_diagnostics: threshold must be a finite number, got {threshold!r}")
     r = _as_float_vector("rewards", rewards)
     a = _as_float_vector("advantages", advantages)
     if r.shape != a.shape:
