@@ -164,7 +164,7 @@ def test_working_precision_at_the_edges(library):
             make(np.array([1.0, 0.0, 1.0, 0.0]), xp.float32),
             groups=make(np.array([1, 1, 2, 2]), getattr(xp, "bfloat16", xp.float32))
             if library == "jax"
-            else np.array([1, 1, 2, 2], dtype=__import__("ml_dtypes").bfloat16),
+            else np.array([1, 1, 2, 2], dtype=pytest.importorskip("ml_dtypes").bfloat16),
         )
 
 
