@@ -22,28 +22,7 @@ from advshape.lm.config import (
     validate_compare,
     validate_probe,
 )
-
-
-def tiny_args(tmp_path, **overrides) -> Args:
-    base = dict(
-        task="divisor",
-        shaper="grpo",
-        steps=4,
-        prompts_per_step=4,
-        samples_per_prompt=4,
-        n_train=40,
-        eval_problems=4,
-        eval_samples=4,
-        eval_ks=(1, 2, 4),
-        hidden_size=16,
-        num_layers=1,
-        num_heads=2,
-        cache_dir=str(tmp_path / "cache"),
-        out=str(tmp_path / "run"),
-        progress=False,
-    )
-    base.update(overrides)
-    return Args(**base)
+from tests._lm_args import tiny_args
 
 
 def test_checking_options_imports_neither_torch_nor_transformers():

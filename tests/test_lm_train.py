@@ -16,35 +16,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("reasoning_gym")
 
-from advshape.lm.config import Args  # noqa: E402
 from advshape.lm.train import TrainingDiverged, step_problems, train  # noqa: E402
-
-
-def tiny_args(tmp_path, **overrides) -> Args:
-    base = dict(
-        task="countdown",
-        shaper="grpo",
-        steps=4,
-        prompts_per_step=4,
-        samples_per_prompt=4,
-        n_train=40,
-        eval_problems=4,
-        eval_samples=4,
-        eval_ks=(1, 2, 4),
-        eval_every=2,
-        hidden_size=16,
-        num_layers=1,
-        num_heads=2,
-        warmstart_steps=3,
-        warmstart_batch_size=8,
-        cache_dir=str(tmp_path / "cache"),
-        out=str(tmp_path / "run"),
-        progress=False,
-        threads=1,
-        lr=1e-2,
-    )
-    base.update(overrides)
-    return Args(**base)
+from tests._lm_args import tiny_args  # noqa: E402
 
 
 def test_step_problems_walk_the_train_set_without_repeats():

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 import advshape
 from advshape._options import OneOf, check_options, count, field_checks, option, real
+from advshape._shaper_option import shaper_option
 from advshape._src.expectation import CountBased
 from advshape._src.schedule import ScheduledShaper
 from advshape._src.shaper import Shaper
@@ -489,7 +490,8 @@ def simulate(
     under expected dynamics. ``on_step(step, policy)`` is called after every update.
     """
     config.validate()
-    shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
+    if isinstance(shaper, str):  # any spec form; shapers that take k get --k unless given
+        shaper = shaper_option(shaper, "shaper", default_k=config.k)
     n = config.n
     # A K schedule (grpo_k:k=linear(8,1)) gives the shaper of each step, schedule.at(step,
     # steps); every value it reaches is checked against N before the run.
