@@ -40,3 +40,10 @@ def test_option_declares_a_field_with_its_check():
         check_options(Options(steps=11), field_checks(Options))
     with pytest.raises(ValueError, match="--mode must be one of a, b; got 'c'"):
         check_options(Options(mode="c"), field_checks(Options))
+
+    @dataclasses.dataclass
+    class More(Options):
+        seeds: int = option(2, count(1, 5))
+        mode: str = option("b", OneOf(("b",)))  # redeclared: still Options' field
+
+    assert list(field_checks(More, beyond=Options)) == ["seeds"]

@@ -123,6 +123,12 @@ def option(default: Any, check: Check) -> Any:
     return dataclasses.field(default=default, metadata={"check": check})
 
 
-def field_checks(cls: Any) -> dict[str, Check]:
-    """``{field name: check}`` of a dataclass's fields declared with :func:`option`, in order."""
-    return {f.name: f.metadata["check"] for f in dataclasses.fields(cls) if "check" in f.metadata}
+def field_checks(cls: Any, *, beyond: Any = None) -> dict[str, Check]:
+    """``{field name: check}`` of a dataclass's fields declared with :func:`option`, in order;
+    with ``beyond`` (a dataclass ``cls`` extends), only those of the fields ``cls`` adds."""
+    inherited = {f.name for f in dataclasses.fields(beyond)} if beyond is not None else set()
+    return {
+        f.name: f.metadata["check"]
+        for f in dataclasses.fields(cls)
+        if "check" in f.metadata and f.name not in inherited
+    }

@@ -46,10 +46,7 @@ OPTIONS = {"simulate": SimulateArgs}
 def run_simulate(args: SimulateArgs) -> int:
     from advshape.bandit.run import default_workers, run_study
 
-    own = {f.name for f in dataclasses.fields(SimulateArgs)} - {
-        f.name for f in dataclasses.fields(BanditConfig)
-    }
-    check_options(args, {k: c for k, c in field_checks(SimulateArgs).items() if k in own})
+    check_options(args, field_checks(SimulateArgs, beyond=BanditConfig))
     result = run_study(
         args.study(),
         args.out,

@@ -360,6 +360,13 @@ DEFAULT_SHAPERS = ("grpo", "grpo_k:k=8", "rloo_k:k=8", "skew_r", "grpo_k:k=linea
 DEFAULT_SEEDS = 3
 
 
+def _plain_args(options: Args, **changes: Any) -> Args:
+    """``options`` (a CompareArgs, a ProbeArgs) as a plain :class:`Args` with ``changes``: what a
+    run gets, and what pickles into a worker process."""
+    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(Args)}
+    return Args(**{**values, **changes})
+
+
 def _check_shapers(option_name: str, specs: Sequence[str]) -> None:
     if not specs:
         raise ValueError(f"{option_name}: give at least one shaper, e.g. {option_name} grpo skew_r")
@@ -396,9 +403,8 @@ class CompareArgs(Args):
 
     def run_args(self, shaper: str, seed: int) -> Args:
         """The options of one run of the comparison (a plain :class:`Args`, resumable)."""
-        base = {f.name: getattr(self, f.name) for f in dataclasses.fields(Args)}
         out = self.run_dir(shaper, seed)
-        return Args(**{**base, "shaper": shaper, "seed": seed, "out": out, "resume": True})
+        return _plain_args(self, shaper=shaper, seed=seed, out=out, resume=True)
 
 
 def validate_compare(args: CompareArgs) -> list[str]:
@@ -407,8 +413,7 @@ def validate_compare(args: CompareArgs) -> list[str]:
     Returns the shapers in their canonical spelling (``grpo_k: k=8`` is ``grpo_k:k=8``), so a
     shaper written twice is refused, and each run has one folder whatever its spelling.
     """
-    own = {name: c for name, c in field_checks(CompareArgs).items() if name in _COMPARE_OWN}
-    check_options(args, own)
+    check_options(args, field_checks(CompareArgs, beyond=Args))
     for spec in args.shapers:
         validate(args.run_args(spec, args.first_seed), shaper_option_name="--shapers")
     canonical = [canonical_spec(spec) for spec in args.shapers]
@@ -423,8 +428,6 @@ def validate_compare(args: CompareArgs) -> list[str]:
             check_run_folder(args.run_args(spec, seed))
     return canonical
 
-
-_COMPARE_OWN = ("jobs", "seeds", "first_seed", "shapers")
 
 
 PROBE_TEMPERATURES = (1.0, 0.7, 0.5)
@@ -461,15 +464,13 @@ class ProbeArgs(Args):
     def run_args(self) -> Args:
         """The probe's options as :class:`Args`; the RL options at their defaults, and the
         smallest valid problems per step (they do not apply to the probe)."""
-        base = {f.name: getattr(self, f.name) for f in dataclasses.fields(Args)}
-        return Args(**{**base, "prompts_per_step": 1})
+        return _plain_args(self, prompts_per_step=1)
 
 
 def validate_probe(args: ProbeArgs) -> Args:
     """Check the probe's options before any work; returns them as the :class:`Args` of its
     warm start (:meth:`ProbeArgs.run_args`)."""
-    own = field_checks(ProbeArgs)
-    check_options(args, {name: own[name] for name in ("temperatures", "format")})
+    check_options(args, field_checks(ProbeArgs, beyond=Args))
     run = args.run_args()
     validate(run)
     return run
