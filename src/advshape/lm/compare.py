@@ -17,6 +17,11 @@ numbers, whether each expected effect holds:
 ``"pass@16"`` to held-out values, all classes pooled, and ``by_class`` with the same
 three dicts per difficulty class. ``paired`` holds every difference with its interval,
 ``claims`` the statements and whether they hold, ``probe`` the probe.
+
+The command (:func:`advshape.cli.lm_cmds.run_compare`) checks every option and run folder
+(:func:`advshape.lm.config.validate_compare`), probes the shared warm start, trains
+:func:`pending_runs` with :func:`advshape.lm.train.train_runs`, then calls
+:func:`write_comparison`; this module never trains (no module of ``lm/`` imports the trainer).
 """
 
 from __future__ import annotations
