@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from advshape.lm.tasks import gym, number_theory, palindrome, subset_sum
 from advshape.lm.tasks.problems import (
     CORRECT_SCORE,
@@ -104,7 +106,7 @@ class Task:
     def correct(score: float) -> bool:
         return score >= CORRECT_SCORE
 
-    def reference(self, problem: Problem, rng) -> str:
+    def reference(self, problem: Problem, rng: np.random.Generator) -> str:
         """The warm start's target: uniform among the problem's correct answers (drawn by the
         task, or from ``problem.answers``), else its one reference."""
         if self.spec.sample_answer is not None:
