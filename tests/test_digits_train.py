@@ -82,7 +82,7 @@ def test_policy_loss_equals_the_per_response_sum():
 
 
 def test_runs_are_deterministic_and_rl_learns(tmp_path):
-    config = DigitsConfig(steps=60, eval_every=30, cache_dir=str(tmp_path))
+    config = DigitsConfig(steps=60, eval_every=30, lr_schedule="constant", cache_dir=str(tmp_path))
     a = train(config, "grpo", seed=0)
     b = train(config, "grpo", seed=0)
     assert a["evals"] == b["evals"]

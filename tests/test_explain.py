@@ -6,6 +6,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import torch
 
 import advshape
 from advshape.cli import main
@@ -129,6 +130,37 @@ def test_continuous_only_probe_is_skipped_for_binary_only_functions():
     assert any("not probed on continuous rewards" in note for note in result.notes)
 
 
+def test_complex_advantages_are_refused_not_cast():
+    """The imaginary part used to be dropped silently (np.asarray(..., float64))."""
+    grpo = advshape.shaper("grpo").advantages
+
+    def numpy_complex(r):
+        return grpo(r) + 1j * r
+
+    def torch_complex(r):
+        return torch.from_numpy(grpo(r)).to(torch.complex128)
+
+    for fn in (numpy_complex, torch_complex):
+        with pytest.raises(ValueError, match="complex advantages.*real numbers"):
+            explain(fn, 4)
+
+
+def test_a_continuous_probe_that_returns_nan_is_not_reported_as_raising():
+    grpo = advshape.shaper("grpo").advantages
+
+    def nan_off_binary(r):
+        out = np.array(grpo(np.where((r == 0) | (r == 1), r, 0.0)))
+        out[(r != 0) & (r != 1)] = np.nan
+        return out
+
+    result = explain(nan_off_binary, 4, name="mine")
+    note = next(n for n in result.notes if "not probed on continuous" in n)
+    assert "mine returned non-finite advantages" in note and "raised" not in note
+    result = explain(advshape.shaper("grpo_k:k=2").advantages, 4, name="gk")
+    note = next(n for n in result.notes if "not probed on continuous" in n)
+    assert "gk raised ValueError: shaper 'grpo_k:k=2' needs binary rewards" in note
+
+
 def test_population_surrogate_by_probing_a_numpy_function():
     result = explain(advshape.shaper("skew_r").advantages, 8)
     curve = advshape.reverse_engineer(result.shaper, resolution=512)
@@ -182,8 +214,12 @@ def test_verl_grpo_equals_registry_grpo_sample_std_eps_1e6():
                 want = grpo_sample_eps(m, n, False, 1e-6)
                 assert result.a_neg[m] == pytest.approx(want, rel=1e-14, abs=1e-15)
                 assert result.a_neg[m] == pytest.approx(registry[1][m], rel=1e-14, abs=1e-15)
-        best = nearest_registry_shaper(result.a_pos, result.a_neg, n)[0]
-        assert best.spec == "grpo:std=sample,eps=1e-06" and best.distance < 1e-15
+        ranked = nearest_registry_shaper(result.a_pos, result.a_neg, n)
+        exact = {r.spec for r in ranked if r.distance < 1e-15 and r.scale == pytest.approx(1)}
+        if n == 2:  # one mixed group: (r − ½)/(√½ + ε) is also one_sided_grpo's, to the bit
+            assert exact == {"grpo:std=sample,eps=1e-06", "one_sided_grpo"}
+        else:
+            assert ranked[0].spec == "grpo:std=sample,eps=1e-06" and exact == {ranked[0].spec}
 
 
 @pytest.mark.parametrize(
@@ -322,3 +358,11 @@ def test_table_verl_shows_where_verls_variants_disagree(capsys):
     assert "nearest rloo (distance" in sections["verl:rloo_vectorized"]
     assert "not group-local" in sections["verl:gpg"] and "nearest maxrl" in sections["verl:gpg"]
     assert "refused (ValueError" in sections["verl:grpo_passk"]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import explain
+
+    assert doctest.testmod(explain).failed == 0

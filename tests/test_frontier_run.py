@@ -63,9 +63,10 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args,
 
 def test_a_spec_in_two_families_runs_once(tmp_path):
     families = ("grpo_k:k={1,2}", "grpo_k: k=2", "grpo")
-    p = plan(FrontierConfig(testbed="digits", families=families, out=str(tmp_path / "f")))
+    p = plan(FrontierConfig(testbed="digits", family=families, out=str(tmp_path / "f")))
     assert p.specs == ("grpo_k:k=1", "grpo_k:k=2", "grpo")
-    assert len(p.folders) == 3 * 2 * 3  # specs x starts (weak, strong) x seeds
+    assert p.aliases == {"grpo": "grpo_k:k=1"}  # GRPO_K at K = 1 is GRPO: one run
+    assert len(p.folders) == 2 * 2 * 3  # runs: specs x starts (weak, strong) x seeds
     assert not (tmp_path / "f").exists()  # planning writes nothing
 
 
@@ -73,13 +74,13 @@ def test_the_same_shaper_under_two_names_runs_once(tmp_path):
     families = ("skew_r", "biased_k:k=2", "grpo", "grpo_k:k={1,linear(8,1)}", "focal:gamma=1")
     families = tuple(f for f in families if not f.startswith("focal") or "focal" in names())
     config = FrontierConfig(
-        testbed="digits", families=families, starts=("weak",), steps=4, eval_points=2,
+        testbed="digits", family=families, starts=("weak",), steps=4, eval_points=2,
         resamples=100, out=str(tmp_path / "f"), progress=False,
     )  # fmt: skip
     p = plan(config)
     expected = {"biased_k:k=2": "skew_r", "grpo_k:k=1": "grpo"}
     if "focal" in names():
-        expected["focal:gamma=1"] = "skew_r"  # (1 − ρ̂)^1 · A_GRPO
+        expected["focal:gamma=1.0"] = "skew_r"  # (1 − ρ̂)^1 · A_GRPO (canonical: 1.0)
     assert p.aliases == expected
     assert {spec for _, spec, _ in p.folders} == {"skew_r", "grpo", "grpo_k:k=linear(8,1)"}
     run_frontier(config)
@@ -123,7 +124,7 @@ def test_a_rerun_with_one_more_spec_runs_only_that_spec(tmp_path):
     out = str(tmp_path / "f")
     config = FrontierConfig(
         testbed="digits",
-        families=("grpo_k:k={1,4}",),
+        family=("grpo_k:k={1,4}",),
         starts=("weak",),
         steps=6,
         eval_points=2,
@@ -142,7 +143,7 @@ def test_a_rerun_with_one_more_spec_runs_only_that_spec(tmp_path):
     assert summary["timing"]["runs_made"] == 3
     # other settings into the same folder are refused, naming what differs
     with pytest.raises(ValueError, match="differ: lr"):
-        run_frontier(FrontierConfig(**{**config.__dict__, "options": ("lr=0.01",)}))
+        run_frontier(FrontierConfig(**{**config.__dict__, "set": ("lr=0.01",)}))
 
 
 def test_a_killed_frontier_resumes_without_redoing_finished_runs(tmp_path):

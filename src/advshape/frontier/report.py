@@ -52,7 +52,7 @@ def pareto_figure(summary: dict[str, Any], start: str, path: str) -> None:
         >>> import json, os, tempfile
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
-        >>> _ = run_frontier(FrontierConfig(testbed="digits", families=("grpo_k:k={1,4}",),
+        >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",),
         ...     starts=("weak",), steps=4, eval_points=2, resamples=100, out=out, progress=False))
         >>> summary = json.load(open(os.path.join(out, "frontier.json")))
         >>> pareto_figure(summary, "weak", os.path.join(out, "again.png"))
@@ -292,7 +292,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         >>> import json, os, tempfile
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
-        >>> _ = run_frontier(FrontierConfig(testbed="digits", families=("grpo", "maxrl"),
+        >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo", "maxrl"),
         ...     starts=("weak",), steps=2, eval_points=1, resamples=100, out=out, progress=False))
         >>> summary_markdown(json.load(open(os.path.join(out, "frontier.json")))).splitlines()[0]
         '# advshape frontier: digits testbed, pass@1 against pass@4'
@@ -366,7 +366,7 @@ def write_report(summary: dict[str, Any], out: str) -> str:
         >>> import json, os, tempfile
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
-        >>> _ = run_frontier(FrontierConfig(testbed="digits", families=("grpo",), starts=("weak",),
+        >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo",), starts=("weak",),
         ...     steps=2, eval_points=1, resamples=100, out=out, progress=False))
         >>> summary = json.load(open(os.path.join(out, "frontier.json")))
         >>> os.path.basename(write_report(summary, out))

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from advshape._files import check_output_dir, read_json, write_json_atomic
-from advshape._options import OneOf, check_options, count
+from advshape._options import OneOf, check_options, count, field_checks, option
 from advshape.frontier.executors import EXECUTORS, Job, execute
 from advshape.frontier.families import Family, default_families, parse_family
 from advshape.frontier.stats import BOOTSTRAP_RESAMPLES
@@ -35,41 +35,59 @@ __all__ = ["FrontierConfig", "Plan", "plan", "run_frontier"]
 _SCHEMA = 1
 
 
-@dataclasses.dataclass(frozen=True)
+def _check_families(option_name: str, texts: Sequence[str]) -> None:
+    for text in texts:
+        parse_family(text)  # the syntax; the specs are checked with the testbed's settings
+
+
+def _check_pairs(option_name: str, pairs: Sequence[str]) -> None:
+    _options(pairs)
+
+
+def _no_check(option_name: str, value: Any) -> None:
+    """Checked where its meaning is known: by the testbed (starts) or by Ray (address)."""
+
+
+@dataclasses.dataclass
 class FrontierConfig:
-    """Everything ``advshape frontier`` takes (each field is its ``--option``)."""
+    """``advshape frontier``: every option (each field is ``--field-name``)."""
 
-    testbed: str = "lm"
-    families: tuple[str, ...] = ()
-    extra: tuple[str, ...] = ()
-    seeds: int = 3
-    first_seed: int = 0
-    starts: tuple[str, ...] = ()
-    k: int = 0
-    steps: int = 0
-    eval_points: int = 8
-    options: tuple[str, ...] = ()
-    quick: bool = False
-    jobs: int = 1
-    executor: str = "local"
-    address: str = ""
-    resamples: int = BOOTSTRAP_RESAMPLES
-    out: str = "runs/frontier"
-    progress: bool = True
-
-
-_CHECKS: dict[str, Any] = {
-    "testbed": OneOf(tuple(TESTBEDS)),
-    "seeds": count(2, 1000, why="the hierarchical bootstrap resamples seeds: give at least 2"),
-    "first_seed": count(0, 2**31),
-    "k": count(0, 100_000, why="0 = the testbed's default"),
-    "steps": count(0, 10**7, why="0 = the testbed's default"),
-    "eval_points": count(1, 10_000),
-    "jobs": count(1, 256, why="runs at once, one process each"),
-    "executor": OneOf(EXECUTORS),
-    "resamples": count(100, 1_000_000),
-    "out": check_output_dir,
-}
+    testbed: str = option("lm", OneOf(tuple(TESTBEDS)))
+    """where to train: lm (the small language model), digits (classification as RL) or bandit"""
+    family: tuple[str, ...] = option((), _check_families)
+    """shaper families, each a spec with one knob list such as 'grpo_k:k={1,2,4,8}', or single specs (default: the default set)"""
+    extra: tuple[str, ...] = option((), _check_families)
+    """families added to --family (or to the default set)"""
+    seeds: int = option(3, count(2, 1000, why="the bootstrap resamples seeds: give at least 2"))
+    """paired RL seeds per spec"""
+    first_seed: int = option(0, count(0, 2**31))
+    """the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1"""
+    starts: tuple[str, ...] = option((), _no_check)
+    """starting policies, e.g. weak strong (default: the testbed's)"""
+    k: int = option(0, count(0, 100_000, why="0 = the testbed's default"))
+    """the K of the pass@K axis (0 = the testbed's: 16 on lm and bandit, 4 on digits)"""
+    steps: int = option(0, count(0, 10**7, why="0 = the testbed's default"))
+    """RL steps per run (0 = the testbed's default)"""
+    eval_points: int = option(8, count(1, 10_000))
+    """held-out evaluations over a run, besides the start"""
+    task: str = option("", _no_check)
+    """the lm testbed's task (empty = divisor); the same as --set task=TASK"""
+    set: tuple[str, ...] = option((), _check_pairs)
+    """testbed settings KEY=VALUE, e.g. --set lr=1e-3 eval_problems=512 (fields of the testbed's settings dataclass)"""
+    quick: bool = option(False, OneOf((False, True)))
+    """a smaller frontier of the same families: fewer knob values, steps and problems"""
+    jobs: int = option(1, count(1, 256, why="runs at once, one process each"))
+    """local processes running runs at once"""
+    executor: str = option("local", OneOf(EXECUTORS))
+    """local processes, or one Ray task per run on an existing cluster (ray)"""
+    address: str = option("", _no_check)
+    """the Ray cluster's address, for --executor ray (e.g. auto, or HOST:6379)"""
+    resamples: int = option(BOOTSTRAP_RESAMPLES, count(100, 1_000_000))
+    """bootstrap resamples of the intervals"""
+    out: str = option("runs/frontier", check_output_dir)
+    """the frontier's folder (resumed if it holds this frontier's runs)"""
+    progress: bool = option(True, OneOf((False, True)))
+    """show a progress bar"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,9 +140,9 @@ def plan(config: FrontierConfig) -> Plan:
 
     Raises ``ValueError`` naming the problem and the fix.
     """
-    check_options(config, _CHECKS)
+    check_options(config, field_checks(FrontierConfig))
     bed = get_testbed(config.testbed)
-    texts = list(config.families or default_families(quick=config.quick)) + list(config.extra)
+    texts = list(config.family or default_families(quick=config.quick)) + list(config.extra)
     families = []
     seen: dict[str, str] = {}
     specs: list[str] = []
@@ -138,7 +156,15 @@ def plan(config: FrontierConfig) -> Plan:
         families.append(family._replace(specs=canonical))
     steps = config.steps or (bed.quick_steps if config.quick else bed.default_steps)
     k = config.k or bed.default_k
-    options = _options(config.options)
+    options = _options(config.set)
+    if config.task:
+        if config.testbed != "lm":
+            raise ValueError(
+                f"--task is for the lm testbed; --testbed {config.testbed} has no tasks"
+            )
+        if "task" in options:
+            raise ValueError("--task and --set task=... both given; give one")
+        options["task"] = config.task
     starts = config.starts or bed.default_starts
     if len(set(starts)) != len(starts):
         raise ValueError(f"--starts lists a start twice: {list(starts)}")
@@ -191,15 +217,15 @@ def _aliases(bed, settings: dict[str, Any], specs: Sequence[str]) -> dict[str, s
     import advshape
 
     sizes = {bed.group_size(s) for s in settings.values()}
-    if len(sizes) != 1 or not all(
-        bed.binary_rewards(s, spec) for s in settings.values() for spec in specs
-    ):
+    if len(sizes) != 1:
         return {}
     (n,) = sizes
     counts = np.arange(n + 1)
     first: dict[tuple[float, ...], str] = {}
     aliases: dict[str, str] = {}
     for spec in specs:
+        if not all(bed.binary_rewards(s, spec) for s in settings.values()):
+            continue  # the raw score (pkpo on the language model): its own runs
         try:
             shaper = advshape.shaper(spec)
         except (ValueError, ImportError):
@@ -279,7 +305,7 @@ def run_frontier(config: FrontierConfig) -> str:
     Example:
         >>> import tempfile
         >>> out = tempfile.mkdtemp()
-        >>> path = run_frontier(FrontierConfig(testbed="digits", families=("grpo_k:k={1,4}",
+        >>> path = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",
         ...     "maxrl"), starts=("weak",), steps=4, eval_points=2, resamples=100, out=out,
         ...     progress=False))
         >>> os.path.basename(path), sorted(os.listdir(out))[:2]

@@ -214,7 +214,7 @@ _LM_FREE = (
 
 
 def _lm_base():
-    from advshape.lm.train import Args
+    from advshape.lm.config import Args
 
     return Args()
 
@@ -228,37 +228,29 @@ def _lm_schedule(settings, steps: int, eval_points: int):
 
 
 def _lm_check(settings, spec: str) -> None:
-    from advshape.lm.train import validate
+    from advshape.lm.config import validate
 
-    validate(dataclasses.replace(settings, shaper=spec), shaper_option="--family")
-
-
-def _lm_task(settings):
-    from advshape.lm.tasks import Task
-
-    return Task(
-        settings.task,
-        seed=settings.task_seed,
-        n_train=settings.n_train,
-        n_eval=settings.eval_problems,
-    )
+    validate(dataclasses.replace(settings, shaper=spec), shaper_option_name="--family")
 
 
 def _lm_binary(settings, spec: str) -> bool:
-    from advshape.lm.train import make_shaper, resolve_reward_mode
+    from advshape._shaper_option import shaper_option
+    from advshape.lm.config import resolve_reward_mode
 
-    return resolve_reward_mode(settings, make_shaper(spec)) == "binary"
+    return resolve_reward_mode(settings, shaper_option(spec, "--family")) == "binary"
 
 
 def _lm_prepare(settings, progress: bool) -> None:
     """The warm start and its held-out evaluation, built (or found) in the cache once."""
+    from advshape.lm.config import check_task_fits
+    from advshape.lm.evaluate import heldout_eval
     from advshape.lm.model import load_pretrained
-    from advshape.lm.train import check_task_fits, heldout_eval, prepare_model, set_threads
+    from advshape.lm.setup import make_task, set_threads, starting_checkpoint
 
     set_threads(settings.threads, progress=progress)
-    task = _lm_task(settings)
+    task = make_task(settings)
     check_task_fits(settings, task)
-    path, _ = prepare_model(settings, task, progress=progress)
+    path, _ = starting_checkpoint(settings, task, progress=progress)
     model, tokenizer = load_pretrained(path, settings.device)
     heldout_eval(
         dataclasses.replace(settings, progress=progress),
@@ -272,7 +264,9 @@ def _lm_prepare(settings, progress: bool) -> None:
 
 
 def _lm_run(settings, spec: str, seed: int, folder: str) -> dict[str, Any]:
-    from advshape.lm.train import read_jsonl, set_threads, train
+    from advshape._files import read_jsonl
+    from advshape.lm.setup import set_threads
+    from advshape.lm.train import train
 
     args = dataclasses.replace(settings, shaper=spec, seed=seed, out=folder, resume=True)
     set_threads(args.threads, progress=False)
@@ -323,12 +317,12 @@ def _bandit_check(settings, spec: str) -> None:
             "shared model has; use the default model=shared"
         )
     try:
-        shaper = resolve_shaper(spec, settings.k)
+        shaper = resolve_shaper(spec, settings.k, "--family")
         from advshape.digits.train import check_shaper
 
         check_shaper(shaper, settings.n, option="--family")
     except ValueError as err:
-        raise ValueError(f"--family: {err}") from None
+        raise ValueError(str(err)) from None
 
 
 def _bandit_binary(settings, spec: str) -> bool:
