@@ -69,6 +69,11 @@ BASE: dict[str, list[str]] = {
     "compare": ["--shapers", "grpo", "--seeds", "1", "--jobs", "1", *TINY_LM, "--out", "{out}"],
     "probe": [*PROBE_LM, "--cache-dir", "{out}", "--format", "json"],
     "explain": ["grpo", "--n", "4", "--population", "off"],
+    "frontier": [
+        "--testbed", "digits", "--family", "grpo", "--starts", "weak", "--seeds", "2",
+        "--steps", "2", "--eval-points", "1", "--resamples", "100", "--no-progress",
+        "--out", "{out}",
+    ],
 }  # fmt: skip
 # Subcommands whose valid run is too slow to repeat here (covered by their own tests).
 SLOW = {"verify"}
@@ -94,6 +99,9 @@ TEXT_BAD = {
     "--difficulty": ["loguniform:0,1", "hard", "fixed:nan"],
     "--name": ["a/b", ""],
     "--model": ["/nonexistent/model", "{file}"],
+    "--family": ["nope", "grpo_k:k={{1,2", "grpo_k:k={{1,99}}"],  # format() escapes
+    "--set": ["lr", "colour=red", "lr=abc"],
+    "--starts": ["medium", ""],
 }
 # Text options for which the empty string is valid (a default meaning "none").
 EMPTY_OK = {"--model"}
@@ -139,6 +147,8 @@ def _from_field(field: dataclasses.Field, hint, check=None) -> Option:
     choices = tuple(check.choices) if isinstance(check, OneOf) and hint is str else None
     if typing.get_origin(hint) is tuple:  # several values of one type
         hint = typing.get_args(hint)[0]
+    if type(None) in typing.get_args(hint):  # X | None: None is the default, X is given
+        (hint,) = [a for a in typing.get_args(hint) if a is not type(None)]
     if hint is bool:
         return Option(flag, (flag, "--no-" + flag[2:]), None, None, False, field.name)
     if hint not in (int, float, str):

@@ -48,7 +48,7 @@ def _results(out):
         (["--seeds", "1"], "--seeds must be"),
         (["--k", "-1"], "--k must be"),
         (["--executor", "ray"], "--executor ray needs --address"),
-        (["--task", "divisor"], "--task is for the lm testbed"),
+        (["--address", ""], "--address is empty"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):

@@ -138,7 +138,8 @@ def _raise_one_line(event: Any) -> None:
     errors = tyro_errors
     if isinstance(event, errors.InstantiationFailure):
         where = f"argument {event.argument.display_name()}: " if event.argument else ""
-        raise _ParseError(f"{where}{event.message}")
+        # a union type (int | None) lists each member's failure on its own line: one line
+        raise _ParseError(f"{where}{' '.join(str(event.message).split())}")
     if isinstance(event, errors.InvalidChoice):
         raise _ParseError(
             f"argument {event.argument.display_name()}: invalid choice {event.value!r} "

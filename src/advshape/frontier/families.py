@@ -82,26 +82,27 @@ class Family(NamedTuple):
         return self.text.partition(":")[0].strip()
 
 
-def _split_values(body: str, text: str) -> list[str]:
+def _split_values(body: str, text: str, option: str) -> list[str]:
     from advshape._src.registry import _split_top_level  # the spec parser's own splitter
 
     try:
         values = [v.strip() for v in _split_top_level(body, text)]
     except ValueError:
-        raise ValueError(f"--family {text!r}: unbalanced parentheses inside {{...}}") from None
+        raise ValueError(f"{option} {text!r}: unbalanced parentheses inside {{...}}") from None
     if any(not v for v in values):
         raise ValueError(
-            f"--family {text!r}: an empty value in {{{body}}}; separate values by single commas, "
+            f"{option} {text!r}: an empty value in {{{body}}}; separate values by single commas, "
             "e.g. 'grpo_k:k={1,2,4}'"
         )
     return values
 
 
-def parse_family(text: str) -> Family:
+def parse_family(text: str, option: str = "--family") -> Family:
     """Expand a family: ``"grpo_k:k={1,2,4}"`` → the specs grpo_k:k=1, grpo_k:k=2, grpo_k:k=4.
 
     Args:
         text: a spec, or a spec whose one parameter holds ``{v1,v2,...}``.
+        option: the command-line option it came from, named in errors.
 
     Returns:
         A :class:`Family`. The specs are not checked here (the testbed checks them all, before
@@ -121,27 +122,27 @@ def parse_family(text: str) -> Family:
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(
-            f"--family must be a shaper spec such as 'grpo_k:k={{1,2,4}}', got {text!r}"
+            f"{option} must be a shaper spec such as 'grpo_k:k={{1,2,4}}', got {text!r}"
         )
     text = text.strip()
     groups = list(_BRACES.finditer(text))
     if text.count("{") != len(groups) or text.count("}") != len(groups):
         raise ValueError(
-            f"--family {text!r}: write the knob's values as PARAM={{v1,v2,...}}, e.g. "
+            f"{option} {text!r}: write the knob's values as PARAM={{v1,v2,...}}, e.g. "
             "'grpo_k:k={1,2,4}' (braces only after 'PARAM=', not nested)"
         )
     if len(groups) > 1:
         raise ValueError(
-            f"--family {text!r} varies {len(groups)} parameters; a family has one knob: "
+            f"{option} {text!r} varies {len(groups)} parameters; a family has one knob: "
             "give one family per knob"
         )
     if not groups:
         return Family(text, None, (), (text,))
     match = groups[0]
-    values = _split_values(match.group(2), text)
+    values = _split_values(match.group(2), text, option)
     if len(set(values)) != len(values):
         twice = sorted({v for v in values if values.count(v) > 1})
-        raise ValueError(f"--family {text!r} lists {', '.join(twice)} twice; drop the repeat")
+        raise ValueError(f"{option} {text!r} lists {', '.join(twice)} twice; drop the repeat")
     specs = tuple(
         text[: match.start()] + f"{match.group(1)}={v}" + text[match.end() :] for v in values
     )

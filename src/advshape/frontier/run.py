@@ -37,7 +37,7 @@ _SCHEMA = 1
 
 def _check_families(option_name: str, texts: Sequence[str]) -> None:
     for text in texts:
-        parse_family(text)  # the syntax; the specs are checked with the testbed's settings
+        parse_family(text, option_name)  # the syntax; the specs: with the testbed's settings
 
 
 def _check_pairs(option_name: str, pairs: Sequence[str]) -> None:
@@ -45,7 +45,24 @@ def _check_pairs(option_name: str, pairs: Sequence[str]) -> None:
 
 
 def _no_check(option_name: str, value: Any) -> None:
-    """Checked where its meaning is known: by the testbed (starts) or by Ray (address)."""
+    """Checked where its meaning is known: by the testbed (the names of its starts)."""
+
+
+def _check_address(option_name: str, value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise ValueError(
+            f"{option_name} is empty; give the Ray cluster's address (auto, or HOST:6379)"
+        )
+
+
+def _default_or(check: Any) -> Any:
+    """A check of an option whose default ``None`` means "the testbed's default"."""
+
+    def checked(option_name: str, value: Any) -> None:
+        if value is not None:
+            check.check(option_name, value)
+
+    return checked
 
 
 @dataclasses.dataclass
@@ -64,14 +81,12 @@ class FrontierConfig:
     """the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1"""
     starts: tuple[str, ...] = option((), _no_check)
     """starting policies, e.g. weak strong (default: the testbed's)"""
-    k: int = option(0, count(0, 100_000, why="0 = the testbed's default"))
-    """the K of the pass@K axis (0 = the testbed's: 16 on lm and bandit, 4 on digits)"""
-    steps: int = option(0, count(0, 10**7, why="0 = the testbed's default"))
-    """RL steps per run (0 = the testbed's default)"""
+    k: int | None = option(None, _default_or(count(1, 100_000)))
+    """the K of the pass@K axis (default: the testbed's, 16 on lm and bandit, 4 on digits)"""
+    steps: int | None = option(None, _default_or(count(1, 10**7)))
+    """RL steps per run (default: the testbed's)"""
     eval_points: int = option(8, count(1, 10_000))
     """held-out evaluations over a run, besides the start"""
-    task: str = option("", _no_check)
-    """the lm testbed's task (empty = divisor); the same as --set task=TASK"""
     set: tuple[str, ...] = option((), _check_pairs)
     """testbed settings KEY=VALUE, e.g. --set lr=1e-3 eval_problems=512 (fields of the testbed's settings dataclass)"""
     quick: bool = option(False, OneOf((False, True)))
@@ -80,7 +95,7 @@ class FrontierConfig:
     """local processes running runs at once"""
     executor: str = option("local", OneOf(EXECUTORS))
     """local processes, or one Ray task per run on an existing cluster (ray)"""
-    address: str = option("", _no_check)
+    address: str | None = option(None, _check_address)
     """the Ray cluster's address, for --executor ray (e.g. auto, or HOST:6379)"""
     resamples: int = option(BOOTSTRAP_RESAMPLES, count(100, 1_000_000))
     """bootstrap resamples of the intervals"""
@@ -126,13 +141,13 @@ def _slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec.replace(":", "__"))
 
 
-def _canonical(spec: str, text: str) -> str:
-    from advshape.surrogates.forward import canonical_spec
+def _canonical(spec: str, text: str, option_name: str) -> str:
+    from advshape._shaper_option import canonical_spec
 
     try:
         return canonical_spec(spec)
     except (ValueError, ImportError) as err:
-        raise ValueError(f"--family {text!r}: {spec!r}: {err}") from None
+        raise ValueError(f"{option_name} {text!r}: {spec!r}: {err}") from None
 
 
 def plan(config: FrontierConfig) -> Plan:
@@ -142,13 +157,14 @@ def plan(config: FrontierConfig) -> Plan:
     """
     check_options(config, field_checks(FrontierConfig))
     bed = get_testbed(config.testbed)
-    texts = list(config.family or default_families(quick=config.quick)) + list(config.extra)
+    texts = [(t, "--family") for t in config.family or default_families(quick=config.quick)]
+    texts += [(t, "--extra") for t in config.extra]
     families = []
     seen: dict[str, str] = {}
     specs: list[str] = []
-    for text in texts:
-        family = parse_family(text)
-        canonical = tuple(_canonical(s, text) for s in family.specs)
+    for text, option_name in texts:
+        family = parse_family(text, option_name)
+        canonical = tuple(_canonical(s, text, option_name) for s in family.specs)
         for spec in canonical:
             if spec not in seen:
                 seen[spec] = text
@@ -157,14 +173,6 @@ def plan(config: FrontierConfig) -> Plan:
     steps = config.steps or (bed.quick_steps if config.quick else bed.default_steps)
     k = config.k or bed.default_k
     options = _options(config.set)
-    if config.task:
-        if config.testbed != "lm":
-            raise ValueError(
-                f"--task is for the lm testbed; --testbed {config.testbed} has no tasks"
-            )
-        if "task" in options:
-            raise ValueError("--task and --set task=... both given; give one")
-        options["task"] = config.task
     starts = config.starts or bed.default_starts
     if len(set(starts)) != len(starts):
         raise ValueError(f"--starts lists a start twice: {list(starts)}")
@@ -182,7 +190,7 @@ def plan(config: FrontierConfig) -> Plan:
                 f"--k {k} exceeds the {s.eval_samples} samples per held-out problem; raise "
                 f"--set eval_samples={k} or lower --k"
             )
-    if config.executor == "ray" and not config.address:
+    if config.executor == "ray" and config.address is None:
         raise ValueError(
             "--executor ray needs --address of a running Ray cluster (e.g. --address auto)"
         )
