@@ -216,3 +216,12 @@ def test_ray_executor_on_a_local_cluster(tmp_path):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_folder_of_other_files_is_refused(tmp_path, capsys):
+    out = tmp_path / "f"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    assert main(["frontier", *TINY, *TINY_FAMILIES, "--out", str(out), "--no-progress"]) == 2
+    assert "holds files but no frontier" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

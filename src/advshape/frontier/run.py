@@ -255,27 +255,38 @@ def _settings_path(config: FrontierConfig) -> str:
 
 
 def _check_folder(p: Plan) -> None:
-    """A folder holding another frontier's runs is refused (read-only)."""
+    """Can ``--out`` take this frontier? Reads only. An empty or new folder can; one holding
+    files but no frontier cannot; a frontier's folder can when every start it already holds
+    was run with the same settings (:func:`advshape._run_folder.differences`): new starts,
+    specs and seeds are added to it."""
+    from advshape._run_folder import differences
+
+    out = p.config.out
     path = _settings_path(p.config)
     if not os.path.exists(path):
+        if os.path.isdir(out) and any(not name.startswith(".") for name in os.listdir(out)):
+            raise ValueError(
+                f"--out {out!r} holds files but no frontier (settings.json is missing); choose "
+                "a new or empty folder for --out"
+            )
         return
     saved = read_json(path, fix="delete the folder or choose another --out")
     if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA:
         raise ValueError(
-            f"--out {p.config.out!r} holds no frontier this version can read; choose another --out"
+            f"--out {out!r} holds no frontier this version can read; choose another --out"
         )
     if saved.get("testbed") != p.config.testbed:
         raise ValueError(
-            f"--out {p.config.out!r} holds a {saved.get('testbed')} frontier, not "
-            f"{p.config.testbed}; choose another --out"
+            f"--out {out!r} holds a {saved.get('testbed')} frontier, not {p.config.testbed}; "
+            "choose another --out"
         )
     for start, key in p.keys().items():
         old = saved.get("starts", {}).get(start)
-        if old is not None and old != key:
-            differ = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+        differ = differences(old, key) if old is not None else []
+        if differ:
             raise ValueError(
-                f"--out {p.config.out!r} holds start {start!r} run with other settings "
-                f"(differ: {', '.join(differ)}); use the same settings or another --out"
+                f"--out {out!r} holds start {start!r} run with other settings (differ: "
+                f"{', '.join(differ)}); use the same settings or another --out"
             )
 
 
