@@ -420,6 +420,10 @@ def analyse(
                     for i, step in enumerate(start.steps)
                 ],
                 "settled": {"pass@1": _settle(start, spec, 1), pk: _settle(start, spec, k)},
+                # how fast it rose and where it ended: the mean over the evaluations after 0
+                "mean_over_training": {
+                    f"pass@{j}": _est(_estimate(*start.mean_over_evals(spec, j))) for j in (1, k)
+                },
                 "seconds": float(np.mean([run.get("seconds", 0.0) for run in start.runs[spec]])),
             }
             if ref is not None and spec != ref:
