@@ -48,7 +48,21 @@ FOCAL = ("focal", "biased_k")
 
 
 def reference_spec(specs: Sequence[str]) -> str | None:
-    """grpo if present, else grpo_k:k=1 (GRPO exactly), else None."""
+    """The reference of the verdicts: grpo if present, else grpo_k:k=1 (GRPO exactly).
+
+    Args:
+        specs: the frontier's specs.
+
+    Returns:
+        The reference spec, or None when neither is present.
+
+    Example:
+        >>> reference_spec(["maxrl", "grpo_k:k=1", "grpo_k:k=8"])
+        'grpo_k:k=1'
+
+    References:
+        Seed paper: arXiv 2510.23049, Eqs. (16)–(17): GRPO_K with K = 1 is GRPO, Eq. (8).
+    """
     for candidate in ("grpo", "grpo_k:k=1"):
         if candidate in specs:
             return candidate

@@ -153,7 +153,22 @@ def _canonical(spec: str, text: str, option_name: str) -> str:
 def plan(config: FrontierConfig) -> Plan:
     """Check every option, family, spec and start's settings; write nothing.
 
-    Raises ``ValueError`` naming the problem and the fix.
+    Args:
+        config: the frontier's options.
+
+    Returns:
+        The :class:`Plan`: families, canonical specs, each start's settings, the seeds, one
+        run folder per (start, spec, seed) and the specs that share another's runs. A problem
+        raises ``ValueError`` naming it and the fix.
+
+    Example:
+        >>> p = plan(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}", "grpo"),
+        ...                         starts=("weak",), out="unwritten"))
+        >>> p.specs, p.aliases, p.k, len(p.folders)
+        (('grpo_k:k=1', 'grpo_k:k=4', 'grpo'), {'grpo': 'grpo_k:k=1'}, 4, 6)
+
+    References:
+        Seed paper: arXiv 2510.23049.
     """
     check_options(config, field_checks(FrontierConfig))
     bed = get_testbed(config.testbed)

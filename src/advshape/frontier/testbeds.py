@@ -487,7 +487,22 @@ TESTBEDS: dict[str, Testbed] = {
 
 
 def get_testbed(name: str) -> Testbed:
-    """The testbed called ``name`` (``ValueError`` listing the valid names)."""
+    """The testbed called ``name``.
+
+    Args:
+        name: ``lm``, ``bandit`` or ``digits``.
+
+    Returns:
+        Its :class:`Testbed`; an unknown name raises ``ValueError`` listing the valid ones.
+
+    Example:
+        >>> bed = get_testbed("digits")
+        >>> bed.design, bed.default_starts, bed.default_k
+        ('crossed', ('weak', 'strong'), 4)
+
+    References:
+        Seed paper: arXiv 2510.23049.
+    """
     if name not in TESTBEDS:
         raise ValueError(f"--testbed must be one of {', '.join(TESTBEDS)}, got {name!r}")
     return TESTBEDS[name]
