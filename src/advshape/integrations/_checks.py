@@ -1,4 +1,4 @@
-"""Start-up checks shared by the trainer integrations (TRL, verl).
+"""Start-up checks shared by the trainer integrations (TRL, verl, SkyRL).
 
 Both integrations take a shaper from user configuration and must fail before training, or at
 the latest on the first batch, with a message that names the setting to change. The shaper's
@@ -17,15 +17,16 @@ import advshape
 from advshape import ScheduledShaper, Shaper
 
 
-def resolve_shaper(shaper: Any, setting: str) -> Shaper | ScheduledShaper:
-    """``advshape.shaper(shaper)``, with the trainer setting named in any error."""
+def resolve_shaper(shaper: Any, setting: str) -> ScheduledShaper:
+    """``advshape.scheduled(shaper)`` (a constant one for a fixed spec), with the trainer
+    setting named in any error."""
     if not isinstance(shaper, str | Shaper | ScheduledShaper):
         raise TypeError(
             f"{setting} must be a shaper spec string such as 'grpo_k:k=8' or an advshape.Shaper, "
             f"got {type(shaper).__name__}"
         )
     try:
-        return advshape.shaper(shaper)
+        return advshape.scheduled(shaper)
     except ValueError as err:
         raise ValueError(f"{setting}={shaper!r} is not a usable shaper: {err}") from err
 

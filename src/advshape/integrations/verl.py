@@ -65,7 +65,9 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
+import re
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import ModuleType
@@ -76,23 +78,32 @@ import torch
 
 import advshape
 from advshape import ScheduledShaper, Shaper
-from advshape.integrations._checks import require_version
+from advshape.integrations import _metrics
+from advshape.integrations._checks import check_group_size, require_version
 
-MIN_VERL = "0.6"
+# The tested range: the lowest verl whose own dependencies import and pass the integration
+# tests, and below the next minor release, since advshape wraps verl's private trainer functions
+# (a renamed one is reported at import and refused on use, see _patch).
+MIN_VERL = "0.7"
+MAX_VERL = "0.10"  # exclusive
 
 
-VERL_VERSION = require_version("verl", MIN_VERL, None, __name__, "verl")
+VERL_VERSION = require_version("verl", MIN_VERL, MAX_VERL, __name__, "verl")
 
 from verl.trainer.ppo import core_algos  # noqa: E402  (after the version check)
 
 __all__ = [
     "ESTIMATORS",
+    "MAX_VERL",
     "MIN_VERL",
+    "PAD_UID",
     "PREFIX",
+    "check_trainer_config",
     "collect_metrics",
     "current_step",
     "estimator_name",
     "multi_trajectory_advantages",
+    "padding_rows",
     "register_shaper",
     "shaper_from_config",
 ]
@@ -121,10 +132,10 @@ def _config_params(config: Any) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> Shaper | ScheduledShaper:
+def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledShaper:
     estimator = estimator_name(shaper_name)
     try:
-        return advshape.shaper(shaper_name, **dict(params))
+        return advshape.scheduled(shaper_name, **dict(params))
     except ValueError as err:
         given = " ".join(f"+algorithm.{PREFIX}{k}={v}" for k, v in params) or "none"
         raise ValueError(
@@ -134,9 +145,9 @@ def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> Shaper | Sc
         ) from err
 
 
-def shaper_from_config(shaper_name: str, config: Any) -> Shaper | ScheduledShaper:
-    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config
-    (a :class:`advshape.ScheduledShaper` when a parameter is a schedule)."""
+def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
+    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config,
+    as an :class:`advshape.ScheduledShaper` (constant unless a parameter is a schedule)."""
     params = _config_params(config)
     return _build(shaper_name, tuple(sorted(params.items())))
 
@@ -160,7 +171,13 @@ def current_step() -> int:
     return step
 
 
-def _total_steps(config: Any) -> int | None:
+# The run's length as the verl trainer in this process computed it (its total_training_steps),
+# recorded when the trainer is built (see _checked_init): a schedule placed by percentage needs
+# no +algorithm.advshape_total_steps then.
+_TRAINER_TOTAL_STEPS: list[int] = []
+
+
+def _configured_total(config: Any) -> int | None:
     if config is None:
         return None
     value = config.get(PREFIX + TOTAL_STEPS_KEY, None)
@@ -174,18 +191,25 @@ def _total_steps(config: Any) -> int | None:
     return value
 
 
+def _total_steps(config: Any) -> int | None:
+    value = _configured_total(config)
+    if value is None and _TRAINER_TOTAL_STEPS:
+        return _TRAINER_TOTAL_STEPS[-1]
+    return value
+
+
 def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float]]:
     """The shaper of the current step and the scheduled parameters' values."""
     estimator = estimator_name(shaper_name)
     built = shaper_from_config(shaper_name, config)
-    if not isinstance(built, ScheduledShaper):
-        return built, {}
+    if built.is_constant:
+        return built.at(1), {}
     try:
         step, total = current_step(), _total_steps(config)
         return built.at(step, total), built.values_at(step, total)
     except ValueError as err:
         hint = ""
-        if built.needs_total and (config is None or config.get(PREFIX + TOTAL_STEPS_KEY) is None):
+        if built.needs_total and _total_steps(config) is None:
             hint = (
                 f"; give the run's length as +algorithm.{PREFIX}{TOTAL_STEPS_KEY}=T (verl "
                 "prints 'Total training steps: T'), or place the schedule's points by step "
@@ -194,12 +218,43 @@ def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float
         raise ValueError(f"algorithm.adv_estimator={estimator}: {err}{hint}") from err
 
 
+# verl's synthetic padding rows (verl.trainer.ppo.padding_utils.upsample_batch_to_divisible_size,
+# which the v1 trainer's _balance_batch calls before the advantage step): they share one uid,
+# "pad" + uuid4().hex, and have an all-zero response mask (a 1-token response, masked).
+PAD_UID = re.compile(r"pad[0-9a-f]{32}")
+
+
+def padding_rows(index: Any, response_mask: torch.Tensor) -> np.ndarray:
+    """Boolean mask of verl's padding rows: both of verl's markers, the ``pad<hex>`` uid and an
+    all-zero response mask (a real response is never both)."""
+    uids = np.asarray(index)
+    by_uid = np.fromiter(
+        (PAD_UID.fullmatch(str(u)) is not None for u in uids), dtype=bool, count=uids.size
+    )
+    if not by_uid.any():
+        return by_uid
+    empty = (response_mask.detach().reshape(len(uids), -1) == 0).all(dim=-1).cpu().numpy()
+    return by_uid & empty
+
+
 def _row_advantages(
-    shaper_name: str, scores: torch.Tensor, index: Any, config: Any
+    shaper_name: str,
+    scores: torch.Tensor,
+    index: Any,
+    config: Any,
+    padding: np.ndarray | None = None,
 ) -> torch.Tensor:
     """float64 advantage of each row (one response), shaped within its ``index`` group;
-    records the step's diagnostics for :func:`collect_metrics`."""
+    ``padding`` rows (verl's synthetic ones) get 0 and are left out of every group and of the
+    diagnostics. Records the step's diagnostics for :func:`collect_metrics`."""
     estimator = estimator_name(shaper_name)
+    if _MISSING_PATCHES:
+        raise ValueError(
+            f"algorithm.adv_estimator={estimator}: verl {VERL_VERSION} no longer has "
+            f"{', '.join(sorted(_MISSING_PATCHES))}, which advshape wraps; its advshape_* "
+            f"estimators would be silently wrong. Use a tested verl: "
+            f"pip install 'verl>={MIN_VERL},<{MAX_VERL}'"
+        )
     if index is None:
         raise ValueError(
             f"algorithm.adv_estimator={estimator} groups responses by prompt and needs "
@@ -208,9 +263,15 @@ def _row_advantages(
     shaper, scheduled_values = _step_shaper(shaper_name, config)
     groups = np.asarray(index)
     rewards = scores.detach().to(torch.float64)
+    real = np.ones(len(groups), dtype=bool) if padding is None else ~padding
+    advantages = torch.zeros_like(rewards)
     with torch.no_grad():
         try:
-            advantages = shaper.advantages(rewards, groups=groups)
+            if real.all():
+                advantages = shaper.advantages(rewards, groups=groups)
+            elif real.any():
+                keep = torch.as_tensor(real, device=rewards.device)
+                advantages[keep] = shaper.advantages(rewards[keep], groups=groups[real])
         except ValueError as err:
             hint = ""
             if config is not None and config.get("use_kl_in_reward", False):
@@ -219,10 +280,15 @@ def _row_advantages(
                     "set it to False and use actor_rollout_ref.actor.use_kl_loss instead)"
                 )
             raise ValueError(f"algorithm.adv_estimator={estimator}: {err}{hint}") from err
-    diagnostics = advshape.group_diagnostics(
-        rewards.cpu().numpy(), advantages.cpu().numpy(), groups
+    _record_metrics(
+        _metrics.batch_record(
+            rewards.cpu().numpy()[real],
+            advantages.cpu().numpy()[real],
+            groups[real],
+            scheduled=scheduled_values,
+            padding_rows=int((~real).sum()),
+        )
     )
-    _record_metrics({**diagnostics, **scheduled_values})
     return advantages
 
 
@@ -241,7 +307,10 @@ def _make_estimator(shaper_name: str) -> Callable[..., tuple[torch.Tensor, torch
         r_i = Σ_t token_level_rewards[i, t]; groups are the responses sharing ``index[i]``.
         Returns (advantages, returns), both ``[bs, response_length]`` (``A_i · mask[i, t]``).
         """
-        advantages = _row_advantages(shaper_name, token_level_rewards.sum(dim=-1), index, config)
+        padding = None if index is None else padding_rows(index, response_mask)
+        advantages = _row_advantages(
+            shaper_name, token_level_rewards.sum(dim=-1), index, config, padding
+        )
         advantages = advantages.to(token_level_rewards.dtype).unsqueeze(-1) * response_mask
         return advantages, advantages
 
@@ -286,26 +355,12 @@ def _record_metrics(values: Mapping[str, float]) -> None:
 
 def collect_metrics() -> dict[str, float]:
     """The ``advshape/*`` metrics of the advantage calls since the last collection, and forget
-    them. One call (the usual case: one advantage step per training step) is returned as is;
-    several are combined: ``groups`` summed, ``max_abs_group_sum`` maximised, the rest
-    averaged with each call weighted by its number of groups."""
+    them. Several calls in one step (the v1 trainer's ``parameter_sync_step`` > 1) are combined
+    as one pooled batch (``advshape.integrations._metrics.combine``: counts summed, maxima
+    maximised, fractions weighted by their groups or responses)."""
     pending = list(_PENDING)
     _PENDING.clear()
-    if not pending:
-        return {}
-    weights = np.array([p.get("groups", 1.0) for p in pending])
-    out: dict[str, float] = {}
-    for key in dict.fromkeys(k for p in pending for k in p):
-        have = [(p[key], w) for p, w in zip(pending, weights) if key in p]
-        values = np.array([v for v, _ in have])
-        if key == "groups":
-            value = float(values.sum())
-        elif key == "max_abs_group_sum":
-            value = float(values.max())
-        else:
-            value = float(np.average(values, weights=[w for _, w in have]))
-        out[f"advshape/{key}"] = value
-    return out
+    return _metrics.combine(pending)
 
 
 def _wrapped_data_metrics(original: Callable[..., dict]) -> Callable[..., dict]:
@@ -337,7 +392,8 @@ def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, 
 
     Each session (the rows sharing ``{uid}_{session}`` in ``batch_keys``) is one response,
     rewarded by its final output (highest index); the sessions of each ``uid`` form a group;
-    every output of a session gets the session's advantage on its response tokens. Writes
+    every output of a session gets the session's advantage on its response tokens; the
+    padding sessions ``_balance_batch`` appends (:func:`padding_rows`) get 0. Writes
     ``advantages`` and ``returns`` into ``data.batch`` and returns ``data``.
     """
     fn = core_algos.get_adv_estimator_fn(adv_estimator)
@@ -357,11 +413,13 @@ def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, 
     rewards = data.batch["token_level_rewards"]
     mask = data.batch["response_mask"]
     uids = data.non_tensor_batch.get("uid") if hasattr(data, "non_tensor_batch") else None
+    session_uids = None if uids is None else np.asarray(uids)[final_rows.numpy()]
     session_advantages = _row_advantages(
         shaper_name,
         rewards[final_rows].sum(dim=-1),
-        None if uids is None else np.asarray(uids)[final_rows.numpy()],
+        session_uids,
         config,
+        None if session_uids is None else padding_rows(session_uids, mask[final_rows]),
     )
     position = {s: i for i, s in enumerate(sessions)}
     per_row = session_advantages[torch.tensor([position[s] for s in row_session])]
@@ -387,26 +445,128 @@ def _wrapped_multi_trajectories(original: Callable[..., Any]) -> Callable[..., A
     return compute_advantage_for_multi_trajectories
 
 
+# ----------------------------------------------------------------------------- up-front checks
+
+
+def check_trainer_config(config: Any, total_training_steps: int | None = None) -> None:
+    """Raise ValueError now if a verl run configured by ``config`` (the whole trainer config)
+    would fail in its advantage step later: an unusable shaper or parameter, a group size
+    (``actor_rollout_ref.rollout.n``) that some K of the schedule exceeds, or a schedule placed
+    by percentage without the run's length. Both verl trainers run this when they are built and
+    again when ``fit`` starts, before the first update (see :func:`_checked_init`); a run with
+    an estimator that is not advshape's is left alone. ``total_training_steps`` is the run's
+    length as the trainer computed it; it stands in for ``+algorithm.advshape_total_steps``."""
+    algorithm = config.algorithm
+    name = str(algorithm.get("adv_estimator", ""))
+    if not name.startswith(PREFIX):
+        return
+    try:
+        fn = core_algos.get_adv_estimator_fn(name)
+    except ValueError:
+        return  # verl itself reports an unknown estimator
+    shaper_name = getattr(fn, "advshape_shaper", None)
+    if shaper_name is None:
+        return
+    shaper = shaper_from_config(shaper_name, algorithm)
+    group_size = int(config.actor_rollout_ref.rollout.n)
+    try:
+        check_group_size(shaper, group_size, "actor_rollout_ref.rollout.n")
+    except ValueError as err:
+        raise ValueError(f"algorithm.adv_estimator={name}: {err}") from err
+    configured = _configured_total(algorithm)
+    if configured is not None and total_training_steps and configured != total_training_steps:
+        raise ValueError(
+            f"algorithm.adv_estimator={name}: +algorithm.{PREFIX}{TOTAL_STEPS_KEY}={configured} "
+            f"but verl's trainer runs {total_training_steps} steps; drop the setting (advshape "
+            "reads the trainer's length) or make them equal"
+        )
+    if total_training_steps:
+        _TRAINER_TOTAL_STEPS[:] = [int(total_training_steps)]
+    if not shaper.is_constant and shaper.needs_total and _total_steps(algorithm) is None:
+        raise ValueError(
+            f"algorithm.adv_estimator={name}: shaper {shaper.spec!r} places its schedule by "
+            f"percentage and needs the run's length: set trainer.total_training_steps or "
+            f"+algorithm.{PREFIX}{TOTAL_STEPS_KEY}=T, or place the points by step number "
+            "(VALUE@STEP)"
+        )
+
+
+def _check_trainer(trainer: Any) -> None:
+    config = getattr(trainer, "config", None)
+    if config is not None and hasattr(config, "algorithm"):
+        check_trainer_config(config, getattr(trainer, "total_training_steps", None))
+
+
+def _checked_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _check_trainer(self)
+
+    vars(__init__)["__advshape_wrapped__"] = original
+    return __init__
+
+
+def _checked_fit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_trainer(self)  # before the first step: the trainer knows its length by now
+        return original(self, *args, **kwargs)
+
+    vars(fit)["__advshape_wrapped__"] = original
+    return fit
+
+
 # ----------------------------------------------------------------------------- install
 
 _WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "compute_data_metrics": _wrapped_data_metrics,
     "compute_advantage_for_multi_trajectories": _wrapped_multi_trajectories,
 }
-# Modules that define or import (by name) the functions advshape wraps.
-_PATCHED_MODULES = (
-    "verl.trainer.ppo.metric_utils",
-    "verl.trainer.ppo.ray_trainer",
-    "verl.trainer.ppo.v1.utils",
-    "verl.trainer.ppo.v1.trainer_base",
-)
+_METHOD_WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "__init__": _checked_init,
+    "fit": _checked_fit,
+}
+# Module -> (functions it defines or imports by name, trainer class) that advshape wraps.
+_PATCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "verl.trainer.ppo.metric_utils": (("compute_data_metrics",), None),
+    "verl.trainer.ppo.ray_trainer": (("compute_data_metrics",), "RayPPOTrainer"),
+    "verl.trainer.ppo.v1.utils": (("compute_advantage_for_multi_trajectories",), None),
+    "verl.trainer.ppo.v1.trainer_base": (
+        ("compute_data_metrics", "compute_advantage_for_multi_trajectories"),
+        "PPOTrainer",
+    ),
+}
+_PATCHED_MODULES = tuple(_PATCHES)
+_MISSING_PATCHES: set[str] = set()  # "module.attribute" that this verl lacks
 
 
 def _patch(module: ModuleType) -> None:
-    for attribute, wrap in _WRAPPERS.items():
+    functions, trainer_class = _PATCHES.get(module.__name__, ((), None))
+    missing = []
+    for attribute in functions:
         original = getattr(module, attribute, None)
-        if callable(original) and not hasattr(original, "__advshape_wrapped__"):
-            setattr(module, attribute, wrap(original))
+        if not callable(original):
+            missing.append(f"{module.__name__}.{attribute}")
+        elif not hasattr(original, "__advshape_wrapped__"):
+            setattr(module, attribute, _WRAPPERS[attribute](original))
+    if trainer_class is not None:
+        cls = getattr(module, trainer_class, None)
+        for method, wrap in _METHOD_WRAPPERS.items():
+            original = getattr(cls, method, None)
+            if not callable(original):
+                missing.append(f"{module.__name__}.{trainer_class}.{method}")
+            elif not hasattr(original, "__advshape_wrapped__"):
+                setattr(cls, method, wrap(original))
+    if missing:
+        # Loud, but verl itself keeps working: only advshape's estimators refuse to run.
+        _MISSING_PATCHES.update(missing)
+        warnings.warn(
+            f"advshape: verl {VERL_VERSION} has no {', '.join(missing)}; advshape_* advantage "
+            f"estimators will refuse to run. Tested verl: >={MIN_VERL},<{MAX_VERL}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):
