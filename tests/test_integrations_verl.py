@@ -873,5 +873,38 @@ def test_a_renamed_verl_function_is_loud(monkeypatch):
     monkeypatch.setattr(advshape_verl, "_MISSING_PATCHES", set())
     with pytest.warns(RuntimeWarning, match=r"has no verl\.trainer\.ppo\.metric_utils\.compute"):
         advshape_verl._patch(module)
-    with pytest.raises(ValueError, match=r"no longer has .*would be silently wrong.*verl>=0\.7"):
+    with pytest.raises(ValueError, match=r"no longer has .*would be silently wrong.*verl>=0\.9"):
         run_advantage(["algorithm.adv_estimator=advshape_rloo"], group_sizes=(4, 4))
+
+
+BROKEN = textwrap.dedent(
+    """
+    import sys
+    sys.modules["advshape.integrations.verl"] = None  # its import now fails, as a broken install's
+    import torch
+    import verl
+    from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+    estimator = get_adv_estimator_fn("advshape_grpo_k")
+    try:
+        estimator(token_level_rewards=torch.zeros(2, 3), response_mask=torch.ones(2, 3))
+    except ValueError as err:
+        print("RAISED", err)
+    """
+)
+
+
+def test_a_plugin_that_fails_to_load_says_why():
+    """verl swallows a plugin's import error; advshape's entry point reports it on stderr and
+    its estimators raise the cause instead of verl's 'Unknown advantage estimator'."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
+    result = subprocess.run(
+        [sys.executable, "-c", BROKEN],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    assert "advshape: the verl plugin failed to load (ModuleNotFoundError" in result.stderr
+    assert "pip install 'advshape[verl]'" in result.stderr
+    assert result.stdout.startswith("RAISED advshape: the verl plugin failed to load")

@@ -8,10 +8,10 @@ to override its built-in names such as ``grpo``). Select one and give its parame
     algorithm.adv_estimator=advshape_grpo_k +algorithm.advshape_k=8
 
 verl must import this module in every process that computes advantages (under Ray, the
-trainer's TaskRunner is itself a Ray actor). advshape declares it as a ``verl.plugins`` entry
-point, which verl ≥ 0.9 loads whenever ``verl`` is imported; for older verl, set
-``VERL_USE_EXTERNAL_MODULES=advshape.integrations.verl`` (verl imports the listed modules at
-``import verl``, in the driver and in every Ray worker that inherits the environment).
+trainer's TaskRunner is itself a Ray actor). advshape declares a ``verl.plugins`` entry point
+(``advshape.integrations._verl_plugin``), which verl loads whenever ``verl`` is imported, in
+the driver and in every Ray worker; if this module fails to import there, the entry point says
+why on stderr (verl itself would hide it) and every ``advshape_*`` estimator raises that cause.
 
 Each estimator follows verl's outcome-reward convention: the response's reward is the sum
 of its ``token_level_rewards``; responses are grouped by verl's ``index`` (the ``uid`` array),
@@ -57,8 +57,24 @@ is that of its final output (the highest index, as verl's GRPO path takes it), t
 shapes the sessions of each prompt (``uid``), and the session's advantage is broadcast over
 the tokens of all its outputs. Other estimators go to verl's function unchanged.
 
-Supported verl versions: 0.6 and later (``register_adv_est``/``get_adv_estimator_fn`` and
-``VERL_USE_EXTERNAL_MODULES``; the ``verl.plugins`` entry point from 0.9); tested with 0.9.1.
+**Padding.** The v1 trainer's ``_balance_batch`` pads the batch to a multiple of the data-
+parallel size before the advantage step (``padding_utils.upsample_batch_to_divisible_size``):
+synthetic rows sharing one ``pad<hex>`` uid with an all-zero response mask. A row with both
+markers (:func:`padding_rows`) gets advantage 0 and belongs to no group and no diagnostic
+(logged as ``advshape/padding_rows``), for any pad size; verl's own ``grpo`` gives them 0 too.
+
+**Checked up front.** When a verl trainer (legacy ``RayPPOTrainer`` or v1 ``PPOTrainer``) is
+built, and again when its ``fit`` starts, :func:`check_trainer_config` builds the shaper from
+the ``algorithm`` config and checks every K its schedule reaches against
+``actor_rollout_ref.rollout.n``, and that a schedule placed by percentage knows the run's
+length (the trainer's own ``total_training_steps`` is used when
+``+algorithm.advshape_total_steps`` is not given): a bad setting fails before the first update.
+
+Supported verl versions: >= 0.9, < 0.10 (:data:`MIN_VERL`, :data:`MAX_VERL`; tested with 0.9.0
+and 0.9.1). verl 0.6-0.8 do not import in pip's own resolution of their requirements. advshape
+wraps private verl functions (``compute_data_metrics``,
+``compute_advantage_for_multi_trajectories``, the trainers' ``__init__`` and ``fit``); if a
+verl lacks one, importing this module warns and the ``advshape_*`` estimators refuse to run.
 """
 
 from __future__ import annotations
@@ -84,7 +100,7 @@ from advshape.integrations._checks import check_group_size, require_version
 # The tested range: the lowest verl whose own dependencies import and pass the integration
 # tests, and below the next minor release, since advshape wraps verl's private trainer functions
 # (a renamed one is reported at import and refused on use, see _patch).
-MIN_VERL = "0.7"
+MIN_VERL = "0.9"
 MAX_VERL = "0.10"  # exclusive
 
 
@@ -156,10 +172,10 @@ def current_step() -> int:
     """verl's current ``global_steps`` (1-based), as its trainers record it each step."""
     try:
         from verl.utils.skip.skip_manager import SkipManager
-    except ImportError as err:  # verl < 0.9: no step reaches this process
+    except ImportError as err:  # a verl outside the tested range
         raise ValueError(
             f"a shaper schedule needs the training step, which verl {VERL_VERSION} does not "
-            "record where advantages are computed; use verl >= 0.9 or a fixed shaper"
+            f"record where advantages are computed; use verl>={MIN_VERL},<{MAX_VERL}"
         ) from err
     step = int(SkipManager.step)
     if step < 1:
