@@ -49,7 +49,8 @@ KEYS: dict[str, tuple[str, str]] = {
     ),
     "pass@k": (
         "mean over groups",
-        "unbiased pass@k of the training rollouts (Eq. 11) for k = 1, 2, 4, …, N, mean over groups",
+        "unbiased pass@k of the training rollouts (Eq. 11) for k = 1, 2, 4, …, N, mean over groups "
+        "(over the batches whose every group has ≥ k responses, when group sizes vary)",
     ),
     "advantage_mean": ("mean over responses", "mean advantage"),
     "advantage_std": ("std over responses", "standard deviation of the advantages (population)"),
@@ -78,17 +79,19 @@ def batch_record(
     groups: Any,
     *,
     scheduled: Mapping[str, float] | None = None,
-    skipped_groups: int = 0,
-    padding_rows: int = 0,
+    skipped_groups: int | None = None,
+    padding_rows: int | None = None,
 ) -> dict[str, float]:
     """The record of one shaped batch: rewards, advantages and group ids of the shaped
-    responses (1-D, NumPy or torch), plus what the integration left out."""
+    responses (1-D, NumPy or torch), plus what the integration left out (each count only
+    where the trainer can produce it: skipped groups in TRL, padding rows in verl and SkyRL)."""
     r = np.asarray(_numpy(rewards), dtype=np.float64).ravel()
     a = np.asarray(_numpy(advantages), dtype=np.float64).ravel()
-    record: dict[str, float] = {
-        "skipped_groups": float(skipped_groups),
-        "padding_rows": float(padding_rows),
-    }
+    record: dict[str, float] = {}
+    if skipped_groups is not None:
+        record["skipped_groups"] = float(skipped_groups)
+    if padding_rows is not None:
+        record["padding_rows"] = float(padding_rows)
     if a.size:
         record.update(advshape.group_diagnostics(r, a, np.asarray(groups)))
         _, ids = np.unique(np.asarray(groups), return_inverse=True)
