@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
+import numpy as np
 from packaging.version import Version
 
 import advshape
@@ -60,3 +61,18 @@ def require_version(dist: str, low: str, high: str | None, module: str, extra: s
             f"Install a supported version: pip install '{dist}{wanted}'"
         )
     return found
+
+
+def shape_rows(shaper: Shaper, rewards: Any, groups: np.ndarray, real: np.ndarray) -> Any:
+    """float64 advantages of 1-D torch ``rewards`` grouped by ``groups``; rows where ``real``
+    is False (a trainer's padding) get 0 and join no group."""
+    import torch
+
+    rewards = rewards.detach().to(torch.float64)
+    if real.all():
+        return shaper.advantages(rewards, groups=groups)
+    advantages = torch.zeros_like(rewards)
+    if real.any():
+        keep = torch.as_tensor(real, device=rewards.device)
+        advantages[keep] = shaper.advantages(rewards[keep], groups=groups[real])
+    return advantages

@@ -80,9 +80,7 @@ verl lacks one, importing this module warns and the ``advshape_*`` estimators re
 from __future__ import annotations
 
 import functools
-import importlib.abc
 import re
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -95,7 +93,8 @@ import torch
 import advshape
 from advshape import ScheduledShaper, Shaper
 from advshape.integrations import _metrics
-from advshape.integrations._checks import check_group_size, require_version
+from advshape.integrations._checks import check_group_size, require_version, shape_rows
+from advshape.integrations._patching import patch_on_import
 
 # The tested range: the lowest verl whose own dependencies import and pass the integration
 # tests, and below the next minor release, since advshape wraps verl's private trainer functions
@@ -280,14 +279,9 @@ def _row_advantages(
     groups = np.asarray(index)
     rewards = scores.detach().to(torch.float64)
     real = np.ones(len(groups), dtype=bool) if padding is None else ~padding
-    advantages = torch.zeros_like(rewards)
     with torch.no_grad():
         try:
-            if real.all():
-                advantages = shaper.advantages(rewards, groups=groups)
-            elif real.any():
-                keep = torch.as_tensor(real, device=rewards.device)
-                advantages[keep] = shaper.advantages(rewards[keep], groups=groups[real])
+            advantages = shape_rows(shaper, rewards, groups, real)
         except ValueError as err:
             hint = ""
             if config is not None and config.get("use_kl_in_reward", False):
@@ -553,7 +547,6 @@ _PATCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
         "PPOTrainer",
     ),
 }
-_PATCHED_MODULES = tuple(_PATCHES)
 _MISSING_PATCHES: set[str] = set()  # "module.attribute" that this verl lacks
 
 
@@ -585,40 +578,4 @@ def _patch(module: ModuleType) -> None:
         )
 
 
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Wraps the functions in a module as soon as it is first executed, before any other
-    module can import them by name; installing eagerly would import verl's trainers (seconds,
-    Ray) into every process that merely imports verl."""
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None):
-        if fullname not in _PATCHED_MODULES:
-            return None
-        spec = None
-        for finder in sys.meta_path:  # the finders after this one, as the import would use
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return None
-        execute = spec.loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            execute(module)
-            _patch(module)
-
-        loader: Any = spec.loader  # patched in place: its type declares exec_module a method
-        loader.exec_module = exec_module
-        return spec
-
-
-def _install() -> None:
-    for name in _PATCHED_MODULES:
-        if name in sys.modules:
-            _patch(sys.modules[name])
-    if not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
-
-
-_install()
+patch_on_import(dict.fromkeys(_PATCHES, _patch))
