@@ -84,6 +84,7 @@ def _nemo_grpo(use_leave_one_out_baseline: bool = True, normalize_rewards: bool 
         with np.errstate(divide="ignore", invalid="ignore"):
             var = (sq_baseline - baseline**2) * (m / (m - 1)) if m > 1 else np.zeros_like(r)
             std = np.nan_to_num(np.sqrt(np.maximum(var, 0.0)), nan=0.0)
+        std = np.broadcast_to(std, r.shape)  # per response (leave-one-out) or per group
         advantages = r - baseline
         if normalize_rewards:  # "don't sharpen the ones with no variation"
             live = std > 0
