@@ -9,6 +9,7 @@ transcription is also checked against the package's own function.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import statistics
 import subprocess
@@ -18,6 +19,9 @@ import numpy as np
 import pytest
 
 from advshape.integrations import trainers
+
+if importlib.util.find_spec("skyrl") is not None:
+    import tests._skyrl_shim  # noqa: F401  (SkyRL on Python 3.11: see that module)
 
 GROUPS = [  # fixed groups of several sizes, binary and graded rewards
     [1, 0, 0, 0, 0, 0, 0, 0],

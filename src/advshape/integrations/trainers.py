@@ -494,11 +494,14 @@ def trainer_estimator(target: str, *, prefer_installed: bool = True) -> tuple[Ad
     options = _parse_options(entry, settings)
     label = key + (f" ({', '.join(f'{k}={v}' for k, v in options.items())})" if options else "")
     source = f"{entry.repository}, {entry.path}, commit {entry.commit}"
+    why_not = ""
     if prefer_installed and entry.installed is not None:
         try:
             fn = entry.installed(**options)
         except ImportError:
-            pass
+            pass  # not installed: the transcription
+        except Exception as err:  # installed but unusable here (e.g. SkyRL on Python 3.11)
+            why_not = f" (the installed package fails to import: {type(err).__name__})"
         else:
             notes = [
                 f"{key}: the installed package's own function (formula as read at {source})",
@@ -506,7 +509,7 @@ def trainer_estimator(target: str, *, prefer_installed: bool = True) -> tuple[Ad
             ]
             return fn, label, notes
     fn = entry.transcription(**options)
-    notes = [f"{key}: TRANSCRIBED from {source}", entry.formula]
+    notes = [f"{key}: TRANSCRIBED from {source}{why_not}", entry.formula]
     return fn, label, notes
 
 
