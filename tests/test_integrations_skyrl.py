@@ -278,3 +278,25 @@ def test_ray_actor_sync_reaches_a_fresh_worker(tmp_path):
     before, advantages = eval(result.stdout.strip().splitlines()[-1])
     assert before is False
     assert advantages == pytest.approx([2 / 3, -2 / 3, -2 / 3, 2 / 3])  # RLOO: r − mean(others)
+
+
+def test_documented_command_line_parses():
+    """Every override of examples/skyrl_gsm8k.sh exists in the installed SkyRL's config, and
+    the estimator it names builds the intended shaper, checked against its group size."""
+    import shlex
+
+    script = (Path(__file__).resolve().parents[1] / "examples" / "skyrl_gsm8k.sh").read_text()
+    command = script[script.index("python3 -m examples.skyrl_main") :].replace("\\\n", " ")
+    words = shlex.split(command, comments=True)
+    assert words[:3] == ["python3", "-m", "examples.skyrl_main"] and words[-1] == "$@"
+    env = {**os.environ, "DATA_DIR": "/data", "NUM_GPUS": "4"}
+    overrides = [
+        word.replace("$DATA_DIR", env["DATA_DIR"]).replace("$NUM_GPUS", env["NUM_GPUS"])
+        for word in words[3:-1]
+    ]
+    cfg = config(*overrides)
+    shaper = advshape_skyrl.shaper_from_config("grpo_k", cfg.trainer.algorithm)
+    assert shaper.spec == "grpo_k:k=linear(8,2)"
+    advshape_skyrl.check_trainer_config(cfg, total_training_steps=100)
+    with pytest.raises(ValueError, match=r"k=8 > group size n=4"):
+        advshape_skyrl.check_trainer_config(config(*overrides, "generator.n_samples_per_prompt=4"))
