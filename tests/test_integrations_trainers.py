@@ -266,3 +266,10 @@ def test_table_trainers_lists_every_estimator():
     for target in trainers.ESTIMATORS:
         assert f"\n{target}  [" in result.stdout
     assert "nearest maxrl (distance 0e+00)" in result.stdout  # prime-rl:max_rl is MaxRL
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(trainers, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

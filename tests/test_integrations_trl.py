@@ -549,3 +549,14 @@ def test_metrics_pool_correctly_over_logging_steps(tokenizer_dir, tmp_path):
         for key, value in direct.items():
             assert entry[f"advshape/{key}"] == pytest.approx(value, rel=1e-5, abs=1e-6), key
     assert batches  # the first batch was shaped with K = 4
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.integrations import trl as advshape_trl
+
+    result = doctest.testmod(
+        advshape_trl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0

@@ -908,3 +908,12 @@ def test_a_plugin_that_fails_to_load_says_why():
     assert "advshape: the verl plugin failed to load (ModuleNotFoundError" in result.stderr
     assert "pip install 'advshape[verl]'" in result.stderr
     assert result.stdout.startswith("RAISED advshape: the verl plugin failed to load")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(
+        advshape_verl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0

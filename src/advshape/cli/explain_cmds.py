@@ -133,11 +133,11 @@ def _resolve_target(args):
 
 
 def _is_trainer(target: str) -> bool:
-    """verl:NAME, trl or TRAINER:NAME: a trainer's own estimator (flagged for its users)."""
+    """TRAINER:NAME, another trainer's estimator (flagged for its users; verl's show what a
+    group of one gets in ``advshape table --verl``)."""
     from advshape.integrations.trainers import TRAINERS
 
-    head = target.strip().partition(":")[0].strip()
-    return head in (*TRAINERS, "verl", "trl")
+    return target.strip().partition(":")[0].strip() in TRAINERS
 
 
 def _g(x: float) -> str:

@@ -474,12 +474,40 @@ def _parse_options(entry: TrainerEstimator, text: str) -> dict[str, Any]:
     return options
 
 
-def trainer_estimator(target: str, *, prefer_installed: bool = True) -> tuple[AdvantageFn, str, list[str]]:
-    """``(fn, label, notes)`` for ``TRAINER:ESTIMATOR[:key=value,...]``.
+def trainer_estimator(
+    target: str, *, prefer_installed: bool = True
+) -> tuple[AdvantageFn, str, list[str]]:
+    """Another trainer's estimator as a function ``rewards[G, N] -> advantages[G, N]``.
 
-    Calls the trainer's installed package where advshape knows how (and it is installed),
-    else the transcription; ``notes`` say which, and name the repository, file and commit
-    the formula was read from.
+    The trainers' formulas differ from the paper's GRPO, A = (r − mean)/std (Eq. 8), in
+    their baselines (leave-one-out or not), std (Bessel-corrected or not), ε and groups of one;
+    :data:`ESTIMATORS` holds each formula and where it was read.
+
+    Args:
+        target: ``TRAINER:ESTIMATOR`` with optional settings, ``nemo-rl:grpo`` or
+            ``nemo-rl:grpo:use_leave_one_out_baseline=false``.
+        prefer_installed: call the trainer's installed package where advshape knows its
+            function (SkyRL, ms-swift) and it imports; else, or with False, the transcription.
+
+    Returns:
+        ``(fn, label, notes)``: the function (float64 NumPy in and out), a label with the
+        settings, and notes naming the repository, file and commit the formula was read from
+        and whether the package itself or the transcription runs.
+
+    Raises:
+        ValueError: an unknown trainer, estimator or setting, naming the known ones.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.integrations.trainers import trainer_estimator
+        >>> fn, label, notes = trainer_estimator("prime-rl:max_rl", prefer_installed=False)
+        >>> fn(np.array([[1.0, 0.0, 0.0, 0.0]]))   # (r − mean)/mean
+        array([[ 3., -1., -1., -1.]])
+        >>> notes[0].split(",")[0]
+        'prime-rl:max_rl: TRANSCRIBED from PrimeIntellect-ai/prime-rl'
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (8) and Table 1.
     """
     trainer, _, rest = target.strip().partition(":")
     name, _, settings = rest.partition(":")
@@ -516,10 +544,40 @@ def trainer_estimator(target: str, *, prefer_installed: bool = True) -> tuple[Ad
 # ------------------------------------------------------------------------- what to flag
 
 
-def flags(fn: AdvantageFn, a_pos: np.ndarray, a_neg: np.ndarray, n: int, tol: float = 1e-6) -> list[str]:
-    """What a user of ``fn`` should know, from its scores table A±(N⁺) at group size ``n``:
-    whether groups sum to zero, whether A⁺ and A⁻ move monotonically with N⁺, and what a
-    group of one gets."""
+def flags(
+    fn: AdvantageFn, a_pos: np.ndarray, a_neg: np.ndarray, n: int, tol: float = 1e-6
+) -> list[str]:
+    """What a user of an estimator should know, from its scores A±(N⁺) at group size N.
+
+    - not zero-sum: some group's N⁺·A⁺ + (N − N⁺)·A⁻ ≠ 0, so the update moves every response
+      of that group together (the paper's shapers are centred: Σ_group A = 0);
+    - non-monotone in N⁺: A⁺ or A⁻ over the mixed groups (N⁺ = 1..N−1) rises and falls;
+    - group of one: fn([[1]]) and fn([[0]]), when not both 0 (NaN, the raw reward, …).
+
+    Args:
+        fn: ``rewards[G, N] -> advantages[G, N]``.
+        a_pos: A⁺ at N⁺ = 0..N (NaN at N⁺ = 0), as :func:`advshape.explain` reads it.
+        a_neg: A⁻ at N⁺ = 0..N (NaN at N⁺ = N).
+        n: the group size N.
+        tol: tolerance of the zero-sum and monotonicity tests, relative to max |A|.
+
+    Returns:
+        One sentence per flag (empty when none applies).
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.integrations.trainers import flags, trainer_estimator
+        >>> fn, *_ = trainer_estimator("skyrl:maxrl", prefer_installed=False)
+        >>> m = np.arange(5) / 4
+        >>> with np.errstate(divide="ignore", invalid="ignore"):
+        ...     a_pos, a_neg = (1 - m) / m, np.full(5, -1.0)
+        >>> a_pos[0], a_neg[0], a_neg[4] = np.nan, 0.0, np.nan   # all wrong: A = 0
+        >>> flags(fn, a_pos, a_neg, 4)
+        ["group of one: A(r=1) = 1, A(r=0) = 0 (advshape's shapers give 0 or refuse)"]
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Lemma 2 (scores).
+    """
     out = []
     m = np.arange(n + 1)
     sums = np.nan_to_num(m * a_pos) + np.nan_to_num((n - m) * a_neg)
@@ -567,7 +625,24 @@ class TrainerRow(NamedTuple):
 
 
 def trainer_rows(n: int = 16) -> list[TrainerRow]:
-    """Every estimator of :data:`ESTIMATORS`, explained at group size ``n``."""
+    """Every estimator of :data:`ESTIMATORS` explained at group size N, beside its nearest
+    registry shaper (``advshape table --trainers``).
+
+    Args:
+        n: the group size N.
+
+    Returns:
+        One :class:`TrainerRow` per estimator: checks, nearest shaper and distance, flags.
+
+    Example:
+        >>> from advshape.integrations.trainers import trainer_rows
+        >>> row = {r.target: r for r in trainer_rows(8)}["prime-rl:max_rl"]
+        >>> row.nearest, row.distance
+        ('maxrl', 0.0)
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Lemma 2.
+    """
     from advshape.surrogates.explain import explain, nearest_registry_shaper
 
     rows = []

@@ -129,12 +129,41 @@ def shape_batch(
 ) -> ShapedBatch:
     """Shape a gathered TRL batch: one group per run of ``num_generations`` rows.
 
-    ``rewards_per_func`` is ``[B·N, F]`` (NaN where a reward function returned None). The
-    reward of completion i is r_i = Σ_f w_f·r_{f,i} over the functions that scored it; a row
-    no function scored is *unscored*. A group is shaped over its scored rows when the shaper
-    is defined for that many (its minimum group size, K ≤ N); otherwise the whole group gets
-    advantage 0, as plain TRL gives 0 to a group with fewer than two scored completions, and
-    is reported in ``skipped_sizes``.
+    The reward of completion i is r_i = Σ_f w_f·r_{f,i} over the reward functions that scored
+    it; a row no function scored (all returned None) is *unscored*. A group is shaped over its
+    scored rows when the shaper is defined for that many (its minimum group size; K ≤ N for
+    the unbiased Pass@K estimators, paper Eq. 11); otherwise the whole group gets A = 0, as
+    plain TRL gives 0 to a group with fewer than two scored completions.
+
+    Args:
+        shaper: the step's shaper.
+        rewards_per_func: ``[B·N, F]``, NaN where a reward function returned None; each
+            prompt's completions contiguous (TRL's sampler).
+        reward_weights: ``[F]``, TRL's ``reward_weights``.
+        num_generations: the group size N.
+        reward_func_names: for messages.
+
+    Returns:
+        A :class:`ShapedBatch`: float64 advantages, the shaped rows, group ids, rewards, the
+        scored sizes of the skipped groups and the functions that returned None in them.
+
+    Raises:
+        ValueError: rewards the shaper refuses (non-binary for a binary-only one), naming the
+            reward functions and their weights.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shape_batch
+        >>> nan = float("nan")
+        >>> rewards = torch.tensor([[1.], [0.], [nan], [1.], [nan], [nan], [nan], [1.]])
+        >>> batch = shape_batch(advshape.shaper("rloo"), rewards, torch.ones(1), 4)
+        >>> batch.advantages.tolist()   # group 2 has one scored completion: 0
+        [0.5, -1.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+        >>> batch.skipped_sizes
+        (1,)
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
     """
     total = int(rewards_per_func.shape[0])
     if total % num_generations:
@@ -187,6 +216,16 @@ def shaped_advantages(
     reward_func_names: list[str] | None = None,
 ) -> torch.Tensor:
     """Advantages of a gathered TRL batch (float64 ``[B·N]``), as :func:`shape_batch`.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shaped_advantages
+        >>> rewards = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
+        >>> shaped_advantages(advshape.shaper("rloo"), rewards, torch.ones(1), 4).tolist()
+        [1.0, -0.3333333333333333, -0.3333333333333333, -0.3333333333333333]
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (7) (RLOO).
 
     Args:
         shaper: the step's shaper.
@@ -344,7 +383,7 @@ class GRPOTrainer(trl.GRPOTrainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         # TRL averages each metric's list over the logging window; advshape's keys have their
         # own aggregation (sums, maxima, group-weighted means): combine the batch records here.
-        mode = "train" if self.model.training else "eval"
+        mode = "train" if self.model is not None and self.model.training else "eval"
         records = self._advshape_records[mode]
         if records:
             metrics = self._metrics[mode]

@@ -240,8 +240,30 @@ PAD_UID = re.compile(r"pad[0-9a-f]{32}")
 
 
 def padding_rows(index: Any, response_mask: torch.Tensor) -> np.ndarray:
-    """Boolean mask of verl's padding rows: both of verl's markers, the ``pad<hex>`` uid and an
-    all-zero response mask (a real response is never both)."""
+    """Which rows of a verl batch are verl's own padding (v1 ``_balance_batch``).
+
+    A row is padding when it carries both of verl's markers: the uid ``pad<32 hex>`` that
+    ``upsample_batch_to_divisible_size`` gives every padding row, and an all-zero response
+    mask (a real response is never both). Such rows get A = 0 and join no group.
+
+    Args:
+        index: the batch's uids (verl's ``index``), one per row.
+        response_mask: ``[rows, response_length]``.
+
+    Returns:
+        bool ``[rows]``, True on padding rows.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from advshape.integrations.verl import padding_rows
+        >>> uids = np.array(["a", "a", "pad" + "0" * 32], dtype=object)
+        >>> padding_rows(uids, torch.tensor([[1, 1], [1, 0], [0, 0]])).tolist()
+        [False, False, True]
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049): groups are the N
+        responses to one prompt (Sec. 2); a padding row is none of them.
+    """
     uids = np.asarray(index)
     by_uid = np.fromiter(
         (PAD_UID.fullmatch(str(u)) is not None for u in uids), dtype=bool, count=uids.size
@@ -459,13 +481,37 @@ def _wrapped_multi_trajectories(original: Callable[..., Any]) -> Callable[..., A
 
 
 def check_trainer_config(config: Any, total_training_steps: int | None = None) -> None:
-    """Raise ValueError now if a verl run configured by ``config`` (the whole trainer config)
-    would fail in its advantage step later: an unusable shaper or parameter, a group size
-    (``actor_rollout_ref.rollout.n``) that some K of the schedule exceeds, or a schedule placed
-    by percentage without the run's length. Both verl trainers run this when they are built and
-    again when ``fit`` starts, before the first update (see :func:`_checked_init`); a run with
-    an estimator that is not advshape's is left alone. ``total_training_steps`` is the run's
-    length as the trainer computed it; it stands in for ``+algorithm.advshape_total_steps``."""
+    """Fail now, not at step 4, if a verl run's advantage step would fail later.
+
+    Checks an ``advshape_*`` estimator's shaper and parameters, every K its schedule reaches
+    against the group size ``actor_rollout_ref.rollout.n`` (the unbiased Pass@K estimators
+    need K ≤ N, paper Eq. 11), and that a schedule placed by percentage knows the run's
+    length. Both verl trainers run it when they are built and again when ``fit`` starts,
+    before the first update; a run with another estimator is left alone.
+
+    Args:
+        config: verl's whole trainer config (``algorithm``, ``actor_rollout_ref``, …).
+        total_training_steps: the run's length as the trainer computed it; it stands in for
+            ``+algorithm.advshape_total_steps`` (and must agree with it when both are given).
+
+    Raises:
+        ValueError: naming the setting to change, e.g. ``actor_rollout_ref.rollout.n=4 does
+            not suit shaper 'grpo_k:k=linear(2,8)': ... k=8 > group size n=4``.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> from advshape.integrations.verl import check_trainer_config
+        >>> config = OmegaConf.create({
+        ...     "algorithm": {"adv_estimator": "advshape_grpo_k", "advshape_k": "linear(2,8)"},
+        ...     "actor_rollout_ref": {"rollout": {"n": 4}}})
+        >>> check_trainer_config(config, total_training_steps=100)
+        Traceback (most recent call last):
+        ...
+        ValueError: algorithm.adv_estimator=advshape_grpo_k: actor_rollout_ref.rollout.n=4 does not suit shaper 'grpo_k:k=linear(2,8)': ...
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+    """
     algorithm = config.algorithm
     name = str(algorithm.get("adv_estimator", ""))
     if not name.startswith(PREFIX):
