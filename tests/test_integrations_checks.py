@@ -108,3 +108,20 @@ def test_every_logged_key_is_documented():
     keys = {k.removeprefix("advshape/") for k in _metrics.combine([record])}
     documented = {"pass@1" if k == "pass@k" else k for k in _metrics.KEYS}
     assert keys - {"pass@2"} <= documented
+
+
+def test_docs_table_lists_every_key_with_its_pooling():
+    """docs/trl.md's table of advshape/* keys has a row for every key of _metrics.KEYS, with
+    that key's way of combining batches."""
+    from pathlib import Path
+
+    from advshape.integrations import _metrics
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "trl.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `advshape/")]
+    for key, (pooling, _) in _metrics.KEYS.items():
+        name = "advshape/pass@k" if key == "pass@k" else f"advshape/{key}"
+        row = next((r for r in rows if f"`{name}`" in r), None)
+        assert row is not None, f"docs/trl.md has no row for {name}"
+        last = row.rstrip(" |").rsplit("|", 1)[-1].strip()
+        assert last == pooling or (key.startswith("advantage_") and last in ("over responses", "max")), (key, last)

@@ -318,7 +318,6 @@ def direct_diagnostics(uids, rewards, advantages, padding=0):
         "advantage_mean": float(np.mean(advantages)),
         "advantage_std": float(np.std(advantages)),
         "advantage_abs_max": float(np.max(np.abs(advantages))),
-        "skipped_groups": 0,
         "padding_rows": padding,
     }
     k = 1

@@ -213,6 +213,13 @@ def _total_steps(config: Any) -> int | None:
     return value
 
 
+def _configured_total_or_none(config: Any) -> int | None:
+    try:
+        return _total_steps(config)
+    except ValueError:  # reported by the caller's own error
+        return 0
+
+
 def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float]]:
     """The shaper of the current step and the scheduled parameters' values."""
     estimator = estimator_name(shaper_name)
@@ -224,7 +231,7 @@ def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float
         return built.at(step, total), built.values_at(step, total)
     except ValueError as err:
         hint = ""
-        if built.needs_total and _total_steps(config) is None:
+        if built.needs_total and _configured_total_or_none(config) is None:
             hint = (
                 f"; give the run's length as +algorithm.{PREFIX}{TOTAL_STEPS_KEY}=T (verl "
                 "prints 'Total training steps: T'), or place the schedule's points by step "
