@@ -361,19 +361,20 @@ class GRPOTrainer(trl.GRPOTrainer):
         if sizes in self._advshape_warned:
             return
         self._advshape_warned.add(sizes)
-        short = max(m for m in sizes)
-        try:
-            advshape.scheduled(shaper).check_group_size(short) if short else None
-            reason = "no completion was scored"
-        except ValueError as err:
-            reason = str(err)
+        info = shaper.info
+        needed = max(info.min_n, info.target_k if info.k_le_n else 1)
+        reason = f"it needs {needed} scored completions per group" + (
+            f" (K = {info.target_k}: its unbiased Pass@K estimator needs K <= N)"
+            if info.k_le_n and info.target_k >= info.min_n
+            else ""
+        )
         who = ", ".join(batch.unscoring) or "the reward functions"
         warnings.warn(
             f"advshape GRPOTrainer: {len(batch.skipped_sizes)} of "
             f"{batch.group_ids.size // num_generations} groups have too few scored completions "
-            f"for shaper {shaper.spec!r} ({num_generations} generated, scored: "
-            f"{', '.join(map(str, sizes))}; {reason}): {who} returned None for some "
-            "completions. Those groups get advantage 0, as plain TRL gives 0 to a group with "
+            f"for shaper {shaper.spec!r}: {who} returned None for some of their "
+            f"{num_generations} completions (scored: {', '.join(map(str, sizes))}), and "
+            f"{reason}. Those groups get advantage 0, as plain TRL gives 0 to a group with "
             "fewer than two scored completions; each batch's count is logged as "
             "advshape/skipped_groups.",
             UserWarning,
