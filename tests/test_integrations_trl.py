@@ -190,6 +190,7 @@ class StopAt(TrainerCallback):
 
 
 def scheduled_trainer(tokenizer_dir, out, reward, spec, **config):
+    """A RecordingTrainer of PROMPTS_PER_STEP groups of NUM_GENERATIONS per step (4 steps)."""
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     return RecordingTrainer(
         model=tiny_model(len(tokenizer)),
@@ -198,8 +199,7 @@ def scheduled_trainer(tokenizer_dir, out, reward, spec, **config):
             out,
             per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
             num_generations=NUM_GENERATIONS,
-            max_steps=4,
-            **config,
+            **{"max_steps": 4, **config},
         ),
         train_dataset=prompts_dataset(),
         processing_class=tokenizer,
@@ -457,21 +457,8 @@ def test_unscored_completions_train_on_like_plain_trl(spec, needed, tokenizer_di
     """Training goes on; a group with fewer scored completions than the shaper needs gets
     advantage 0 (TRL gives 0 below two), the others are shaped over their scored ones, the
     skipped groups are counted per step, and a warning names the reward function."""
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     verifier = PartialVerifier()
-    trainer = RecordingTrainer(
-        model=tiny_model(len(tokenizer)),
-        reward_funcs=verifier,
-        args=grpo_config(
-            tmp_path / "out",
-            per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
-            num_generations=NUM_GENERATIONS,
-            max_steps=6,
-        ),
-        train_dataset=prompts_dataset(),
-        processing_class=tokenizer,
-        shaper=spec,
-    )
+    trainer = scheduled_trainer(tokenizer_dir, tmp_path / "out", verifier, spec, max_steps=6)
     with pytest.warns(UserWarning, match=r"partial_verifier returned None.*advantage 0"):
         trainer.train()
     assert trainer.state.global_step == 6
@@ -512,21 +499,9 @@ def test_unscored_completions_train_on_like_plain_trl(spec, needed, tokenizer_di
 def test_metrics_pool_correctly_over_logging_steps(tokenizer_dir, tmp_path):
     """logging_steps=2: each log entry is the two batches pooled (counts summed, maxima
     maximised, fractions over all their groups), not an average of per-batch values."""
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     reward = RewardRecorder(parity_reward, "recorded_reward")
-    trainer = RecordingTrainer(
-        model=tiny_model(len(tokenizer)),
-        reward_funcs=reward,
-        args=grpo_config(
-            tmp_path / "out",
-            per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
-            num_generations=NUM_GENERATIONS,
-            max_steps=4,
-            logging_steps=2,
-        ),
-        train_dataset=prompts_dataset(),
-        processing_class=tokenizer,
-        shaper="grpo_k:k=linear(4,2)",
+    trainer = scheduled_trainer(
+        tokenizer_dir, tmp_path / "out", reward, "grpo_k:k=linear(4,2)", logging_steps=2
     )
     trainer.train()
     _, batches = expected_rows(advshape.shaper("grpo_k:k=4"), reward.calls[:1])

@@ -76,3 +76,18 @@ def shape_rows(shaper: Shaper, rewards: Any, groups: np.ndarray, real: np.ndarra
         keep = torch.as_tensor(real, device=rewards.device)
         advantages[keep] = shaper.advantages(rewards[keep], groups=groups[real])
     return advantages
+
+
+def scheduled_from_params(
+    shaper_name: str, params: tuple[tuple[str, Any], ...], setting: str, how: str
+) -> ScheduledShaper:
+    """``advshape.scheduled(shaper_name, **params)``; an error names the trainer's
+    ``setting`` (which selected the shaper), ``how`` its parameters are given, and what was."""
+    try:
+        return advshape.scheduled(shaper_name, **dict(params))
+    except ValueError as err:
+        pattern = how.split()[0]  # "+algorithm.advshape_<param>=<value>"
+        given = " ".join(pattern.replace("<param>", k).replace("<value>", str(v)) for k, v in params)
+        raise ValueError(
+            f"{setting}: {err}. Give shaper parameters as {how}; given: {given or 'none'}"
+        ) from err

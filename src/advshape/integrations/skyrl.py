@@ -52,7 +52,12 @@ import torch
 import advshape
 from advshape import ScheduledShaper, Shaper
 from advshape.integrations import _metrics
-from advshape.integrations._checks import check_group_size, require_version, shape_rows
+from advshape.integrations._checks import (
+    check_group_size,
+    require_version,
+    scheduled_from_params,
+    shape_rows,
+)
 from advshape.integrations._patching import patch_on_import
 
 SUPPORTED_SKYRL = ("0.3", "0.5")  # skyrl >= 0.3, < 0.5
@@ -147,15 +152,13 @@ def _get(config: Any, key: str) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledShaper:
-    try:
-        return advshape.scheduled(shaper_name, **dict(params))
-    except ValueError as err:
-        given = " ".join(f"trainer.algorithm.{PREFIX}{k}={v}" for k, v in params) or "none"
-        raise ValueError(
-            f"trainer.algorithm.advantage_estimator={PREFIX}{shaper_name}: {err}. Give shaper "
-            f"parameters as trainer.algorithm.{PREFIX}<param>=<value> with the config class "
-            f"advshape.integrations.skyrl.AdvshapeConfig; given: {given}"
-        ) from err
+    return scheduled_from_params(
+        shaper_name,
+        params,
+        f"trainer.algorithm.advantage_estimator={PREFIX}{shaper_name}",
+        f"trainer.algorithm.{PREFIX}<param>=<value> with the config class "
+        "advshape.integrations.skyrl.AdvshapeConfig",
+    )
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:

@@ -93,7 +93,12 @@ import torch
 import advshape
 from advshape import ScheduledShaper, Shaper
 from advshape.integrations import _metrics
-from advshape.integrations._checks import check_group_size, require_version, shape_rows
+from advshape.integrations._checks import (
+    check_group_size,
+    require_version,
+    scheduled_from_params,
+    shape_rows,
+)
 from advshape.integrations._patching import patch_on_import
 
 # The tested range: the lowest verl whose own dependencies import and pass the integration
@@ -148,16 +153,12 @@ def _config_params(config: Any) -> dict[str, Any]:
 
 @lru_cache(maxsize=64)
 def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledShaper:
-    estimator = estimator_name(shaper_name)
-    try:
-        return advshape.scheduled(shaper_name, **dict(params))
-    except ValueError as err:
-        given = " ".join(f"+algorithm.{PREFIX}{k}={v}" for k, v in params) or "none"
-        raise ValueError(
-            f"algorithm.adv_estimator={estimator}: {err}. Give shaper parameters in the "
-            f"algorithm config as +algorithm.{PREFIX}<param>=<value> "
-            f"(e.g. +algorithm.{PREFIX}k=8); given: {given}"
-        ) from err
+    return scheduled_from_params(
+        shaper_name,
+        params,
+        f"algorithm.adv_estimator={estimator_name(shaper_name)}",
+        f"+algorithm.{PREFIX}<param>=<value> (e.g. +algorithm.{PREFIX}k=8)",
+    )
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
