@@ -300,3 +300,12 @@ def test_documented_command_line_parses():
     advshape_skyrl.check_trainer_config(cfg, total_training_steps=100)
     with pytest.raises(ValueError, match=r"k=8 > group size n=4"):
         advshape_skyrl.check_trainer_config(config(*overrides, "generator.n_samples_per_prompt=4"))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(
+        advshape_skyrl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0

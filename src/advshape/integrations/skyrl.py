@@ -162,7 +162,28 @@ def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledSh
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
-    """The shaper with the ``advshape_*`` parameters of SkyRL's algorithm config."""
+    """The registry shaper ``shaper_name`` with the ``advshape_*`` parameters of SkyRL's
+    ``trainer.algorithm`` config.
+
+    Args:
+        shaper_name: a registry name, ``"grpo_k"``.
+        config: SkyRL's algorithm config (:class:`AdvshapeAlgorithmConfig` or a mapping);
+            fields left None are not given.
+
+    Returns:
+        An :class:`advshape.ScheduledShaper` (constant unless a parameter is a schedule).
+
+    Raises:
+        ValueError: an unknown or missing parameter, naming ``trainer.algorithm.advshape_<param>``.
+
+    Example:
+        >>> from advshape.integrations.skyrl import shaper_from_config
+        >>> shaper_from_config("grpo_k", {"advshape_k": "linear(8,2)"}).values_at(1, 10)
+        {'k': 8}
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Table 1.
+    """
     return _build(shaper_name, tuple(sorted(_config_params(config).items())))
 
 
@@ -192,8 +213,21 @@ def _trainer_step(step: int | None, total: int | None, padding: frozenset[str]) 
 
 
 def collect_metrics() -> dict[str, float]:
-    """The ``advshape/*`` metrics of the estimator calls since the last collection (pooled
-    as one batch, see ``advshape.integrations._metrics``), and forget them."""
+    """The ``advshape/*`` metrics of the estimator calls since the last collection, pooled
+    as one batch (counts summed, maxima maximised, fractions over all groups), and forget
+    them. The wrapped trainer adds them to its ``all_metrics`` every step.
+
+    Returns:
+        ``{"advshape/groups": …, "advshape/pass@1": …, …}``; empty if nothing was shaped.
+
+    Example:
+        >>> from advshape.integrations.skyrl import collect_metrics
+        >>> collect_metrics()   # nothing shaped since the last call
+        {}
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (pass@k).
+    """
     pending = list(_PENDING)
     _PENDING.clear()
     return _metrics.combine(pending)
@@ -261,8 +295,27 @@ class _Estimator:
 
 
 def register_shaper(shaper_name: str) -> str:
-    """Register shaper ``shaper_name`` in SkyRL's registry as ``advshape_<name>``; returns the
-    name. Idempotent; use it for shapers added to advshape's registry after import."""
+    """Register a registry shaper in SkyRL's ``AdvantageEstimatorRegistry`` as
+    ``advshape_<name>`` (pushed to SkyRL's registry actor when Ray is up). Idempotent; every
+    shaper of advshape's registry is registered at import, so this is for shapers added later.
+
+    Args:
+        shaper_name: a name in ``advshape.names()``.
+
+    Returns:
+        The estimator's name, ``advshape_<name>``.
+
+    Raises:
+        ValueError: ``shaper_name`` is not in advshape's registry.
+
+    Example:
+        >>> from advshape.integrations.skyrl import register_shaper
+        >>> register_shaper("grpo_k")
+        'advshape_grpo_k'
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Table 1.
+    """
     if shaper_name not in advshape.names():
         raise ValueError(f"no shaper {shaper_name!r} in advshape's registry ({advshape.names()})")
     name = PREFIX + shaper_name
@@ -279,10 +332,33 @@ ESTIMATORS: tuple[str, ...] = tuple(register_shaper(name) for name in advshape.n
 
 
 def check_trainer_config(cfg: Any, total_training_steps: int | None = None) -> None:
-    """Raise ValueError now if a SkyRL run configured by ``cfg`` would fail in its advantage
-    step: an unusable shaper or parameter, a K of the schedule above
-    ``generator.n_samples_per_prompt``, or a schedule placed by percentage without the run's
-    length. A run whose estimator is not advshape's is left alone."""
+    """Fail when the trainer is built, not at step 4, if a SkyRL run's advantage step would.
+
+    Checks an ``advshape_*`` estimator's shaper and parameters, every K its schedule reaches
+    against ``generator.n_samples_per_prompt`` (the unbiased Pass@K estimators need K ≤ N,
+    paper Eq. 11) and that a schedule placed by percentage knows the run's length. The
+    wrapped ``RayPPOTrainer.__init__`` runs it; a run with another estimator is left alone.
+
+    Args:
+        cfg: SkyRL's whole config (:class:`AdvshapeConfig`).
+        total_training_steps: the trainer's run length, for percentage schedules.
+
+    Raises:
+        ValueError: naming the setting to change and the K that does not fit.
+
+    Example:
+        >>> from advshape.integrations.skyrl import AdvshapeConfig, check_trainer_config
+        >>> cfg = AdvshapeConfig.from_cli_overrides([
+        ...     "trainer.algorithm.advantage_estimator=advshape_grpo_k",
+        ...     "trainer.algorithm.advshape_k=8", "generator.n_samples_per_prompt=4"])
+        >>> check_trainer_config(cfg)
+        Traceback (most recent call last):
+        ...
+        ValueError: trainer.algorithm.advantage_estimator=advshape_grpo_k: generator.n_samples_per_prompt=4 does not suit shaper 'grpo_k:k=8': ...
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+    """
     algorithm = cfg.trainer.algorithm
     name = str(algorithm.advantage_estimator)
     if not name.startswith(PREFIX) or name[len(PREFIX) :] not in advshape.names():
