@@ -916,3 +916,16 @@ def test_docstring_examples_run():
         advshape_verl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_explain_advshapes_own_verl_estimator(capsys):
+    """`advshape explain verl:advshape_grpo_k:k=4` probes it through verl; without k, the
+    error says how to give it on the command line."""
+    from advshape.cli import main
+
+    assert main(["explain", "verl:advshape_grpo_k:k=4", "--n", "8", "--population", "off"]) == 0
+    assert "grpo_k:k=4                   distance 0.00e+00" in capsys.readouterr().out
+    assert main(["explain", "verl:advshape_grpo_k", "--n", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "needs parameter 'k'" in err and "verl:advshape_grpo_k:k=4" in err
+    assert "+algorithm.advshape_k=4" in err
