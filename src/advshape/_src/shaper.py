@@ -232,7 +232,7 @@ def _dense_numpy(rewards: np.ndarray, table: TableFn, spec: str) -> np.ndarray |
     """
     n = rewards.shape[-1]
     if rewards.dtype == np.bool_:
-        pos = rewards
+        pos = arrays.canonical_bool(rewards)
     else:
         pos = rewards == 1
         # binary iff every entry is 0 or 1 (NaN and inf are neither)
@@ -319,7 +319,7 @@ def _ragged_numpy(
     """Binary ragged batch by segments: key = 2·code + r, one ``bincount`` of the keys gives
     (N⁻, N⁺) of every group, and the result is one gather of the per-group scores by key."""
     if rewards.dtype == np.bool_:
-        pos = rewards
+        pos = arrays.canonical_bool(rewards)
     else:
         pos = rewards == 1
         if np.count_nonzero(pos | (rewards == 0)) != rewards.shape[0]:
@@ -339,7 +339,7 @@ def _torch_correct(rewards: Any) -> Any:
     import torch
 
     if rewards.dtype == torch.bool:
-        return rewards
+        return arrays.canonical_bool(rewards)
     pos = rewards == 1
     return pos if bool(torch.logical_or(pos, rewards == 0).all()) else None
 
@@ -564,6 +564,7 @@ def count_shaper(
         if generic is None:
             raise arrays.non_binary_error(xp, rewards, spec)
         arrays.check_finite(xp, rewards, spec)
+        arrays.check_representable(xp, rewards, spec)
         dtype = arrays.float_dtype(xp, rewards)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow raises just below
             if groups is None:
@@ -621,6 +622,7 @@ def count_shaper(
         return arrays.apply_blocks(xp, rewards, codes, dense, check_size)
 
     def advantages(rewards: Any, groups: Any = None) -> Any:
+        rewards = arrays.detached(rewards)
         xp = arrays.namespace(rewards)
         arrays.check_rewards(xp, rewards)
         if groups is None:
@@ -655,11 +657,7 @@ def count_shaper(
             codes, _ = arrays.codes_numpy(arrays.host_ids(groups, n))
             ids = xp.asarray(codes, device=array_api_compat.device(rewards))
         else:
-            gxp = array_api_compat.array_namespace(groups)
-            if groups.ndim != 1 or int(groups.shape[0]) != n:
-                raise arrays._shape_error(n, groups.shape)
-            if gxp.isdtype(groups.dtype, "real floating") and bool(gxp.any(gxp.isnan(groups))):
-                raise arrays._nan_id_error("in a float array")
+            arrays.check_id_array(groups, n)
         if n == 0:
             return xp.zeros((0,), dtype=arrays.float_dtype(xp, rewards))
         return arrays.apply_blocks(xp, rewards, ids, dense, check_size)
