@@ -25,7 +25,10 @@ normalisation it configures play no part: the shaper defines the advantage compl
 with the sample std; TRL evaluates it in float32, advshape in float64).
 
 A completion for which every reward function returned None gets advantage 0 and is left out
-of its group, as in TRL; the rest of its group is shaped as a smaller group.
+of its group, as in TRL; the rest of its group is shaped as a smaller group, unless it is
+smaller than the shaper needs (two for RLOO, K for the unbiased Pass@K shapers): then the whole
+group gets 0, as plain TRL gives 0 below two, training goes on, a warning names the reward
+functions that returned None, and ``advshape/skipped_groups`` counts such groups.
 
 **K schedules.** A spec with a schedule (``shaper="grpo_k:k=linear(8,1)"``, see
 ``advshape.shaper``) is resolved for each generation batch at step s = ``state.global_step``
@@ -35,16 +38,17 @@ from its checkpoint, so a resumed run uses the same K at every step as an uninte
 With ``steps_per_generation`` > 1 one batch serves several steps; it is shaped with the K of
 the first. The resolved values are logged as ``advshape/<param>`` (``advshape/k``).
 
-**Diagnostics.** Every batch logs, group by group (:func:`advshape.group_diagnostics` on the
-gathered batch; a completion counts as correct when its reward is ≥ 1):
-``advshape/frac_all_correct``, ``advshape/frac_all_wrong``, ``advshape/frac_mixed``,
-``advshape/frac_zero_advantage``, ``advshape/ess_fraction``, ``advshape/max_abs_group_sum``,
-``advshape/groups`` and the unbiased ``advshape/pass@k`` of the rollouts for k = 1, 2, 4, …,
-``num_generations``.
+**Diagnostics.** Every batch's per-group statistics (:func:`advshape.group_diagnostics` on
+the shaped rows of the gathered batch; a completion counts as correct when its reward is ≥ 1)
+are kept as a record, and :meth:`GRPOTrainer.log` combines the records of its logging window
+exactly (``advshape.integrations._metrics``: counts summed, maxima maximised, fractions over
+all the window's groups), so ``logging_steps`` > 1 reports the pooled values, not averages of
+per-batch ones. The keys and their definitions: docs/trl.md.
 
-Supported TRL versions: 1.0 ≤ TRL < 2. The test suite passes with TRL 1.0.0 and 1.16.0 (the
-two methods and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract
-across 1.x); an unsupported version fails at import with the versions to install.
+Supported TRL versions: 1.0 ≤ TRL < 2. CI runs the integration tests with TRL 1.0.0 and
+1.16.0 (the overridden methods ``_calculate_rewards``, ``_generate_and_score_completions`` and
+``log`` and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract across
+1.x); an unsupported version fails at import with the versions to install.
 """
 
 from __future__ import annotations
