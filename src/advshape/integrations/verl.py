@@ -31,11 +31,11 @@ tags carry it, but ``compute_advantage`` does not pass them on). Both of verl's 
 the current ``global_steps`` (1 for the first step, restored from the checkpoint on resume) in
 the driver process, where advantages are computed, with
 ``verl.utils.skip.SkipManager.set_step`` before each step; the estimator reads it there.
-The run's length is not in the ``algorithm`` config: a schedule placed by percentage needs
-``+algorithm.advshape_total_steps=T`` (verl prints ``Total training steps: T`` at start; with
-``trainer.total_training_steps`` set, ``+algorithm.advshape_total_steps=${trainer.total_training_steps}``);
-one placed by step number (``steps(8@1,4@101)``) needs nothing. So step t is shaped with the
-same K in a resumed run as in an uninterrupted one.
+The run's length is not in the ``algorithm`` config: a schedule placed by percentage takes it
+from the trainer (its ``total_training_steps``, recorded in the driver when the trainer is
+built, see :func:`check_trainer_config`) or from ``+algorithm.advshape_total_steps=T``, which
+must then agree; one placed by step number (``steps(8@1,4@101)``) needs nothing. So step t is
+shaped with the same K in a resumed run as in an uninterrupted one.
 
 **Diagnostics.** Every call logs the per-group statistics of :func:`advshape.group_diagnostics`
 (fractions of all-correct / all-wrong / mixed groups, of zero advantages, ESS of |A|, the
