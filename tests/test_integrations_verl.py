@@ -863,6 +863,22 @@ def test_both_trainers_check_at_init_and_fit(module, cls):
     with pytest.raises(ValueError, match=r"k=8 > group size n=4"):
         advshape_verl._checked_init(verl_init)(types.SimpleNamespace(), bad)
     assert built == [bad]
+    # the v1 trainer computes its length in init(), after __init__: a percentage schedule
+    # without a length passes __init__ and is refused at fit if still unknown
+    unknown = trainer_config(
+        "algorithm.adv_estimator=advshape_grpo_k",
+        "+algorithm.advshape_k='linear(4,2)'",
+        "actor_rollout_ref.rollout.n=4",
+    )
+    advshape_verl._TRAINER_TOTAL_STEPS.clear()
+
+    def v1_init(self, config):
+        self.config = config
+
+    v1 = types.SimpleNamespace()
+    advshape_verl._checked_init(v1_init)(v1, unknown)
+    with pytest.raises(ValueError, match=r"needs the run's length"):
+        trainer_cls.fit(v1)
 
 
 def test_a_renamed_verl_function_is_loud(monkeypatch):

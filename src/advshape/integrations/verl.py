@@ -488,7 +488,9 @@ def _wrapped_multi_trajectories(original: Callable[..., Any]) -> Callable[..., A
 # ----------------------------------------------------------------------------- up-front checks
 
 
-def check_trainer_config(config: Any, total_training_steps: int | None = None) -> None:
+def check_trainer_config(
+    config: Any, total_training_steps: int | None = None, *, require_total: bool = True
+) -> None:
     """Fail now, not at step 4, if a verl run's advantage step would fail later.
 
     Checks an ``advshape_*`` estimator's shaper and parameters, every K its schedule reaches
@@ -501,6 +503,8 @@ def check_trainer_config(config: Any, total_training_steps: int | None = None) -
         config: verl's whole trainer config (``algorithm``, ``actor_rollout_ref``, …).
         total_training_steps: the run's length as the trainer computed it; it stands in for
             ``+algorithm.advshape_total_steps`` (and must agree with it when both are given).
+        require_total: refuse a percentage schedule whose run length is unknown (False when
+            the trainer is built: verl's v1 trainer computes its length later, in ``init``).
 
     Raises:
         ValueError: naming the setting to change, e.g. ``actor_rollout_ref.rollout.n=4 does
@@ -546,7 +550,12 @@ def check_trainer_config(config: Any, total_training_steps: int | None = None) -
         )
     if total_training_steps:
         _TRAINER_TOTAL_STEPS[:] = [int(total_training_steps)]
-    if not shaper.is_constant and shaper.needs_total and _total_steps(algorithm) is None:
+    if (
+        require_total
+        and not shaper.is_constant
+        and shaper.needs_total
+        and _total_steps(algorithm) is None
+    ):
         raise ValueError(
             f"algorithm.adv_estimator={name}: shaper {shaper.spec!r} places its schedule by "
             f"percentage and needs the run's length: set trainer.total_training_steps or "
@@ -555,17 +564,18 @@ def check_trainer_config(config: Any, total_training_steps: int | None = None) -
         )
 
 
-def _check_trainer(trainer: Any) -> None:
+def _check_trainer(trainer: Any, require_total: bool) -> None:
     config = getattr(trainer, "config", None)
     if config is not None and hasattr(config, "algorithm"):
-        check_trainer_config(config, getattr(trainer, "total_training_steps", None))
+        total = getattr(trainer, "total_training_steps", None)
+        check_trainer_config(config, total, require_total=require_total)
 
 
 def _checked_init(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        _check_trainer(self)
+        _check_trainer(self, require_total=False)  # v1 knows its length only after init()
 
     vars(__init__)["__advshape_wrapped__"] = original
     return __init__
@@ -574,7 +584,7 @@ def _checked_init(original: Callable[..., Any]) -> Callable[..., Any]:
 def _checked_fit(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_trainer(self)  # before the first step: the trainer knows its length by now
+        _check_trainer(self, require_total=True)  # before the first step: length known
         return original(self, *args, **kwargs)
 
     vars(fit)["__advshape_wrapped__"] = original
