@@ -90,7 +90,7 @@ def test_skyrls_own_advantage_call_gives_advshape_values(name):
         f"trainer.algorithm.advantage_estimator=advshape_{name}",
         *(f"trainer.algorithm.advshape_{k}={v}" for k, v in shaper.params.items()),
     )
-    uids, rewards = shuffled_rows((4, 3, 5, 2, 4))
+    uids, rewards = shuffled_rows((4, 3, 5, 3, 4))  # uneven; ≥ 3, which maxpo:k=2 needs
     lengths = np.random.default_rng(1).integers(1, RESPONSE_LENGTH + 1, size=uids.size)
     tokens, mask = token_rewards(rewards, lengths)
     advantages, returns = ppo_utils.compute_advantages_and_returns(
