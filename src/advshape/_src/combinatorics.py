@@ -151,8 +151,32 @@ def _binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
 def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
     """T[m] = C(m, d) / C(top, d) for m = 0..top, as float64 (read-only, cached).
 
-    Computed as ∏_{j=m+1}^{top} (1 − d/j) in log space, so it neither overflows nor
-    loses relative accuracy for top up to 10⁶ and beyond. Requires 0 ≤ d ≤ top.
+        T[m] = ∏_{j=m+1}^{top} (1 − d/j) for m ≥ d, 0 for m < d
+
+    computed in log space with ``log1p``, so it neither overflows nor loses relative accuracy
+    (below ~top·ε) for top up to 10⁶ and beyond: the Fail@K estimate of paper Eq. (11) is
+    T[N − N⁺] with top = N, d = K, and the leave-one-out weights of Eq. (13) index the table
+    with top = N − 1, d = K − 1.
+
+    Args:
+        top: the largest m, at most 2²⁶ (512 MiB of float64).
+        d: 0 ≤ d ≤ top.
+
+    Returns:
+        The read-only table of top + 1 floats (cached, bounded by bytes).
+
+    Raises:
+        ValueError: d outside [0, top], or top above 2²⁶ (``pass_at_k`` & co compute single
+            values for any n).
+
+    Example:
+        >>> import advshape
+        >>> [round(t, 12) for t in advshape.binom_ratio_table(4, 2).tolist()]  # C(m, 2)/C(4, 2)
+        [0.0, 0.0, 0.166666666667, 0.5, 1.0]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Eqs. 11 and 13).
     """
     top, d = int(top), int(d)
     if not 0 <= d <= top:

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 import advshape
 from advshape._options import count, flag, real
 from advshape._src.expectation import CountBased
-from advshape._src.schedule import ScheduledShaper
+from advshape._src.scheduled import ScheduledShaper
 from advshape._src.shaper import Shaper
 from advshape.bandit import model as bandit_model
 
@@ -498,7 +498,6 @@ def simulate(
     under expected dynamics. ``on_step(step, policy)`` is called after every update.
     """
     config.validate()
-    shaper = advshape.shaper(shaper) if isinstance(shaper, str) else shaper
     n = config.n
     # A K schedule (grpo_k:k=linear(8,1)) gives the shaper of each step, schedule.at(step,
     # steps); every value it reaches is checked against N before the run.
@@ -552,7 +551,7 @@ def simulate(
             )
     if not all(np.isfinite(policy.params).ravel()):
         raise FloatingPointError(
-            f"shaper {shaper.spec!r}, seed {seed}: the parameters overflowed to inf/NaN with "
+            f"shaper {schedule.spec!r}, seed {seed}: the parameters overflowed to inf/NaN with "
             f"--optimizer {config.optimizer} --lr {config.lr:g}; lower --lr"
         )
     return records

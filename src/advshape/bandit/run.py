@@ -75,17 +75,33 @@ class StudyConfig:
         return d
 
 
-def resolve_shaper(spec: str, k: int) -> advshape.Shaper | advshape.ScheduledShaper:
-    """Build a count-based shaper from command-line text (see
-    :func:`advshape.surrogates.shaper_from_text`); shapers that take ``k`` get ``k`` unless given.
-    """
-    from advshape.surrogates.forward import shaper_from_text
+def resolve_shaper(spec: str, k: int) -> advshape.ScheduledShaper:
+    """A count-based shaper from command-line text; shapers that take ``k`` get ``k`` unless
+    the text gives one.
 
+    Args:
+        spec: any spec form of :func:`advshape.scheduled` (registry, schedules, surrogates).
+        k: the study's K.
+
+    Returns:
+        The (possibly constant) :class:`advshape.ScheduledShaper`.
+
+    Raises:
+        ValueError: a bad spec, a missing optional dependency (SymPy for a surrogate), or a
+            shaper that is not count-based.
+
+    Example:
+        >>> resolve_shaper("grpo_k", 8).spec, resolve_shaper("grpo_k:k=2", 8).spec
+        ('grpo_k:k=8', 'grpo_k:k=2')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
     try:
-        shaper = shaper_from_text(spec, default_k=k)
+        shaper = advshape.scheduled(spec, defaults={"k": k})
     except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
         raise ValueError(f"shaper {spec!r}: {err}") from err
-    if getattr(advshape.scheduled(shaper).variants()[0], "scores", None) is None:
+    if getattr(shaper.extremes()[0], "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
@@ -232,15 +248,15 @@ def run_study(
 def _same_study(config_path: Path, config: dict[str, Any], k: int) -> bool:
     """Does the folder's config.json hold this study? Shapers compare by canonical spec;
     the target is free (it only changes the summary, which every run rewrites)."""
-    from advshape.surrogates.forward import canonical_spec
-
     old = read_json(config_path, fix="delete the folder or choose another --out")
     try:
         old_study, new_study = dict(old["study"]), dict(config["study"])
-        old_shapers = [canonical_spec(s, k) for s in old_study.pop("shapers")]
+        old_shapers = [
+            advshape.scheduled(s, defaults={"k": k}).spec for s in old_study.pop("shapers")
+        ]
     except (KeyError, TypeError, ValueError, ImportError):
         return False  # not a study this version can read: the caller decides what to keep
-    new_shapers = [canonical_spec(s, k) for s in new_study.pop("shapers")]
+    new_shapers = [advshape.scheduled(s, defaults={"k": k}).spec for s in new_study.pop("shapers")]
     old_study.pop("target", None)
     new_study.pop("target")
     return (

@@ -95,11 +95,11 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
 
 
 def run_compare(ns: argparse.Namespace) -> int:
+    import advshape
     from advshape._options import count
     from advshape.lm.compare import compare, run_dir
     from advshape.lm.train import Args, args_from_namespace, check_run_folder
     from advshape.lm.train import validate as validate_args
-    from advshape.surrogates.forward import canonical_spec
 
     count(1, 256, why="runs trained at once, one process each").check("--jobs", ns.jobs)
     count(1, 10_000, why="paired RL seeds per shaper").check("--seeds", ns.seeds)
@@ -109,7 +109,7 @@ def run_compare(ns: argparse.Namespace) -> int:
     # their canonical form, so 'grpo_k:k=8' and 'grpo_k: k=8' are the same shaper.
     for spec in ns.shapers:
         validate_args(dataclasses.replace(base, shaper=spec), shaper_option="--shapers")
-    canonical = [canonical_spec(spec) for spec in ns.shapers]
+    canonical = [advshape.scheduled(spec).spec for spec in ns.shapers]
     twice = sorted({c for c in canonical if canonical.count(c) > 1})
     if twice:
         raise ValueError(

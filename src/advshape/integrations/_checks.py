@@ -17,15 +17,16 @@ import advshape
 from advshape import ScheduledShaper, Shaper
 
 
-def resolve_shaper(shaper: Any, setting: str) -> Shaper | ScheduledShaper:
-    """``advshape.shaper(shaper)``, with the trainer setting named in any error."""
+def resolve_shaper(shaper: Any, setting: str) -> ScheduledShaper:
+    """``advshape.scheduled(shaper)`` (constant for a fixed spec or shaper), with the trainer
+    setting named in any error."""
     if not isinstance(shaper, str | Shaper | ScheduledShaper):
         raise TypeError(
             f"{setting} must be a shaper spec string such as 'grpo_k:k=8' or an advshape.Shaper, "
             f"got {type(shaper).__name__}"
         )
     try:
-        return advshape.shaper(shaper)
+        return advshape.scheduled(shaper)
     except ValueError as err:
         raise ValueError(f"{setting}={shaper!r} is not a usable shaper: {err}") from err
 

@@ -168,7 +168,7 @@ class GRPOTrainer(trl.GRPOTrainer):
         super().__init__(*args, **kwargs)
         if config is None:  # TRL made its default GRPOConfig
             check_settings(resolved, cast(trl.GRPOConfig, self.args))  # TRL made a GRPOConfig
-        self.shaper = advshape.scheduled(resolved)
+        self.shaper = resolved
         self._advshape_rewards_per_func: torch.Tensor | None = None
 
     def _advshape_step(self) -> tuple[int, int | None]:

@@ -121,10 +121,10 @@ def _config_params(config: Any) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> Shaper | ScheduledShaper:
+def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledShaper:
     estimator = estimator_name(shaper_name)
     try:
-        return advshape.shaper(shaper_name, **dict(params))
+        return advshape.scheduled(shaper_name, **dict(params))
     except ValueError as err:
         given = " ".join(f"+algorithm.{PREFIX}{k}={v}" for k, v in params) or "none"
         raise ValueError(
@@ -134,9 +134,28 @@ def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> Shaper | Sc
         ) from err
 
 
-def shaper_from_config(shaper_name: str, config: Any) -> Shaper | ScheduledShaper:
-    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config
-    (a :class:`advshape.ScheduledShaper` when a parameter is a schedule)."""
+def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
+    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config.
+
+    Args:
+        shaper_name: a registry name (the estimator is ``advshape_<name>``).
+        config: verl's algorithm config (DictConfig, dict or None); ``advshape_k: 8`` gives
+            ``k=8``, ``advshape_k: "linear(8,1)"`` a schedule.
+
+    Returns:
+        A :class:`advshape.ScheduledShaper`, constant unless a parameter is a schedule (built
+        once per distinct configuration).
+
+    Raises:
+        ValueError: bad parameters, naming the ``+algorithm.advshape_<param>=<value>`` override.
+
+    Example:
+        >>> shaper_from_config("grpo_k", {"advshape_k": 4}).spec
+        'grpo_k:k=4'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
     params = _config_params(config)
     return _build(shaper_name, tuple(sorted(params.items())))
 
@@ -178,8 +197,8 @@ def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float
     """The shaper of the current step and the scheduled parameters' values."""
     estimator = estimator_name(shaper_name)
     built = shaper_from_config(shaper_name, config)
-    if not isinstance(built, ScheduledShaper):
-        return built, {}
+    if built.is_constant:  # needs no step (verl < 0.9 records none where this runs)
+        return built.at(1), {}
     try:
         step, total = current_step(), _total_steps(config)
         return built.at(step, total), built.values_at(step, total)

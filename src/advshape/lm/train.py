@@ -260,13 +260,13 @@ def args_from_namespace(ns: argparse.Namespace, cls=Args, **overrides):
 
 
 def make_shaper(spec: str, option: str = "--shaper"):
-    """A shaper from any spec form the commands take (:func:`advshape.surrogates.shaper_from_text`,
-    the one parser every command shares): ``grpo_k:k=8``, ``F=EXPR`` or ``surrogate:EXPR``.
+    """A shaper from any spec form (:func:`advshape.scheduled`, the one parser every command
+    shares): ``grpo_k:k=8``, ``grpo_k:k=linear(16,1)``, ``F=EXPR`` or ``surrogate:EXPR``.
     A bad spec raises ``ValueError`` naming ``option``."""
-    from advshape.surrogates.forward import shaper_from_text
+    import advshape
 
     try:
-        return shaper_from_text(spec)
+        return advshape.scheduled(spec)
     except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
         raise ValueError(f"{option} {spec!r}: {err}") from err
     except ValueError as err:
@@ -476,10 +476,10 @@ def check_run_folder(args: Args) -> bool:
 
 def _same_option(name: str, saved: Any, mine: Any) -> bool:
     if name == "shaper" and isinstance(saved, str):
-        from advshape.surrogates.forward import canonical_spec
+        import advshape
 
         try:
-            return canonical_spec(saved) == canonical_spec(mine)
+            return advshape.scheduled(saved).spec == advshape.scheduled(mine).spec
         except (ValueError, ImportError):
             return False
     return saved == mine
