@@ -250,8 +250,12 @@ def test_huge_group_sizes_use_an_o_k_path():
     assert advshape.pass_at_k(10**15, 10**9, 3) == pytest.approx(
         float(1 - Fraction(comb(10**15 - 10**9, 3), comb(10**15, 3))), rel=1e-12
     )
-    with pytest.raises(ValueError, match="out of reach"):
-        advshape.pass_at_k(10**12, 5, 10**9)
+    # once refused ("out of reach", k > 2²²): 1 − ∏_{i<5} (n − k − i)/(n − i), exactly
+    n, c, k = 10**12, 5, 10**9
+    fail = Fraction(1)
+    for i in range(c):
+        fail *= Fraction(n - k - i, n - i)
+    assert advshape.pass_at_k(n, c, k) == pytest.approx(float(1 - fail), rel=1e-15)
     with pytest.raises(ValueError, match="would hold"):
         advshape.binom_ratio_table(10**12, 3)
 
