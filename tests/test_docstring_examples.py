@@ -20,6 +20,7 @@ MODULES = [
     "advshape._src.shaper",
     "advshape._src.spec",
     "advshape.bandit.run",
+    "advshape.surrogates.finite",
     "advshape.surrogates.forward",
 ]
 
