@@ -129,6 +129,45 @@ def test_bad_input_in_other_libraries(library):
     assert out.shape == (0,)
 
 
+@pytest.mark.parametrize("library", list(LIBRARIES))
+def test_working_precision_at_the_edges(library):
+    """Issue 20 in another library, in its working dtype (JAX without x64: float32): PKPO with
+    a shared offset, grpo on a near-constant group and grpo_passk where (x − x̄)² overflows
+    float32, against exact references; bfloat16 ids are refused."""
+    from fractions import Fraction
+
+    from . import _reference as ref
+
+    xp, make, _module, _ = LIBRARIES[library]()
+    work = getattr(xp, "float64", None) if library != "jax" else xp.float32
+    ulp = 2**-52 if work == getattr(xp, "float64", None) else 2**-23
+    x = np.float32(100) + np.array([0.125, 0.5, 0.25, 0.75, 0.5], dtype=np.float32)
+    r = [Fraction(float(v)) for v in x]
+    for baseline in ("none", "loo", "loo_unscaled", "loo_minus_one"):
+        got = np.asarray(advshape.shaper(f"pkpo:k=2,baseline={baseline}").advantages(make(x)))
+        want = np.array([float(ref.pkpo_enumerated(r, i, 2, baseline)) for i in range(5)])
+        np.testing.assert_allclose(got, want, rtol=4 * 2**-23, atol=8 * ulp * 100, err_msg=baseline)
+        constant = advshape.shaper(f"pkpo:k=2,baseline={baseline}").advantages(
+            make(np.full(5, 12345.678, np.float32))
+        )
+        if baseline in ("loo_unscaled", "loo_minus_one"):
+            assert np.all(np.asarray(constant) == 0), baseline
+    near = np.array([1000.0, 1000.0, 1000.0 + 2**-13, 1000.0], dtype=np.float32)
+    got = np.asarray(advshape.shaper("grpo").advantages(make(near)))
+    np.testing.assert_allclose(got, [-1 / 3**0.5, -1 / 3**0.5, 3**0.5, -1 / 3**0.5], rtol=4e-7)
+    big = np.array([1e20, 0.0, 0.0, 0.5], dtype=np.float32)
+    got = np.asarray(advshape.shaper("grpo_passk").advantages(make(big)))
+    want = [float(ref.grpo_passk([Fraction(float(v)) for v in big], i)) for i in range(4)]
+    np.testing.assert_allclose(got, want, rtol=4e-7)
+    with pytest.raises(ValueError, match="bfloat16"):
+        advshape.shaper("grpo").advantages(
+            make(np.array([1.0, 0.0, 1.0, 0.0]), xp.float32),
+            groups=make(np.array([1, 1, 2, 2]), getattr(xp, "bfloat16", xp.float32))
+            if library == "jax"
+            else np.array([1, 1, 2, 2], dtype=pytest.importorskip("ml_dtypes").bfloat16),
+        )
+
+
 def test_strict_continuous_statistics_are_float64_for_float32_input():
     xs = pytest.importorskip("array_api_strict")
     near = np.array([0.3] * 15 + [float(np.float32(0.3)) + 1.1e-6], dtype=np.float32)
@@ -167,4 +206,4 @@ def test_jax_in_a_child_process():
         timeout=600,
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    assert "4 passed" in out.stdout and "skipped" not in out.stdout, out.stdout[-2000:]
+    assert "5 passed" in out.stdout and "skipped" not in out.stdout, out.stdout[-2000:]

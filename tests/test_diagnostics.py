@@ -106,3 +106,65 @@ def test_all_zero_advantages_have_zero_ess():
 def test_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         advshape.group_diagnostics(*args)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), "1", None, 1j])
+def test_threshold_must_be_a_finite_number(threshold):
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        advshape.group_diagnostics(np.ones(2), np.zeros(2), threshold=threshold)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1.0, 1e150, 1e200, 1e300])
+def test_ess_is_exact_at_any_magnitude(scale):
+    """ESS from A/max|A|: the same fraction whatever the advantages' scale (Σ A² over- or
+    underflowed before: NaN and 0)."""
+    rng = np.random.default_rng(8)
+    base = np.round(rng.normal(size=(3, 6)), 3)
+    base[2] = [4, -1, 0, 0, -1, -2]
+    advantages = base * scale
+    rewards = (base > 0).astype(float)
+    groups = {g: list(zip(rewards[g], advantages[g])) for g in range(3)}
+    want = exact_diagnostics(groups)
+    got = advshape.group_diagnostics(rewards, advantages)
+    assert got["ess_fraction"] == pytest.approx(float(want["ess_fraction"]), rel=1e-14)
+    assert got["max_abs_group_sum"] == pytest.approx(float(want["max_abs_group_sum"]), rel=1e-12)
+    got = advshape.group_diagnostics(
+        rewards.ravel(), advantages.ravel(), np.repeat(["a", "b", "c"], 6)
+    )
+    assert got["ess_fraction"] == pytest.approx(float(want["ess_fraction"]), rel=1e-14)
+
+
+def test_group_sum_beyond_float64_is_inf_not_nan():
+    got = advshape.group_diagnostics(np.array([[1.0, 1.0]]), np.array([[1.7e308, 1.7e308]]))
+    assert got["max_abs_group_sum"] == np.inf and got["ess_fraction"] == 1.0
+
+
+def test_ids_are_read_as_the_shapers_read_them():
+    rewards = np.array([1.0, 0.0, 1.0, 0.0, 0.5, 0.25])
+    for groups in (
+        [(1, 2), (1, 2), (1, 3), (1, 3), (1, 2), (1, 3)],
+        [1, 1, "1", "1", 1.0, "1"],
+        ["a", "a", "a\x00", "a\x00", "a", "a\x00"],
+    ):
+        advantages = advshape.shaper("rloo").advantages(rewards, groups=groups)
+        got = advshape.group_diagnostics(rewards, advantages, groups)
+        assert got["groups"] == 2 and got["max_abs_group_sum"] < 1e-15
+    for groups, match in (([1, None, 1, 2, 2, 1], "None"), ([0.0, np.nan] * 3, "NaN")):
+        with pytest.raises(ValueError, match=match):
+            advshape.group_diagnostics(rewards, rewards, groups)
+
+
+def test_complex_inputs_are_refused():
+    with pytest.raises(ValueError, match="advantages must be real.*real part"):
+        advshape.group_diagnostics(np.zeros(2), np.array([1j, 0]))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="rewards must be real"):
+        advshape.group_diagnostics(torch.tensor([1j, 0]), np.zeros(2))
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    from advshape._src import diagnostics
+
+    assert doctest.testmod(diagnostics).failed == 0

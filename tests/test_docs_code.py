@@ -83,8 +83,12 @@ def blocks(path: Path, text: str | None = None) -> list[Block]:
             )
         found.append(
             Block(
-                path, i + 1, lang, "\n".join(body) + "\n",
-                mark["kind"] if mark else None, mark["reason"] if mark else "",
+                path,
+                i + 1,
+                lang,
+                "\n".join(body) + "\n",
+                mark["kind"] if mark else None,
+                mark["reason"] if mark else "",
             )
         )
         i = j + 1
@@ -189,7 +193,9 @@ def test_runner_fails_on_wrong_output_and_exceptions(capsys, tmp_path, monkeypat
     with pytest.raises(ZeroDivisionError):
         run_page(page, capsys, "```python\n1 / 0\n```\n")
     with pytest.raises(SyntaxError):  # compile-only blocks are still compiled
-        run_page(page, capsys, "<!-- docs-test: compile-only needs a GPU -->\n```python\nx = (\n```\n")
+        run_page(
+            page, capsys, "<!-- docs-test: compile-only needs a GPU -->\n```python\nx = (\n```\n"
+        )
     with pytest.raises(AssertionError, match="say why"):
         run_page(page, capsys, "<!-- docs-test: compile-only -->\n```python\nx = 1\n```\n")
     shown = "<!-- docs-test: output -->\n```console\n$ advshape show grpo --n 2\nwrong\n```\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import torch
 
 import advshape
 from advshape.cli import main
@@ -127,6 +128,37 @@ def test_continuous_only_probe_is_skipped_for_binary_only_functions():
     result = explain(advshape.shaper("grpo_k:k=2").advantages, 6)
     assert result.equivariant and result.shaper is not None
     assert any("not probed on continuous rewards" in note for note in result.notes)
+
+
+def test_complex_advantages_are_refused_not_cast():
+    """The imaginary part used to be dropped silently (np.asarray(..., float64))."""
+    grpo = advshape.shaper("grpo").advantages
+
+    def numpy_complex(r):
+        return grpo(r) + 1j * r
+
+    def torch_complex(r):
+        return torch.from_numpy(grpo(r)).to(torch.complex128)
+
+    for fn in (numpy_complex, torch_complex):
+        with pytest.raises(ValueError, match="complex advantages.*real numbers"):
+            explain(fn, 4)
+
+
+def test_a_continuous_probe_that_returns_nan_is_not_reported_as_raising():
+    grpo = advshape.shaper("grpo").advantages
+
+    def nan_off_binary(r):
+        out = np.array(grpo(np.where((r == 0) | (r == 1), r, 0.0)))
+        out[(r != 0) & (r != 1)] = np.nan
+        return out
+
+    result = explain(nan_off_binary, 4, name="mine")
+    note = next(n for n in result.notes if "not probed on continuous" in n)
+    assert "mine returned non-finite advantages" in note and "raised" not in note
+    result = explain(advshape.shaper("grpo_k:k=2").advantages, 4, name="gk")
+    note = next(n for n in result.notes if "not probed on continuous" in n)
+    assert "gk raised ValueError: shaper 'grpo_k:k=2' needs binary rewards" in note
 
 
 def test_population_surrogate_by_probing_a_numpy_function():
@@ -322,3 +354,11 @@ def test_table_verl_shows_where_verls_variants_disagree(capsys):
     assert "nearest rloo (distance" in sections["verl:rloo_vectorized"]
     assert "not group-local" in sections["verl:gpg"] and "nearest maxrl" in sections["verl:gpg"]
     assert "refused (ValueError" in sections["verl:grpo_passk"]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import explain
+
+    assert doctest.testmod(explain).failed == 0

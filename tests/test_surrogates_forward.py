@@ -153,6 +153,45 @@ def test_bad_surrogates_are_refused(F, match):
         from_surrogate(F)
 
 
+CALLABLES_WITHOUT_A_DERIVATIVE = {
+    "step at 1/3 and 2/3": lambda r: np.floor(3 * np.asarray(r)) / 3 + np.asarray(r),
+    "jump at 0.3": lambda r: (np.asarray(r) > 0.3) * 1.0 + r,
+    "jump of 1e-6 at 0.123": lambda r: (np.asarray(r) > 0.123) * 1e-6 + r,
+    "jump at 1e-7": lambda r: (np.asarray(r) > 1e-7) * 1.0 + r,
+    "jump at 1 - 1e-7": lambda r: (np.asarray(r) > 1 - 1e-7) * 1.0 + r,
+    "infinite slope at 0.5": lambda r: np.cbrt(np.asarray(r) - 0.5),
+    "infinite slope at 0.4321": lambda r: np.cbrt(np.asarray(r) - 0.4321),
+    "kink at 0.61803": lambda r: r + 0.5 * np.abs(np.asarray(r) - 0.61803),
+}
+
+
+@pytest.mark.parametrize("case", list(CALLABLES_WITHOUT_A_DERIVATIVE))
+def test_callables_without_a_usable_derivative_are_refused(case):
+    """The string path refuses step functions and infinite slopes symbolically; a callable's
+    derivative is numerical, and used to give finite, arbitrary scores for them."""
+    fn = CALLABLES_WITHOUT_A_DERIVATIVE[case]
+    with pytest.raises(ValueError, match="no usable derivative near rho"):
+        from_surrogate(fn)
+    with pytest.raises(ValueError, match="regularizer Omega.*no usable derivative"):
+        from_surrogate("rho", regularizer=fn, lam=0.5)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda r: 2 * np.arcsin(np.sqrt(r)),  # infinite slope at the ends only: allowed
+        lambda r: np.sqrt(r),
+        lambda r: 1 - (1 - np.asarray(r)) ** 4,
+        lambda r: np.tanh(50 * (np.asarray(r) - 0.5)),  # steep but smooth
+        lambda r: np.log1p(9 * np.asarray(r)),
+    ],
+)
+def test_smooth_callables_are_accepted(fn):
+    shaper = from_surrogate(fn)
+    a_pos, a_neg = _table(shaper, 8)
+    assert np.all(np.isfinite(a_pos)) and np.all(np.isfinite(a_neg))
+
+
 def test_bad_regularizer_and_lam():
     with pytest.raises(ValueError, match="lam"):
         from_surrogate("rho", regularizer=ENTROPY, lam=-1)
@@ -189,3 +228,11 @@ def test_text_surrogate_shapers_pickle_and_rebuild():
     t = pickle.loads(pickle.dumps(s))
     assert t.spec == s.spec
     np.testing.assert_array_equal(t.scores(np.arange(9), 8), s.scores(np.arange(9), 8))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.surrogates import forward
+
+    assert doctest.testmod(forward).failed == 0

@@ -1,9 +1,9 @@
 """The PyTorch segment path (what CUDA tensors take), exercised on the CPU.
 
-On the CPU, torch batches normally detour through NumPy (faster there); a bfloat16 batch, or
-one that requires grad, takes the torch-native path that CUDA batches take, and
-``device_codes`` is the on-device factorisation of CUDA id tensors. CUDA itself is tested
-where a GPU is present.
+On the CPU, torch batches normally detour through NumPy (faster there); a bfloat16 batch
+takes the torch-native path that CUDA batches take, and so does any batch here once the NumPy
+detour is switched off (``torch_native``), and ``device_codes`` is the on-device factorisation
+of CUDA id tensors. CUDA itself is tested where a GPU is present.
 """
 
 from __future__ import annotations
@@ -33,19 +33,27 @@ def _batch(rng, binary: bool):
     return values.astype(np.float64)[perm], ids[perm]
 
 
+@pytest.fixture
+def torch_native(monkeypatch):
+    """CPU tensors take the torch-native (CUDA) path: no NumPy view."""
+    from advshape._src import shaper as shaper_module
+
+    monkeypatch.setattr(shaper_module, "_numpy_view", lambda rewards: None)
+
+
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("binary", [True, False])
-def test_torch_native_path_equals_numpy(spec, binary):
+def test_torch_native_path_equals_numpy(spec, binary, torch_native):
     shaper = advshape.shaper(spec)
     if shaper.info.binary_only and not binary:
         pytest.skip("binary-only shaper")
     rng = np.random.default_rng(3)
     values, ids = _batch(rng, binary)
     want = shaper.advantages(values, groups=ids)
-    # float64 that requires grad: not viewable by NumPy, so the torch-native path
+    # float64 that requires grad, on the torch-native path: detached, the same values
     x = torch.tensor(values, requires_grad=True)
     got = shaper.advantages(x, groups=torch.from_numpy(ids))
-    assert got.dtype == torch.float64
+    assert got.dtype == torch.float64 and got.grad_fn is None
     np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-14)
     got = shaper.advantages(x, groups=[f"id{i}" for i in ids])
     np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-14)
@@ -95,3 +103,23 @@ def test_cuda_ragged_batches_stay_on_the_device(spec):
         got = shaper.advantages(x, groups=groups)
         assert got.device.type == "cuda" and got.dtype == torch.float32
         np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("spec", ["grpo", "grpo:std=sample,eps=1e-6", "rloo", "dr_grpo"])
+def test_torch_native_path_at_the_extremes(spec, torch_native):
+    """The per-group power-of-two scaling (scatter_reduce maxima, first members by
+    scatter_reduce) on the torch path: the same values as NumPy's, which are tested exact."""
+    values = np.array(
+        [1.7e308, 5e-324, -1.7e308, 0.0, 1.6e308, 0.0, 1e-323, 0.0, 1e300, 1e300 * (1 + 2**-52)]
+    )
+    ids = np.array([0, 1, 0, 1, 0, 1, 2, 2, 3, 3])
+    shaper = advshape.shaper(spec)
+    try:
+        want = shaper.advantages(values, groups=ids)
+    except ValueError as err:  # rloo of ±1.7e308 does not fit float64: the same refusal
+        with pytest.raises(ValueError, match="do not fit"):
+            shaper.advantages(torch.from_numpy(values), groups=torch.from_numpy(ids))
+        assert "do not fit" in str(err)
+        return
+    got = shaper.advantages(torch.from_numpy(values), groups=torch.from_numpy(ids))
+    np.testing.assert_allclose(got.numpy(), want, rtol=4 * 2**-52, atol=5e-324)

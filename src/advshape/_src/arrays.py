@@ -9,7 +9,8 @@ Ragged batches (1-D rewards with a group id per response) take one of two routes
 - NumPy and PyTorch: *segments*. Group ids become integer codes (:func:`codes_numpy`,
   :func:`codes_torch`); per-group sums are ``bincount`` / ``index_add`` over the codes and are
   gathered back per response. The rewards are never sorted (the ids are, where they are not
-  small integers: as integers — pointers or hashes — never as Python objects), so the cost is a
+  small integers: fixed-width strings as integer hashes, Python objects through one dict pass),
+  so the cost is a
   few passes over the batch.
 - any other Array-API library: *blocks* (:func:`apply_blocks`). The batch is sorted once into
   blocks of equal group size, each block is a dense ``[groups, size]`` matrix, and the results
@@ -18,9 +19,7 @@ Ragged batches (1-D rewards with a group id per response) take one of two routes
 
 from __future__ import annotations
 
-import ctypes
-import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any, Protocol, cast
 
 import array_api_compat
@@ -62,8 +61,15 @@ def namespace(x: Array) -> Namespace:
 
 
 def check_rewards(xp: Namespace, rewards: Array) -> None:
-    """Real rewards only: complex ones (whose imaginary part would be dropped) are refused."""
+    """Real rewards only: complex ones (whose imaginary part would be dropped) are refused,
+    and so is NumPy's long double, which advshape would compute in float64 only."""
     dtype = rewards.dtype
+    if isinstance(rewards, np.ndarray) and dtype.kind == "f" and dtype.itemsize > 8:
+        raise ValueError(
+            f"rewards of dtype {dtype} (long double) are not supported: advshape computes in "
+            "float64 and would return float64 values labelled as long double; pass "
+            "rewards.astype(numpy.float64)"
+        )
     if not (
         xp.isdtype(dtype, "real floating")
         or xp.isdtype(dtype, "integral")
@@ -73,6 +79,53 @@ def check_rewards(xp: Namespace, rewards: Array) -> None:
             f"rewards must be real numbers (bool, integer or real floating), got dtype {dtype}; "
             "pass the real part explicitly if that is what you mean"
         )
+
+
+def check_representable(xp: Namespace, rewards: Array, shaper: str) -> None:
+    """Real-valued (non-binary) rewards must be exactly representable in the working dtype,
+    in which their statistics are computed: integers beyond ±2^53 (float64) are refused
+    rather than rounded (2^60 and 2^60 + 1 would become one value)."""
+    if not xp.isdtype(rewards.dtype, "integral") or rewards.size == 0:
+        return
+    work = working_dtype(xp, rewards)
+    bits = _mantissa_bits(xp, work)
+    limit = 2**bits
+    low, high = int(xp.min(rewards)), int(xp.max(rewards))
+    if high > limit or low < -limit:
+        bad = high if high > limit else low
+        raise ValueError(
+            f"shaper {shaper!r}: the integer reward {bad} is beyond ±2^{bits}, where {work} "
+            "(in which advshape computes) no longer holds every integer; subtract a common "
+            "offset or rescale the rewards first"
+        )
+
+
+def _mantissa_bits(xp: Namespace, dtype: DType) -> int:
+    """Significant bits of a floating dtype, from its machine epsilon (2^−52 -> 53)."""
+    return 1 - round(float(np.log2(float(xp.finfo(dtype).eps))))
+
+
+def canonical_bool(x: Array) -> Array:
+    """A bool array whose every byte is 0 or 1, reading as NumPy and PyTorch do (any non-zero
+    byte is True). Bool arrays made by ``.view(bool)`` or ``frombuffer`` can hold other
+    bytes, which byte-level counting (popcounts, uint8 sums, 2·code + r keys) would misread.
+    One pass over the bytes; the array itself when it is already canonical."""
+    if isinstance(x, np.ndarray):
+        raw = x.view(np.uint8)
+        return x if raw.size == 0 or int(raw.max()) <= 1 else raw != 0
+    import torch
+
+    raw = x.view(torch.uint8)
+    return x if raw.numel() == 0 or int(raw.max()) <= 1 else raw != 0
+
+
+def detached(x: Array) -> Array:
+    """Rewards without autograd history: advantages are constants of the policy-gradient loss,
+    so no gradient flows back into the rewards through them (a PyTorch tensor that requires
+    grad is detached; other arrays are returned as they are)."""
+    if array_api_compat.is_torch_array(x) and x.requires_grad:
+        return x.detach()
+    return x
 
 
 def float_dtype(xp: Namespace, x: Array) -> DType:
@@ -96,9 +149,10 @@ def working_dtype(xp: Namespace, x: Array) -> DType:
 
 def widens(xp: Namespace, x: Array) -> bool:
     """True if x's values are exactly representable in the working dtype with at least 29
-    spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then a group
-    sum of up to 2²⁹ of them is exact, a constant group is centred to exactly 0, and squares
-    of differences neither under- nor overflow, so no shift or rescaling is needed."""
+    spare mantissa bits (float16/bfloat16/float32 or small ints into float64): then the sum
+    of up to 2²⁹ nearly equal values (a near-constant group) is exact, any other group's sum
+    rounds only relative to its own magnitude, a constant group is centred to exactly 0, and
+    squares of differences neither under- nor overflow, so no shift or rescaling is needed."""
     work = working_dtype(xp, x)
     if work != xp.float64 or x.dtype == xp.float64:
         return False
@@ -122,7 +176,7 @@ def _first(xp: Namespace, x: Array, mask: Array) -> str:
     return f"{value!r} at index {where}"
 
 
-def _surely_finite(x: Array) -> bool:
+def surely_finite(x: Array) -> bool:
     """A one-pass test for NumPy: a finite sum means every value is finite (NaN and ±inf
     propagate); an infinite one may be an overflow of finite values, so False only means
     "look closer"."""
@@ -136,7 +190,7 @@ def _surely_finite(x: Array) -> bool:
 
 def check_finite(xp: Namespace, rewards: Array, shaper: str) -> None:
     """Reject NaN and ±inf: a NaN reward would silently poison a whole group's advantages."""
-    if xp.isdtype(rewards.dtype, "real floating") and not _surely_finite(rewards):
+    if xp.isdtype(rewards.dtype, "real floating") and not surely_finite(rewards):
         ok = xp.isfinite(rewards)
         if not bool(xp.all(ok)):
             raise ValueError(
@@ -149,7 +203,7 @@ def check_finite_output(xp: Namespace, out: Array, shaper: str) -> Array:
     """Advantages that do not fit the output dtype raise instead of becoming ±inf/NaN."""
     if (
         xp.isdtype(out.dtype, "real floating")
-        and not _surely_finite(out)
+        and not surely_finite(out)
         and not bool(xp.all(xp.isfinite(out)))
     ):
         fix = (
@@ -200,32 +254,96 @@ def _nan_id_error(where: str) -> ValueError:
     )
 
 
+def _id_dtype_error(dtype: Any, why: str) -> ValueError:
+    return ValueError(
+        f"group ids of dtype {dtype} {why}; pass integer ids (int64) or strings, one per reward"
+    )
+
+
+def check_id_tensor(groups: Any) -> None:
+    """Refuse id tensors whose dtype cannot hold distinct ids (bfloat16: 8 significant bits,
+    so ids above 256 merge) or that NumPy cannot read."""
+    if "bfloat16" in str(groups.dtype):
+        raise _id_dtype_error(
+            groups.dtype, "cannot hold distinct ids (8 significant bits: 257 reads as 256)"
+        )
+    if getattr(groups, "is_complex", lambda: False)():
+        raise _id_dtype_error(groups.dtype, "are not supported")
+
+
 def host_ids(groups: Any, n: int) -> np.ndarray:
-    """Group ids as a 1-D NumPy array (NumPy, lists, or host copies of other arrays)."""
+    """Group ids as a 1-D NumPy array in which two entries are equal iff the ids are.
+
+    Arrays (NumPy, PyTorch, CuPy, any Array-API library, anything with ``__array__``) are
+    taken at their values. A Python sequence or iterable (list, tuple, generator, ...) keeps
+    each id as the Python object it is, so two ids are one group iff they are equal as Python
+    values (``1 == 1.0 == True``, but ``1 != "1"``, ``"a" != "a\\0"``, ``"a" != b"a"``,
+    ``2**53 + 1 != 2.0**53``): NumPy's coercion of a list to one dtype, which would merge
+    some of those, is never applied. Only lists of plain ints (or of plain floats) become
+    int64 (float64) arrays, which is exact.
+    """
     if isinstance(groups, np.ma.MaskedArray):
         raise ValueError(
             "groups is a numpy masked array; advshape does not apply masks: pass plain ids"
         )
+    if isinstance(groups, str | bytes | bytearray):
+        raise ValueError(
+            f"groups must hold one id per reward ({n}), got a single {type(groups).__name__} "
+            f"{groups[:40]!r}; pass a list or array of ids, e.g. [prompt_id] * n"
+        )
+    if isinstance(groups, Set | Mapping):
+        raise ValueError(
+            f"groups must be an ordered sequence of ids (one per reward, in the rewards' "
+            f"order), got a {type(groups).__name__}, which has no order; pass a list or array"
+        )
     if isinstance(groups, np.ndarray):
+        check_id_tensor(groups)
         ids = groups
     elif array_api_compat.is_torch_array(groups) or array_api_compat.is_cupy_array(groups):
-        ids = to_numpy(groups)
-    elif array_api_compat.is_array_api_obj(groups):
-        ids = np.asarray(groups)
-    else:
+        check_id_tensor(groups)
         try:
-            ids = np.asarray(groups)
-        except ValueError:  # ragged nested sequences
-            ids = np.empty(0, dtype=object)
-        if ids.ndim != 1 or ids.dtype.kind not in "biufUS":
-            # tuples, mixed or unusual ids: one Python object per response
-            items = list(groups)
-            ids = np.empty(len(items), dtype=object)
-            for i, item in enumerate(items):
-                ids[i] = item
+            ids = to_numpy(groups)
+        except TypeError as err:  # a dtype NumPy lacks
+            raise _id_dtype_error(groups.dtype, "are not supported") from err
+    elif array_api_compat.is_array_api_obj(groups) or hasattr(groups, "__array__"):
+        check_id_tensor(groups)
+        ids = np.asarray(groups)
+    elif isinstance(groups, Iterable):
+        ids = _python_ids(list(groups))
+    else:
+        raise ValueError(
+            f"groups must hold one id per reward ({n}), got a single {type(groups).__name__} "
+            f"{groups!r}; pass a list or array of ids"
+        )
     if ids.ndim != 1 or ids.shape[0] != n:
         raise _shape_error(n, ids.shape)
     return ids
+
+
+def _python_ids(items: list[Any]) -> np.ndarray:
+    """Python ids as an array that keeps their Python equality (see :func:`host_ids`)."""
+    kinds = set(map(type, items))
+    if kinds and kinds <= {int, bool}:
+        try:
+            return np.array(items, dtype=np.int64)
+        except OverflowError:  # beyond int64: kept as Python ints below
+            pass
+    elif kinds == {float}:
+        return np.array(items, dtype=np.float64)
+    return np.fromiter(items, dtype=object, count=len(items))  # each id as it is
+
+
+def check_id_array(groups: Array, n: int) -> None:
+    """Checks of an id array of another Array-API library (JAX, ...), which is grouped where it
+    lives: one id per reward, a dtype that holds distinct ids, no NaN."""
+    check_id_tensor(groups)
+    if groups.ndim != 1 or int(groups.shape[0]) != n:
+        raise _shape_error(n, tuple(groups.shape))
+    gxp = array_api_compat.array_namespace(groups)
+    if gxp.isdtype(groups.dtype, "complex floating"):
+        raise _id_dtype_error(groups.dtype, "are not supported")
+    if gxp.isdtype(groups.dtype, "real floating") and bool(gxp.any(gxp.isnan(groups))):
+        raise _nan_id_error("in a float array")
 
 
 def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -234,8 +352,8 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
     Codes need not be dense (some slots may be empty); they are what per-group arrays are
     indexed by. Integer ids in a small range are their own codes; other numbers are factorised
     with ``np.unique``; fixed-width strings by a verified 64-bit hash; Python objects (verl's
-    uid strings) by identity, then one dict pass over one representative per object. Every
-    route is exact. NaN and None ids are refused.
+    uid strings) by one dict pass (Python equality). Every route is exact. NaN, NaT and None
+    ids are refused.
     """
     n = ids.shape[0]
     if n == 0:
@@ -254,25 +372,20 @@ def codes_numpy(ids: np.ndarray) -> tuple[np.ndarray, int]:
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
         return codes.astype(np.intp, copy=False), int(codes.max()) + 1
     if kind in "fcmM":
+        if np.any(ids != ids):  # NaN, or NaT: equal to nothing, not even itself
+            raise _nan_id_error(f"in a {ids.dtype} array")
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1)
         return codes.astype(np.intp, copy=False), int(codes.max()) + 1
-    # Strings and Python objects (verl's uid strings): exact factorisation through a dict,
-    # which hashes and compares the ids themselves. Sorting objects would compare them in
-    # Python, far slower. In verl's batches each prompt's uid is one string object repeated
-    # for its n responses, so the dict only needs to see one member per distinct object.
+    # Fixed-width strings: a verified integer hash (benchmarks/bench_group_ids.py: 3-5x
+    # np.unique on the strings at 4,096 and 65,536 ids). Python objects (verl's uid strings):
+    # one dict pass, which hashes and compares the ids themselves (Python equality) and is
+    # fast on verl's batches, where each prompt's uid is one string object repeated (its
+    # hash is cached); sorting objects would compare them in Python, far slower.
     if kind in "US":
         return _fixed_width_codes(ids)
-    ids = np.ascontiguousarray(ids)
-    if _CPYTHON_OBJECT_POINTERS:
-        return _codes_by_identity(ids)
+    if kind != "O":  # structured records, ml_dtypes' bfloat16, ...: not ids
+        raise _id_dtype_error(ids.dtype, "are not supported")
     return _codes_by_dict(ids)
-
-
-# An object array holds one PyObject pointer (8 bytes) per entry; on 64-bit CPython the
-# pointer is the object's identity, and identical objects are equal ids.
-_CPYTHON_OBJECT_POINTERS = (
-    platform.python_implementation() == "CPython" and np.dtype(object).itemsize == 8
-)
 
 
 # Odd 64-bit multipliers, one per 8-byte word of a fixed-width id (fixed: results are
@@ -297,18 +410,18 @@ def _fixed_width_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
     slots = int(codes.max()) + 1
     first = np.empty(slots, dtype=np.intp)
     first[codes] = np.arange(n)
-    if not np.array_equal(ids.take(first).take(codes), ids):  # a collision: exact fallback
+    if not np.array_equal(words.take(first, axis=0).take(codes, axis=0), words):  # collision
         codes = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.intp)
         slots = int(codes.max()) + 1
     return codes, slots
 
 
 def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """Code = index of the id's first occurrence, from one dict pass."""
+    """Codes 0..G−1 in order of first occurrence, from one dict pass (Python equality)."""
     n = ids.shape[0]
     first: dict[Any, int] = {}
     try:
-        codes = np.fromiter(map(first.setdefault, ids, range(n)), dtype=np.intp, count=n)
+        at = np.fromiter(map(first.setdefault, ids, range(n)), dtype=np.intp, count=n)
     except TypeError as err:
         bad = next(x for x in ids if not _hashable(x))
         raise ValueError(
@@ -316,25 +429,11 @@ def _codes_by_dict(ids: np.ndarray) -> tuple[np.ndarray, int]:
         ) from err
     if any(key is None or key != key for key in first):  # key != key: NaN
         raise _nan_id_error("in the ids")
-    return codes, n
-
-
-def _codes_by_identity(ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """Group the entries by object identity (a sort of their pointers: integers, so NumPy's
-    vectorised sort), then factorise one representative object per identity with the dict:
-    equal but distinct objects still get one code, so the result is exact."""
-    n = ids.shape[0]
-    pointers = np.ctypeslib.as_array((ctypes.c_int64 * n).from_address(ids.ctypes.data))
-    order = np.argsort(pointers)
-    by_pointer = pointers.take(order)
-    starts = np.empty(n, dtype=bool)  # where a new object begins in pointer order
-    starts[0] = True
-    np.not_equal(by_pointer[1:], by_pointer[:-1], out=starts[1:])
-    representatives = ids.take(order[starts])
-    rep_codes, slots = _codes_by_dict(representatives)
-    codes = np.empty(n, dtype=np.intp)
-    codes[order] = rep_codes.take(np.cumsum(starts) - 1)
-    return codes, slots
+    # each id's first position -> its group's rank: dense codes, so per-group arrays have G
+    # slots, not n
+    rank = np.empty(n, dtype=np.intp)
+    rank[np.fromiter(first.values(), dtype=np.intp, count=len(first))] = np.arange(len(first))
+    return rank.take(at), len(first)
 
 
 def _hashable(x: Any) -> bool:
@@ -364,10 +463,9 @@ def device_codes(groups: Any, n: int) -> tuple[Any, int]:
     groups is the only value that reaches the host)."""
     import torch
 
+    check_id_tensor(groups)
     if groups.ndim != 1 or groups.shape[0] != n:
         raise _shape_error(n, groups.shape)
-    if groups.is_complex():
-        raise ValueError(f"group ids must be ints or strings, got dtype {groups.dtype}")
     if groups.is_floating_point() and bool(torch.isnan(groups).any()):
         raise _nan_id_error("in a float tensor")
     if n == 0:
@@ -392,6 +490,8 @@ class Groups(Protocol):
 
     def reference(self, x: Array) -> Array: ...
 
+    def maximum(self, x: Array) -> Array: ...
+
 
 class DenseGroups:
     """Groups along the last axis of ``[..., n]``. Per-group values keep a length-1 last axis
@@ -408,8 +508,13 @@ class DenseGroups:
         return per_group
 
     def reference(self, x: Array) -> Array:
-        """One member of each group (the first), broadcast to its group."""
+        """One member of each group (the first), broadcast to its group; the segment forms
+        pick the same member, so dense and ragged batches shift by the same value."""
         return x[..., :1]
+
+    def maximum(self, x: Array) -> Array:
+        """The largest member of each group."""
+        return self.xp.max(x, axis=-1, keepdims=True)
 
 
 class NumpySegments:
@@ -430,8 +535,14 @@ class NumpySegments:
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         ref = np.zeros(self.slots, dtype=x.dtype)
-        ref[self.codes] = x  # any member will do: one is written last
+        ref[self.codes[::-1]] = x[::-1]  # the last write wins: each group's first member
         return ref
+
+    def maximum(self, x: np.ndarray) -> np.ndarray:
+        """The largest member of each group (x ≥ 0: unused slots read 0)."""
+        top = np.zeros(self.slots, dtype=x.dtype)
+        np.maximum.at(top, self.codes, x)
+        return top
 
 
 class TorchSegments:
@@ -444,6 +555,7 @@ class TorchSegments:
         self.codes, self.slots = codes, slots
         self.sizes = torch.bincount(codes, minlength=slots)  # members per slot
         self.count = self.sizes.to(dtype)
+        self.first: Any = None  # each group's first member, found when first needed
 
     def total(self, x: Array) -> Array:
         import torch
@@ -456,9 +568,20 @@ class TorchSegments:
     def reference(self, x: Array) -> Array:
         import torch
 
-        ref = torch.zeros(self.slots, dtype=x.dtype, device=x.device)
-        ref[self.codes] = x
-        return ref
+        if self.first is None:  # each group's first member (a deterministic choice)
+            n = self.codes.shape[0]
+            positions = torch.arange(n, device=self.codes.device)
+            first = torch.full((self.slots,), n, dtype=positions.dtype, device=positions.device)
+            self.first = first.scatter_reduce_(0, self.codes, positions, reduce="amin")
+            self.first.clamp_(max=max(n - 1, 0))  # unused slots: any valid index
+        return x.index_select(0, self.first)
+
+    def maximum(self, x: Array) -> Array:
+        """The largest member of each group (x ≥ 0: unused slots read 0)."""
+        import torch
+
+        top = torch.zeros(self.slots, dtype=x.dtype, device=x.device)
+        return top.scatter_reduce_(0, self.codes, x, reduce="amax")
 
 
 # --- Ragged batches as dense blocks (any Array-API library) ---------------------------------

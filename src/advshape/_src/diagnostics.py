@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from advshape._src import arrays
 from advshape._src.combinatorics import pass_at_k
 
 __all__ = ["group_diagnostics", "pass_at_k_ladder"]
@@ -27,8 +28,21 @@ def pass_at_k_ladder(n: int) -> tuple[int, ...]:
 
 def _as_float_vector(name: str, values: Any) -> np.ndarray:
     if hasattr(values, "detach"):  # torch, without importing it
-        values = values.detach().to("cpu").double().numpy()
-    out = np.asarray(values, dtype=np.float64)
+        values = values.detach().to("cpu")
+        if values.is_complex():
+            raise ValueError(f"group_diagnostics: {name} must be real, got dtype {values.dtype}")
+        values = values.double().numpy()
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(
+            f"group_diagnostics: {name} must be real numbers, got dtype {raw.dtype}"
+            + (
+                "; pass the real part explicitly if it is what you mean"
+                if raw.dtype.kind == "c"
+                else ""
+            )
+        )
+    out = raw.astype(np.float64)
     if not np.all(np.isfinite(out)):
         raise ValueError(f"group_diagnostics: {name} must be finite (got NaN or inf)")
     return out
@@ -41,11 +55,10 @@ def group_diagnostics(
     *,
     threshold: float = 1.0,
 ) -> dict[str, float]:
-    """Per-group statistics of one batch: rewards ``[..., N]`` (one group per row) or 1-D with
-    ``groups`` (a group id per response, any order and sizes), and their advantages.
+    """Per-group statistics of one batch of rewards and their shaped advantages.
 
-    A response counts as correct when its reward is ≥ ``threshold`` (1: a 0/1 verifier's
-    pass). With G groups, group g of size N_g holding c_g correct responses:
+    A response counts as correct when its reward is ≥ ``threshold``. With G groups, group g
+    of size N_g holding c_g correct responses and advantages A_i:
 
     - ``groups``: G;
     - ``frac_all_correct`` / ``frac_all_wrong`` / ``frac_mixed``: the fractions of groups
@@ -53,14 +66,47 @@ def group_diagnostics(
     - ``frac_zero_advantage``: the fraction of responses whose advantage is exactly 0;
     - ``ess_fraction``: the effective sample size of |A| within a group relative to its size,
       ESS_g/N_g = (Σ_i |A_i|)² / (N_g · Σ_i A_i²) ∈ [1/N_g, 1] (Kish), averaged over the
-      groups with a non-zero advantage; 0 when every advantage is 0;
-    - ``max_abs_group_sum``: max_g |Σ_{i∈g} A_i|, 0 (to rounding) for a mean-centred shaper;
+      groups with a non-zero advantage; 0 when every advantage is 0. It is computed from
+      A_i/max_i |A_i|, so it is exact for advantages of any finite magnitude;
+    - ``max_abs_group_sum``: max_g |Σ_{i∈g} A_i|, 0 (to rounding) for a mean-centred shaper
+      (inf only if the true sum exceeds the float64 range);
     - ``pass@k`` for k in 1, 2, 4, …, n and n (n the smallest group size): the unbiased
-      estimate 1 − C(N_g − c_g, k)/C(N_g, k) (paper Eq. 11) averaged over the groups.
+      estimate ρ̂_k = 1 − C(N_g − c_g, k)/C(N_g, k) (paper Eq. 11) averaged over the groups.
 
-    Returns plain floats (NumPy float64 arithmetic). Raises ``ValueError`` for mismatched
-    shapes, an empty batch or non-finite values.
+    Group ids are read exactly as the shapers read them (``Shaper.advantages(..., groups=)``):
+    two ids are one group iff they are equal as Python values; NaN and None ids are refused.
+
+    Args:
+        rewards: ``[..., N]`` (one group per row) or 1-D with ``groups``; real numbers.
+        advantages: the same shape as ``rewards``; real numbers.
+        groups: a group id per response (ints, strings, tuples, ...: any order and sizes),
+            or None for one group per row.
+        threshold: the reward from which a response counts as correct (1: a 0/1 verifier).
+
+    Returns:
+        The statistics above as plain floats (NumPy float64 arithmetic).
+
+    Raises:
+        ValueError: mismatched shapes, an empty batch, non-finite or complex values, bad ids,
+            a threshold that is not a finite number.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> r = np.array([[1.0, 0, 0, 0], [1, 1, 1, 1]])
+        >>> d = advshape.group_diagnostics(r, advshape.shaper("grpo").advantages(r))
+        >>> d["frac_mixed"], d["pass@1"], round(d["ess_fraction"], 12)
+        (0.5, 0.625, 0.75)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049 (Eq. 11:
+        https://arxiv.org/abs/2510.23049); Chen et al. 2021, arXiv 2107.03374 (pass@k).
     """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float | np.number)
+        or not (np.isfinite(threshold) and np.isreal(threshold))
+    ):
+        raise ValueError(f"group_diagnostics: threshold must be a finite number, got {threshold!r}")
     r = _as_float_vector("rewards", rewards)
     a = _as_float_vector("advantages", advantages)
     if r.shape != a.shape:
@@ -73,33 +119,41 @@ def group_diagnostics(
         if r.ndim == 0:
             raise ValueError("group_diagnostics: rewards must be [..., N] or 1-D with groups")
         n = r.shape[-1]
-        ids = np.repeat(np.arange(r.size // n), n)
+        ids, slots = np.repeat(np.arange(r.size // n), n), r.size // n
     else:
-        ids_raw = np.asarray(groups)
-        if r.ndim != 1 or ids_raw.shape != r.shape:
+        if r.ndim != 1:
             raise ValueError(
-                f"group_diagnostics: with groups, rewards must be 1-D and groups of the same "
-                f"length (got rewards {r.shape}, groups {ids_raw.shape})"
+                f"group_diagnostics: with groups, rewards must be 1-D (one entry per response), "
+                f"got shape {r.shape}"
             )
-        _, ids = np.unique(ids_raw, return_inverse=True)
-    r, a, ids = r.ravel(), a.ravel(), ids.ravel()
-    g = int(ids.max()) + 1
-    size = np.bincount(ids, minlength=g)
-    correct = np.bincount(ids, weights=(r >= threshold).astype(np.float64), minlength=g)
-    correct = correct.astype(np.int64)
-    abs_sum = np.bincount(ids, weights=np.abs(a), minlength=g)
-    sq_sum = np.bincount(ids, weights=a * a, minlength=g)
-    group_sum = np.bincount(ids, weights=a, minlength=g)
-    live = sq_sum > 0
+        ids, slots = arrays.codes_numpy(arrays.host_ids(groups, r.shape[0]))
+    r, a = r.ravel(), a.ravel()
+    size = np.bincount(ids, minlength=slots)
+    used = size > 0  # codes need not be dense: skip the empty slots
+    size = size[used]
+    correct = np.bincount(ids, weights=r >= threshold, minlength=slots)[used].astype(np.int64)
+    # scale each group by its largest |A|: sums of |A|/top and (A/top)² neither over- nor
+    # underflow (the largest term is 1), whatever the advantages' magnitude
+    magnitude = np.abs(a)
+    top = np.zeros(slots)
+    np.maximum.at(top, ids, magnitude)
+    top_each = top.take(ids)
+    unit = a / np.where(top_each > 0, top_each, 1.0)
+    abs_sum = np.bincount(ids, weights=np.abs(unit), minlength=slots)[used]
+    sq_sum = np.bincount(ids, weights=unit * unit, minlength=slots)[used]
+    group_sum = np.bincount(ids, weights=unit, minlength=slots)[used]
+    live = top[used] > 0
     ess = abs_sum[live] ** 2 / (size[live] * sq_sum[live])
+    with np.errstate(over="ignore"):  # a sum beyond the float64 range is inf, honestly
+        largest_sum = float(np.max(np.abs(group_sum) * top[used]))
     out = {
-        "groups": float(g),
+        "groups": float(size.size),
         "frac_all_correct": float(np.mean(correct == size)),
         "frac_all_wrong": float(np.mean(correct == 0)),
         "frac_mixed": float(np.mean((correct > 0) & (correct < size))),
         "frac_zero_advantage": float(np.mean(a == 0.0)),
         "ess_fraction": float(np.mean(ess)) if ess.size else 0.0,
-        "max_abs_group_sum": float(np.max(np.abs(group_sum))),
+        "max_abs_group_sum": largest_sum,
     }
     for k in pass_at_k_ladder(int(size.min())):
         out[f"pass@{k}"] = float(np.mean(pass_at_k(size, correct, k)))

@@ -31,6 +31,8 @@ response x₍ₙ₎ − x₍ₙ₋₁₎ and everyone else 0. All weights are bi
 
 from __future__ import annotations
 
+from typing import Any
+
 import array_api_compat
 import numpy as np
 from numpy.typing import NDArray
@@ -40,7 +42,7 @@ from advshape._src.combinatorics import binom_ratio_table, bounded_cache
 
 BASELINES = ("none", "loo", "loo_unscaled", "loo_minus_one")
 
-__all__ = ["BASELINES", "pkpo_dense", "pkpo_position_weights"]
+__all__ = ["BASELINES", "offset_weight", "pkpo_dense", "pkpo_position_weights"]
 
 
 def _readonly(weights: dict[str, NDArray[np.float64]]) -> dict[str, NDArray[np.float64]]:
@@ -105,15 +107,38 @@ def pkpo_matrix(n: int, k: int, baseline: str) -> NDArray[np.float64]:
     return matrix
 
 
+def offset_weight(n: int, k: int, baseline: str) -> float:
+    """How a common offset c of the rewards moves every advantage: A(x + c) = A(x) + c·this.
+
+    Each quantity is a mean of subset maxima, which moves by c (the empty maximum, 0, does
+    not): s by c, ρ̂₋(k) by c, the (k − 1)-subset baseline by c if k ≥ 2 (0 if k = 1). So
+    "none" 1, "loo_unscaled" 0, "loo_minus_one" 0 (1 at k = 1, where it is REINFORCE) and
+    "loo" 1 − n/(n − 1) = −1/(n − 1): these are the column sums of :func:`pkpo_matrix`, exactly.
+    """
+    if baseline == "none" or (baseline == "loo_minus_one" and k == 1):
+        return 1.0
+    if baseline == "loo":
+        return -1.0 / (n - 1)
+    return 0.0
+
+
 def pkpo_dense(xp: Namespace, rewards: Array, k: int, baseline: str, out_dtype: DType) -> Array:
-    """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library)."""
+    """PKPO advantages along the last axis of ``rewards`` [..., n] (any Array-API library).
+
+    Exact to the working precision (float64 where the library has it) for any finite rewards:
+    each group is shifted by its smallest reward first, A(x) = A(x − x₍₁₎) + x₍₁₎·w₀ with w₀ the
+    exact :func:`offset_weight`, so a shared offset cancels before any weighted sum (a constant
+    group gives exactly x₍₁₎·w₀: 0 for the offset-invariant baselines); a group whose spread
+    overflows is scaled by a power of two first. Tied rewards get one value (computed at the
+    last of their sorted positions), so the result does not depend on the responses' order.
+    """
     n = int(rewards.shape[-1])
     device = array_api_compat.device(rewards)
     # sums of weighted rewards in the working precision (float64 where available), whatever
     # the rewards' dtype; cast to the output dtype at the end
-    out_dtype, final_dtype = working_dtype(xp, rewards), out_dtype
+    work = working_dtype(xp, rewards)
     # sort in the rewards' own dtype (ordering is exact in any dtype, and cheaper there)
-    x = rewards if xp.isdtype(rewards.dtype, "real floating") else xp.astype(rewards, final_dtype)
+    x = rewards if xp.isdtype(rewards.dtype, "real floating") else xp.astype(rewards, out_dtype)
     xs: Array  # sorted rewards and their permutation, in the library of `rewards`
     order: Array
     if isinstance(x, np.ndarray):  # plain NumPy: an unstable argsort (the compat one is stable)
@@ -124,23 +149,65 @@ def pkpo_dense(xp: Namespace, rewards: Array, k: int, baseline: str, out_dtype: 
     else:
         order = xp.argsort(x, axis=-1)  # ties may land in any order: results do not depend on it
         xs = xp.take_along_axis(x, order, axis=-1)
-    xs = xp.astype(xs, out_dtype)
+    sorted_work = xp.astype(xs, work)
+    low = sorted_work[..., :1]
+    delta = sorted_work - low  # ≥ 0; exact for rewards narrower than the working dtype
+    unit = None
+    if not bool(xp.all(xp.isfinite(delta[..., -1:]))):  # x₍ₙ₎ − x₍₁₎ overflows: scale first
+        # by c = 2^(−E), E = ⌊log₂ max|x|⌋, as two normal factors (as continuous._Units does)
+        top = xp.maximum(xp.abs(low), xp.abs(sorted_work[..., -1:]))
+        exponent = xp.floor(xp.log2(top))  # top > 0 here
+        half = xp.floor(exponent / 2)
+        c0, c1 = 2.0 ** (half - exponent), 2.0 ** (-half)
+        delta = sorted_work * c0 * c1 - low * c0 * c1
+        unit = (2.0 ** (exponent - half), 2.0**half)
+    out = _weighted_sums(xp, delta, k, baseline, work, device)
+    if unit is not None:
+        out = out * unit[0] * unit[1]
+    shift = offset_weight(n, k, baseline)
+    if shift != 0.0:
+        out = out + low * shift
+    out = _equal_for_ties(xp, out, xs)
+    return _unsort(xp, xp.astype(out, out_dtype), order)
+
+
+def _weighted_sums(
+    xp: Namespace, xs: Array, k: int, baseline: str, work: DType, device: Any
+) -> Array:
+    """A₍ₚ₎ = Σ_q x₍q₎·W[q, p] of sorted rows ``xs``: one small matrix product per row up to
+    n = _MATMUL_MAX_N, prefix sums beyond."""
+    n = int(xs.shape[-1])
     if n <= _MATMUL_MAX_N:
-        matrix = xp.asarray(np.array(pkpo_matrix(n, k, baseline)), dtype=out_dtype, device=device)
-        out = np.matmul(xs, matrix) if isinstance(xs, np.ndarray) else xp.matmul(xs, matrix)
-    else:
-        w = pkpo_position_weights(n, k, baseline)
-        out = xp.asarray(np.array(w["self"]), dtype=out_dtype, device=device) * xs
-        if np.any(w["above"]):
-            weighted = xp.asarray(np.array(w["above"]), dtype=out_dtype, device=device) * xs
-            # Σ_{q>p} = total − inclusive prefix sum
-            out = out + (
-                xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
-            )
-        if np.any(w["below"]):
-            weighted = xp.asarray(np.array(w["below"]), dtype=out_dtype, device=device) * xs
-            out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
-    return _unsort(xp, xp.astype(out, final_dtype), order)
+        matrix = xp.asarray(np.array(pkpo_matrix(n, k, baseline)), dtype=work, device=device)
+        return np.matmul(xs, matrix) if isinstance(xs, np.ndarray) else xp.matmul(xs, matrix)
+    w = pkpo_position_weights(n, k, baseline)
+    out = xp.asarray(np.array(w["self"]), dtype=work, device=device) * xs
+    if np.any(w["above"]):
+        weighted = xp.asarray(np.array(w["above"]), dtype=work, device=device) * xs
+        # Σ_{q>p} = total − inclusive prefix sum
+        out = out + (
+            xp.sum(weighted, axis=-1, keepdims=True) - xp.cumulative_sum(weighted, axis=-1)
+        )
+    if np.any(w["below"]):
+        weighted = xp.asarray(np.array(w["below"]), dtype=work, device=device) * xs
+        out = out + (xp.cumulative_sum(weighted, axis=-1) - weighted)  # Σ_{q<p}
+    return out
+
+
+def _equal_for_ties(xp: Namespace, values: Array, xs: Array) -> Array:
+    """``values`` (by sorted position) with every run of tied rewards given the value at the
+    run's last position. Tied responses have equal advantages by definition (the same reward,
+    the same others), but the formula of each position rounds differently; this picks one."""
+    tied = xs[..., 1:] == xs[..., :-1]  # position p continues into p + 1
+    if not bool(xp.any(tied)):
+        return values
+    device = array_api_compat.device(xs)
+    index = xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
+    last = xp.zeros((*tuple(xs.shape[:-1]), 1), dtype=index, device=device)
+    cont = xp.concat((xp.astype(tied, index), last), axis=-1)  # 0 at each run's end
+    ends_before = xp.cumulative_sum(1 - cont, axis=-1) - (1 - cont)  # the run index of p
+    run_ends = xp.argsort(cont, axis=-1, stable=True)  # run ends first, in order
+    return xp.take_along_axis(values, xp.take_along_axis(run_ends, ends_before, axis=-1), axis=-1)
 
 
 def _unsort(xp: Namespace, values: Array, order: Array) -> Array:

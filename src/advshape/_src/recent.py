@@ -1,13 +1,11 @@
 """Shapers published after the paper: MaxRL, W-REINFORCE / NSR / PSR and verl's GRPO Pass@k.
 
 Scores ``(A⁺, A⁻)`` as functions of the counts (N⁺, N), population surrogates F(ρ) in closed
-form, and the continuous-reward form of ``grpo_passk``. Kept apart from :mod:`scores` (the
+form (the continuous-reward form of ``grpo_passk`` is in :mod:`continuous`). Kept apart from :mod:`scores` (the
 paper's shapers) so that each file cites one body of work. ρ̂ = N⁺/N throughout.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,13 +13,8 @@ from numpy.typing import ArrayLike, NDArray
 from advshape._src.closed_forms import as_rho
 from advshape._src.scores import Scores
 
-if TYPE_CHECKING:
-    from advshape._src.arrays import Array, DType, Namespace
-
-
 __all__ = [
     "grpo_passk",
-    "grpo_passk_continuous",
     "maxrl",
     "maxrl_surrogate",
     "nsr",
@@ -121,33 +114,3 @@ def grpo_passk(n_pos: ArrayLike, n: ArrayLike, std: str = "sample", eps: float =
     else:
         value = np.ones(n_pos.shape)
     return np.where(one, value, 0.0), np.zeros(n_pos.shape)
-
-
-def grpo_passk_continuous(
-    xp: Namespace, rewards: Array, dtype: DType, std: str = "sample", eps: float = 1e-6
-) -> Array:
-    """``grpo_passk`` on real rewards: (r_max − r_second)/(σ_sample + ε) at the first argmax, 0
-    elsewhere; a group whose two best rewards tie gets 0 everywhere (verl computes 0/ε there,
-    the same 0, except with ε = 0, where verl's 0/0 gives NaN and this gives 0)."""
-    n = rewards.shape[-1]
-    x = xp.astype(rewards, dtype)
-    ordered = xp.sort(x, axis=-1)
-    gap = ordered[..., -1:] - ordered[..., -2:-1]
-    if std == "sample":
-        d = x - xp.mean(x, axis=-1, keepdims=True)
-        sigma = xp.sqrt(xp.sum(d * d, axis=-1, keepdims=True) / (n - 1))
-        tie = gap == 0
-        value = xp.where(
-            tie, xp.zeros_like(gap), gap / xp.where(tie, xp.ones_like(gap), sigma + eps)
-        )
-    else:
-        value = gap
-    best = xp.argmax(x, axis=-1, keepdims=True)
-    positions = xp.reshape(xp.arange(n, device=_device(x)), (1,) * (x.ndim - 1) + (n,))
-    return xp.where(positions == best, value, xp.zeros_like(x))
-
-
-def _device(x: Array) -> Any:
-    import array_api_compat
-
-    return array_api_compat.device(x)

@@ -365,7 +365,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
             Param("eps", float, 1e-6, "added to the std before dividing", real(0)),
         ),
         scores=recent.grpo_passk,
-        generic=recent.grpo_passk_continuous,
+        generic=continuous.grpo_passk,
         min_n=lambda p: 2,
     ),
 )

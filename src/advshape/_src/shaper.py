@@ -329,14 +329,14 @@ def _correct(rewards: Any) -> Any:
     inf are neither). One comparison pass and one pass over (r = 1) | (r = 0)."""
     if isinstance(rewards, np.ndarray):
         if rewards.dtype == np.bool_:
-            return rewards
+            return arrays.canonical_bool(rewards)  # bytes other than 0/1 would miscount
         pos = rewards == 1
         return pos if np.count_nonzero(pos | (rewards == 0)) == rewards.size else None
     if array_api_compat.is_torch_array(rewards):
         import torch
 
         if rewards.dtype == torch.bool:
-            return rewards
+            return arrays.canonical_bool(rewards)
         pos = rewards == 1
         return pos if bool(torch.logical_or(pos, rewards == 0).all()) else None
     xp = array_api_compat.array_namespace(rewards)
@@ -631,11 +631,7 @@ def _ragged_array_api(tables: CountTables, xp: arrays.Namespace, rewards: Any, g
         codes, _ = arrays.codes_numpy(arrays.host_ids(groups, n))
         ids = xp.asarray(codes, device=array_api_compat.device(rewards))
     else:
-        gxp = array_api_compat.array_namespace(groups)
-        if groups.ndim != 1 or int(groups.shape[0]) != n:
-            raise arrays._shape_error(n, groups.shape)
-        if gxp.isdtype(groups.dtype, "real floating") and bool(gxp.any(gxp.isnan(groups))):
-            raise arrays._nan_id_error("in a float array")
+        arrays.check_id_array(groups, n)
     if n == 0:
         return xp.zeros((0,), dtype=arrays.float_dtype(xp, rewards))
     return arrays.apply_blocks(
@@ -653,6 +649,7 @@ def _real_rewards(
     if tables.generic is None:
         raise arrays.non_binary_error(xp, rewards, tables.spec)
     arrays.check_finite(xp, rewards, tables.spec)
+    arrays.check_representable(xp, rewards, tables.spec)
     dtype = arrays.float_dtype(xp, rewards)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow raises just below
         if groups is None:
@@ -793,6 +790,7 @@ def count_advantages(tables: CountTables, rewards: Any, groups: Any = None) -> A
         Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
         (Sec. 2 and Table 1: advantages as scores of (N⁺, N)).
     """
+    rewards = arrays.detached(rewards)  # advantages are constants of the loss: no autograd
     xp = arrays.namespace(rewards)
     arrays.check_rewards(xp, rewards)
     if groups is None:

@@ -92,11 +92,23 @@ class Explanation(NamedTuple):
         return rho * np.nan_to_num(self.a_pos) + 0.0, -(1 - rho) * np.nan_to_num(self.a_neg) + 0.0
 
 
+class _NonFinite(ValueError):
+    """``fn`` returned NaN or ±inf (it did not raise)."""
+
+
 def _call(fn: AdvantageFn, rewards: np.ndarray) -> np.ndarray:
     out = fn(rewards.copy())
-    if hasattr(out, "detach"):  # torch
-        out = out.detach().cpu().double().numpy()
-    out = np.asarray(out, dtype=np.float64)
+    if hasattr(out, "detach"):  # torch: a host copy (complex stays complex, checked below)
+        out = out.detach().cpu()
+        out = out.numpy() if out.is_complex() else out.double().numpy()
+    raw = np.asarray(out)
+    if raw.dtype.kind == "c":
+        raise ValueError(
+            f"the advantage function returned complex advantages (dtype {raw.dtype}) for rewards "
+            f"of shape {rewards.shape}; it must return real numbers (return .real explicitly "
+            "if the imaginary part is meant to be dropped)"
+        )
+    out = np.asarray(raw, dtype=np.float64)
     if out.shape != rewards.shape:
         raise ValueError(
             f"the advantage function returned shape {out.shape} for rewards of shape "
@@ -104,7 +116,7 @@ def _call(fn: AdvantageFn, rewards: np.ndarray) -> np.ndarray:
         )
     if not np.all(np.isfinite(out)):
         row, col = np.argwhere(~np.isfinite(out))[0]
-        raise ValueError(
+        raise _NonFinite(
             f"the advantage function returned {out[row, col]} for rewards {rewards[row].tolist()} "
             f"(group {row}, response {col}); it must return finite advantages"
         )
@@ -146,10 +158,39 @@ def explain(
 ) -> Explanation:
     """Probe ``fn`` at group size ``n``, check it, and read off its scores (see module docstring).
 
-    ``fn(rewards)`` gets a float64 NumPy array ``[G, N]`` and returns advantages ``[G, N]``
-    (NumPy, a torch tensor or anything ``np.asarray`` takes). ``rtol``/``atol`` are the
-    tolerances of every comparison (loosen them for float32 code). ``continuous=False`` skips
-    the equivariance probe on real-valued rewards (for functions that accept only 0/1).
+    For a count-based ``fn`` the scores table is A⁺(N⁺) = fn's advantage of a correct response
+    and A⁻(N⁺) of a wrong one in a group with N⁺ correct (paper Sec. 5.1, Lemma 2), from which
+    the weights w⁺ = ρ̂A⁺, w⁻ = −(1 − ρ̂)A⁻ and the surrogate follow.
+
+    Args:
+        fn: rewards ``[G, N]`` (a float64 NumPy array) -> advantages ``[G, N]`` (NumPy, a torch
+            tensor or anything ``np.asarray`` takes); real and finite.
+        n: the group size N ≥ 2 to probe at.
+        name: how ``fn`` is named in the result and the notes.
+        rtol: relative tolerance of every comparison (loosen it for float32 code).
+        atol: absolute tolerance of every comparison.
+        seed: seed of the random permutations and continuous probes.
+        continuous: False skips the equivariance probe on real-valued rewards (for functions
+            that accept only 0/1).
+
+    Returns:
+        An :class:`Explanation`: the checks, counterexamples, scores table and, for an
+        equivariant count-based ``fn``, a count-based :class:`advshape.Shaper`.
+
+    Raises:
+        ValueError: bad ``n`` or ``fn``; ``fn`` returns the wrong shape, non-finite values on
+            0/1 rewards, or complex advantages (whose imaginary part would be dropped).
+
+    Example:
+        >>> import advshape
+        >>> from advshape.surrogates.explain import explain
+        >>> result = explain(advshape.shaper("rloo").advantages, 4)
+        >>> result.checks["count-based"], [round(float(a), 6) for a in result.a_pos[1:]]
+        (True, [1.0, 0.666667, 0.333333, 0.0])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049
+        (https://arxiv.org/abs/2510.23049): Sec. 5.1, Lemma 2.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise ValueError(f"n must be an integer group size >= 2, got {n!r}")
@@ -213,7 +254,12 @@ def explain(
             if batch_index == 0:
                 raise
             # a function for 0/1 rewards only: equivariance is judged on 0/1 rewards
-            notes.append(f"not probed on continuous rewards (fn raised: {err})")
+            how = (
+                f"{name} returned non-finite advantages: {err}"
+                if isinstance(err, _NonFinite)
+                else f"{name} raised {type(err).__name__}: {err}"
+            )
+            notes.append(f"not probed on continuous rewards ({how})")
             continue
         for _ in range(3):
             perms = np.stack([rng.permutation(n) for _ in range(batch.shape[0])])

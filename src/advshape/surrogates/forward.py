@@ -13,7 +13,8 @@ Both scores are 0 in constant groups (ρ̂ ∈ {0, 1}), like every mean-centred 
 F and Ω may be SymPy expressions or strings in ``rho`` (differentiated symbolically, then
 compiled to NumPy with ``sympy.lambdify``), or Python callables ρ -> value (differentiated
 numerically by Ridders' extrapolated central differences: absolute error ≲ 1e-9·max(1, |F'|)
-for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py).
+for F analytic within min(ρ̂, 1 − ρ̂)/2 of ρ̂, measured in tests/test_surrogates_forward.py;
+callables without a continuous derivative inside (0, 1) are refused).
 SymPy is imported only when a string or expression is given. Strings are read with SymPy's
 ``parse_expr``, which evaluates Python: pass only formulas you would run yourself.
 """
@@ -68,6 +69,11 @@ def numeric_derivative(f: Callable[[Array], ArrayLike], x: ArrayLike) -> Array:
     shrink by 1.4 per level for 10 levels; per x the extrapolant with the smallest error
     estimate is returned. Vectorised: f is called on whole arrays.
     """
+    return _ridders(f, x)[0]
+
+
+def _ridders(f: Callable[[Array], ArrayLike], x: ArrayLike) -> tuple[Array, Array]:
+    """(f'(x), its error estimate) by Ridders' method (see :func:`numeric_derivative`)."""
     x = np.asarray(x, dtype=np.float64)
     h = np.minimum(0.05, np.minimum(x, 1.0 - x) / 2.0)
     shrink, shrink2 = 1.4, 1.96
@@ -93,7 +99,7 @@ def numeric_derivative(f: Callable[[Array], ArrayLike], x: ArrayLike) -> Array:
             best = np.where(better, row[j], best)
             best_err = np.where(better, err, best_err)
         previous = row
-    return best
+    return best, best_err
 
 
 class SurrogateFunction:
@@ -106,7 +112,8 @@ class SurrogateFunction:
             self.source = None  # a callable cannot be rebuilt from text
             self.symbolic = False
             self._value = _vectorised(source, role)
-            self._derivative = lambda r: numeric_derivative(self._value, r)
+            self._derivative = lambda r: _ridders(self._value, r)[0]
+            self.derivative_error = lambda r: _ridders(self._value, r)
             self.at_zero = float(np.asarray(self._value(np.array([0.0])))[0])
             self.at_one = float(np.asarray(self._value(np.array([1.0])))[0])
         else:
@@ -294,8 +301,97 @@ def _end_limit(expr, rho, point: int, role: str) -> float:
         return float("nan")
 
 
+# The derivative of a callable is numerical, so a function that has none (a jump) or whose
+# slope is infinite somewhere inside (0, 1) would still get finite, arbitrary scores. Two
+# checks find them: (1) Ridders' own error estimate, which is large wherever every step
+# straddles a jump or an infinite slope (within ~h₀/20 of it); (2) the values against the
+# integral of the derivative on every cell of the check grid (Simpson's rule): a cell that
+# disagrees is halved until it agrees, and one that still disagrees at width _NARROWEST
+# holds a jump or an infinite slope that (1) missed.
+_RELIABLE = 1e-3  # Ridders' error estimate, relative to max(1, |F'|)
+_AGREE = 1e-6  # relative agreement of ΔF and ∫F' on a cell ...
+_NOISE = 1e-9  # ... above this fraction of max |F| (rounding and noise in F itself)
+_NARROWEST = 1e-13
+
+
+def _no_derivative(f: SurrogateFunction, what: str, where: float, detail: str) -> ValueError:
+    return ValueError(
+        f"{what} = {f.text!r} (a Python callable) has no usable derivative near rho = "
+        f"{where:.12g}: {detail} (a jump, a kink or an infinite slope); a callable surrogate "
+        "must be continuously differentiable inside (0, 1), with a finite slope"
+    )
+
+
+def _check_differentiable(f: SurrogateFunction, what: str) -> Array:
+    """Refuse a callable F whose numerical derivative is unreliable or whose increments are
+    not the integral of its derivative (see the comment above); F' on the check grid."""
+
+    def slope(x: Array) -> Array:
+        value, error = f.derivative_error(x)
+        # rounding alone gives central differences an error ~ ε·|F|/h at the smallest step h
+        smallest_step = np.minimum(0.05, np.minimum(x, 1.0 - x) / 2.0) / 1.4**9
+        rounding = 1e3 * np.finfo(np.float64).eps * scale / smallest_step
+        with np.errstate(invalid="ignore"):
+            unreliable = ~(error <= _RELIABLE * np.maximum(1.0, np.abs(value)) + rounding)
+        if np.any(unreliable):
+            i = int(np.argmax(unreliable))
+            raise _no_derivative(
+                f,
+                what,
+                float(x[i]),
+                f"its numerical derivative there, {value[i]:.6g}, has an "
+                f"error estimate of {error[i]:.3g}",
+            )
+        return value
+
+    left, right = _CHECK_GRID[:-1], _CHECK_GRID[1:]
+    values = f(_CHECK_GRID)
+    scale = max(1.0, float(np.max(np.abs(values))))
+    grid_slopes = slopes = slope(_CHECK_GRID)
+    f_left, f_right, d_left, d_right = values[:-1], values[1:], slopes[:-1], slopes[1:]
+    floor = _NOISE * scale
+    while left.size:
+        mid = 0.5 * (left + right)
+        f_mid, d_mid = f(mid), slope(mid)
+        integral = (right - left) / 6.0 * (d_left + 4.0 * d_mid + d_right)
+        change = f_right - f_left
+        with np.errstate(invalid="ignore"):
+            bad = ~(
+                np.abs(change - integral) <= _AGREE * (np.abs(change) + np.abs(integral)) + floor
+            )
+        if not np.any(bad):
+            return grid_slopes
+        # halved cells that keep disagreeing: a jump or an infinite slope (a smooth F agrees
+        # after a few halvings; a few hundred disagreeing cells cannot all hold one)
+        stuck = bad & (right - left <= _NARROWEST)
+        if np.any(stuck) or np.count_nonzero(bad) > 256:
+            i = int(np.argmax(stuck)) if np.any(stuck) else int(np.argmax(bad))
+            raise _no_derivative(
+                f,
+                what,
+                float(mid[i]),
+                f"it changes by {change[i]:.6g} on [{left[i]:.12g}, "
+                f"{right[i]:.12g}], while its numerical derivative integrates to "
+                f"{integral[i]:.6g} there",
+            )
+        left = np.concatenate([left[bad], mid[bad]])
+        right = np.concatenate([mid[bad], right[bad]])
+        f_left = np.concatenate([f_left[bad], f_mid[bad]])
+        f_right = np.concatenate([f_mid[bad], f_right[bad]])
+        d_left = np.concatenate([d_left[bad], d_mid[bad]])
+        d_right = np.concatenate([d_mid[bad], d_right[bad]])
+    return grid_slopes
+
+
+def _grid_slopes(f: SurrogateFunction, what: str) -> Array:
+    """F' on the check grid; for a callable, after checking that it is differentiable."""
+    if f.symbolic:
+        return f.derivative(_CHECK_GRID)
+    return _check_differentiable(f, what)
+
+
 def _check_reward(f: SurrogateFunction) -> None:
-    slope = f.derivative(_CHECK_GRID)
+    slope = _grid_slopes(f, "surrogate F")
     if not np.all(np.isfinite(slope)):
         bad = _CHECK_GRID[~np.isfinite(slope)][0]
         raise ValueError(
@@ -328,41 +424,43 @@ def from_surrogate(
 
         A± = [F'(ρ̂) + λ·Ω'(ρ̂)] · A±_RLOO                      (paper Sec. 1.2, Eqs. 22, 26)
 
-    ``F``, ``regularizer`` (Ω): strings or SymPy expressions in ``rho`` (symbolic derivative),
-    or callables ρ -> value (numerical derivative, see :func:`numeric_derivative`).
     F must be non-decreasing on [0, 1] and finite at both ends (checked on a grid of 4,177
     points, dense near the ends); Ω need only be differentiable inside (0, 1) and finite at the
-    ends. ``lam`` ≥ 0. The shaper's ``surrogate`` is F + λΩ; ``reverse_engineer`` of the
-    shaper recovers it (round trip), and ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to
-    N/(N − 1) (Corollary 1). The spec texts ``surrogate:F;regularizer=Ω;lam=λ;name=NAME`` and
-    ``F=F;Omega=Ω;lam=λ`` build the same shaper through ``advshape.shaper``; a shaper from text
-    or SymPy pickles as that ``surrogate:`` text, one from a Python callable refuses to pickle.
+    ends. A Python callable is differentiated numerically (:func:`numeric_derivative`), so it
+    must be continuously differentiable inside (0, 1): a jump, a kink or an infinite slope is
+    refused (found by Ridders' error estimate and by checking F's increments against the
+    integral of F' on halved grid cells). The shaper's ``surrogate`` is F + λΩ;
+    ``reverse_engineer`` of the shaper recovers it (round trip), and
+    ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to N/(N − 1) (Corollary 1). The spec
+    texts ``surrogate:F;regularizer=Ω;lam=λ;name=NAME`` and ``F=F;Omega=Ω;lam=λ`` build the
+    same shaper through ``advshape.shaper``; a shaper from text or SymPy pickles as that
+    ``surrogate:`` text, one from a Python callable refuses to pickle.
 
     Args:
-        F: the surrogate reward, non-decreasing on [0, 1].
+        F: the surrogate: a string or SymPy expression in ``rho`` (symbolic derivative), or a
+            callable ρ -> value.
         name: the shaper's name (default ``"from_surrogate"``).
-        regularizer: Ω, or None.
-        lam: λ ≥ 0; non-zero needs a regulariser.
+        regularizer: Ω, in the same forms as F, or None.
+        lam: λ ≥ 0, the strength of Ω.
 
     Returns:
-        A count-based :class:`advshape.Shaper` (binary rewards; groups of at least 2).
+        A count-based :class:`advshape.Shaper` (binary rewards, N ≥ 2).
 
     Raises:
-        ValueError: F that cannot be parsed, is not finite at 0 or 1, decreases, or does not
-            reward success; a regulariser without a finite derivative; a bad ``lam``.
+        ValueError: F or Ω does not parse, is not finite at an end, has no usable derivative
+            inside (0, 1), F decreases or does not reward success, or λ is negative or given
+            without Ω.
 
     Example:
-        >>> import numpy as np, advshape
-        >>> s = advshape.from_surrogate("2*asin(sqrt(rho))")
-        >>> s.spec
-        'F=2*asin(sqrt(rho))'
-        >>> grpo = advshape.shaper("grpo")
-        >>> bool(np.allclose(s.scores(np.arange(9), 8)[0], 8 / 7 * grpo.scores(np.arange(9), 8)[0]))
-        True
+        >>> import advshape
+        >>> shaper = advshape.from_surrogate("2*asin(sqrt(rho))")  # GRPO·N/(N−1)
+        >>> a_pos, a_neg = shaper.scores(1, 4)
+        >>> print(f"{float(a_pos):.6f} {float(a_neg):.6f}")
+        2.309401 -0.769800
 
     References:
-        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
-        (Sec. 1.2, contribution C-2; Eqs. 2, 22, 26; Corollary 1).
+        Advantage Shaping as Surrogate Reward Maximization, arXiv 2510.23049
+        (https://arxiv.org/abs/2510.23049): Sec. 1.2 (C-2), Sec. 5.2, Eqs. 2, 22, 26.
     """
     lam = float(lam)
     if not math.isfinite(lam) or lam < 0:
@@ -373,7 +471,7 @@ def from_surrogate(
     _check_reward(surrogate)
     reg = SurrogateFunction(regularizer, "regularizer Omega") if regularizer is not None else None
     if reg is not None:
-        slope = reg.derivative(_CHECK_GRID)
+        slope = _grid_slopes(reg, "regularizer Omega")
         if not np.all(np.isfinite(slope)):
             bad = _CHECK_GRID[~np.isfinite(slope)][0]
             raise ValueError(
