@@ -2,7 +2,7 @@
 
     python benchmarks/bench_lm_precision.py            # the main job's task, model, B, N
 
-Trains the main job's configuration (``advshape.lm.train.Args`` defaults: divisor, tiny
+Trains the main job's configuration (``advshape.lm.config.Args`` defaults: divisor, tiny
 Llama 2 × 64, B = 32 × N = 16) for ``--steps`` steps with ``--precision fp32`` and with
 ``--precision bf16``, alternating over ``--repeats`` runs so drifting load hits both, from
 the same cached warm start. Prints each precision's median step time and its split
@@ -29,7 +29,8 @@ def main(argv=None) -> int:
     if args.steps < 3 or args.repeats < 1 or args.threads < 0:
         parser.error("need --steps >= 3, --repeats >= 1, --threads >= 0")
 
-    from advshape.lm.train import Args, train
+    from advshape.lm.config import Args
+    from advshape.lm.train import train
 
     times: dict[str, dict[str, list[float]]] = {
         p: {f: [] for f in FIELDS} for p in ("fp32", "bf16")

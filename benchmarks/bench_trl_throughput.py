@@ -23,7 +23,6 @@ load average; and the ratios advshape / TRL.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -61,13 +60,16 @@ class Args:
 
 
 def parse_args(argv=None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for field in dataclasses.fields(Args):
-        kind = {"int": int, "float": float}.get(str(field.type), str)
-        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default)
-    args = Args(**vars(parser.parse_args(argv)))
+    from advshape.cli.dataclass_options import parse
+
+    prog = os.path.basename(__file__)
+    args = parse(Args, argv, prog=prog, description=__doc__.split("\n\n")[0])
     if not 0 <= args.warmup_steps < args.steps:
-        parser.error(f"--warmup-steps must be in [0, --steps), got {args.warmup_steps}")
+        print(
+            f"{prog}: error: --warmup-steps must be in [0, --steps), got {args.warmup_steps}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     return args
 
 
@@ -87,9 +89,10 @@ def build_checkpoint(args: Args, task, path: str) -> None:
 
 
 def run_advshape(args: Args, checkpoint: str, max_new_tokens: int, workdir: str, run_id: int):
-    from advshape.lm import train as lm_train
+    from advshape.lm.config import Args as RunArgs
+    from advshape.lm.train import train
 
-    run = lm_train.Args(
+    run = RunArgs(
         task=args.task,
         shaper=args.shaper,
         seed=args.seed,
@@ -110,7 +113,7 @@ def run_advshape(args: Args, checkpoint: str, max_new_tokens: int, workdir: str,
         threads=args.threads,
         progress=False,
     )
-    records = [r for r in lm_train.train(run)["history"] if r["kind"] == "train"]
+    records = [r for r in train(run)["history"] if r["kind"] == "train"]
     with open(os.path.join(run.out, "config.json")) as f:
         start = json.load(f)["warm_start"]["path"]  # TRL starts from this same checkpoint
     timed = records[args.warmup_steps :]
@@ -185,8 +188,8 @@ def run_trl(args: Args, task, checkpoint: str, max_new_tokens: int, workdir: str
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        from advshape.lm.config import response_cap
         from advshape.lm.tasks import Task
-        from advshape.lm.train import response_cap
     except ImportError as err:
         sys.exit(f"this benchmark needs advshape's small-LM trainer (advshape.lm, issue 5): {err}")
     import torch

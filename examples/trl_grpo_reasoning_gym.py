@@ -16,56 +16,55 @@ the gym's score itself. A checkpoint without a chat template gets the question a
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
 import sys
 from pathlib import Path
 
+from advshape.cli.dataclass_options import parse
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the checkpoint is local: never reach the Hub
 
 
 @dataclasses.dataclass
 class Args:
-    model_path: str = dataclasses.field(
-        default="", metadata={"help": "local directory of a causal LM checkpoint (required)"}
-    )
-    task: str = dataclasses.field(default="chain_sum", metadata={"help": "reasoning-gym dataset"})
-    shaper: str = dataclasses.field(
-        default="grpo_k:k=4", metadata={"help": "advshape shaper spec (see `advshape list`)"}
-    )
-    num_generations: int = dataclasses.field(
-        default=8, metadata={"help": "N: responses per prompt"}
-    )
-    prompts_per_step: int = dataclasses.field(
-        default=8, metadata={"help": "prompts per optimisation step (over all processes)"}
-    )
-    steps: int = dataclasses.field(default=200, metadata={"help": "optimisation steps"})
-    max_completion_length: int = dataclasses.field(default=256, metadata={"help": "tokens"})
-    learning_rate: float = dataclasses.field(default=1e-6, metadata={"help": "AdamW step size"})
-    temperature: float = dataclasses.field(default=1.0, metadata={"help": "sampling temperature"})
-    n_problems: int = dataclasses.field(default=4096, metadata={"help": "training problems"})
-    seed: int = dataclasses.field(default=0, metadata={"help": "problem and training seed"})
-    bf16: bool = dataclasses.field(default=True, metadata={"help": "bfloat16 on a GPU"})
-    use_vllm: bool = dataclasses.field(default=False, metadata={"help": "generate with vLLM"})
-    output_dir: str = dataclasses.field(default="runs/trl_grpo", metadata={"help": "outputs"})
-    report_to: str = dataclasses.field(default="none", metadata={"help": "none, wandb, ..."})
+    """The options of this script (each field is ``--field-name``; ``--help`` lists them)."""
+
+    model_path: str = ""
+    """local directory of a causal LM checkpoint (required)"""
+    task: str = "chain_sum"
+    """reasoning-gym dataset"""
+    shaper: str = "grpo_k:k=4"
+    """advshape shaper spec (see `advshape list`)"""
+    num_generations: int = 8
+    """N: responses per prompt"""
+    prompts_per_step: int = 8
+    """prompts per optimisation step (over all processes)"""
+    steps: int = 200
+    """optimisation steps"""
+    max_completion_length: int = 256
+    """longest completion, in tokens"""
+    learning_rate: float = 1e-6
+    """AdamW step size"""
+    temperature: float = 1.0
+    """sampling temperature"""
+    n_problems: int = 4096
+    """training problems"""
+    seed: int = 0
+    """problem and training seed"""
+    bf16: bool = True
+    """bfloat16 on a GPU"""
+    use_vllm: bool = False
+    """generate with vLLM"""
+    output_dir: str = "runs/trl_grpo"
+    """outputs"""
+    report_to: str = "none"
+    """none, wandb, ..."""
 
 
 def parse_args(argv=None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type in (bool, "bool"):
-            parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=field.default,
-                help=field.metadata["help"],
-            )  # fmt: skip
-        else:
-            kind = {"int": int, "float": float}.get(str(field.type), str)
-            parser.add_argument(flag, type=kind, default=field.default, help=field.metadata["help"])
-    return Args(**vars(parser.parse_args(argv)))
+    return parse(Args, argv, prog=Path(__file__).name, description=__doc__.split("\n\n")[0])
 
 
 ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -13,6 +12,7 @@ import advshape
 from advshape.bandit import run as bandit_run
 from advshape.bandit.dynamics import BanditConfig
 from advshape.cli import bandit_cmds
+from advshape.cli.dataclass_options import parse
 
 
 def _study(**kw):
@@ -142,9 +142,7 @@ def test_surrogate_specs_go_to_from_surrogate(monkeypatch):
 
 
 def _cli(argv):
-    parser = argparse.ArgumentParser()
-    bandit_cmds.configure_simulate(parser)
-    return bandit_cmds.run_simulate(parser.parse_args(argv))
+    return bandit_cmds.run_simulate(parse(bandit_cmds.SimulateArgs, argv, prog="simulate"))
 
 
 def test_cli_runs_and_prints_the_summary(tmp_path, capsys):
@@ -161,12 +159,11 @@ def test_cli_runs_and_prints_the_summary(tmp_path, capsys):
 
 
 def test_cli_defaults_are_the_issue_study():
-    parser = argparse.ArgumentParser()
-    bandit_cmds.configure_simulate(parser)
-    args = parser.parse_args([])
-    assert args.shapers == list(bandit_run.DEFAULT_SHAPERS)
+    args = parse(bandit_cmds.SimulateArgs, [], prog="simulate")
+    assert args.shapers == bandit_run.DEFAULT_SHAPERS
     assert (args.seeds, args.n, args.k) == (3, 16, 8)
     assert args.model == "shared" and args.dynamics == "sampled"
+    assert args.study().bandit == BanditConfig()
 
 
 @pytest.mark.parametrize(
@@ -177,7 +174,7 @@ def test_cli_defaults_are_the_issue_study():
         (["--shapers", "grpo_k:k=32"], "k=32 > group size n=16"),
         (["--shapers", "grpo", "grpo"], "lists the same shaper twice"),
         (["--shapers", "grpo", "grpo:std=population"], "lists the same shaper twice: grpo "),
-        (["--workers", "0"], r"--workers must be an integer in \[1, "),
+        (["--workers", "-1"], r"--workers must be an integer in \[0, "),
         (["--difficulty", "loguniform:0.5,0.1"], "LOW <= HIGH"),
     ],
 )
@@ -186,11 +183,11 @@ def test_cli_bad_input(tmp_path, argv, match):
         _cli([*argv, "--out", str(tmp_path / "x"), "--no-progress", "--no-plots"])
 
 
-def test_cli_rejects_unknown_choice():
-    parser = argparse.ArgumentParser()
-    bandit_cmds.configure_simulate(parser)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--model", "deep"])
+def test_cli_rejects_unknown_choice(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        parse(bandit_cmds.SimulateArgs, ["--model", "deep"], prog="simulate")
+    assert exit_.value.code == 2
+    assert "argument --model: invalid choice 'deep'" in capsys.readouterr().err
 
 
 def test_simulate_is_registered_in_the_dispatcher():

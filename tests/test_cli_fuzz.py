@@ -1,11 +1,15 @@
 """Every option of every subcommand, given bad values: one line, exit code 2, nothing written.
 
-The cases are derived from the argparse parsers themselves (``advshape.cli.build_parser``):
-each option's bad values come from its ``type`` (int, float, str), ``choices``, ``nargs``
-and whether it names a folder, so options and subcommands added later are walked
-automatically. Only the exceptions are listed by hand: options for which 0 or a negative
-number is meaningful, bad values of free-text options, and the cheapest valid command line
-of each subcommand (the "corrected command", run once per subcommand in the same ``--out``).
+The cases are derived from the parsers themselves: the argparse parsers of
+``advshape.cli.build_parser`` and, for the commands whose options are a dataclass
+(``advshape.cli.options_class``), the dataclass's fields as ``advshape.cli.dataclass_options``
+offers them. Each option's bad values come from its type (int, float, str, flag), its
+choices, whether it takes several values and whether it names a folder, so options and
+subcommands added later are walked automatically; an option of a type this walk does not
+know fails the guard below. Only the exceptions are listed by hand: options for which 0 or
+a negative number is meaningful, bad values of free-text options, and the cheapest valid
+command line of each subcommand (the "corrected command", run once per subcommand in the
+same ``--out``).
 
 Options are checked before any work, so each bad case returns in milliseconds; a handful
 of cases run as real subprocesses to show that no traceback reaches the user.
@@ -14,16 +18,20 @@ of cases run as real subprocesses to show that no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import os
 import subprocess
 import sys
+import typing
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from advshape.cli import build_parser, main
+from advshape._options import OneOf, field_checks
+from advshape.cli import COMMANDS, build_parser, main, options_class
+from advshape.cli.dataclass_options import offered_fields
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -69,7 +77,7 @@ SLOW = {"verify"}
 ZERO_OK = {
     "--seed", "--task-seed", "--max-new-tokens", "--warmstart-steps", "--threads",
     "--stop-after", "--weight-decay", "--test-fraction", "--prior-noise", "--feature-signal",
-    "--first-seed", "--n-train",
+    "--first-seed", "--n-train", "--workers",
 }  # fmt: skip
 NEGATIVE_OK: set[str] = set()
 
@@ -94,33 +102,73 @@ INT_BAD = ["-1", "0", "nan", "inf", "1" + "0" * 30, "1.5", "abc"]
 FLOAT_BAD = ["-1", "0", "nan", "inf", "-inf", "1e308", "abc"]
 
 
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option of one subcommand, as its parser knows it."""
+
+    name: str  # the flag shown in messages (--steps), or a positional's name
+    flags: tuple[str, ...]  # every option string; () for a positional
+    type: type | None  # int, float, str (or another converter), or None: a flag
+    choices: tuple | None
+    path: bool  # names a folder
+    dest: str
+
+
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return dict(sub.choices)
 
 
-def _is_path(action: argparse.Action) -> bool:
-    return action.dest == "out" or action.dest.endswith(("_dir", "_out"))
+def _is_path(dest: str) -> bool:
+    return dest == "out" or dest.endswith(("_dir", "_out"))
 
 
-def _name(action: argparse.Action) -> str:
-    return action.option_strings[-1] if action.option_strings else action.dest
+def _from_action(action: argparse.Action) -> Option:
+    flags = tuple(action.option_strings)
+    name = flags[-1] if flags else action.dest
+    kind = None if action.nargs == 0 else (action.type or str)  # argparse's default type: str
+    choices = tuple(action.choices) if action.choices is not None else None
+    return Option(name, flags, kind, choices, _is_path(action.dest), action.dest)
 
 
-def _bad_values(action: argparse.Action, paths: dict[str, str]) -> list[str]:
-    """Bad values for one option, from what argparse knows about it."""
-    name = _name(action)
-    if action.nargs == 0:  # a flag: a value attached to it is a usage error
+def _from_field(field: dataclasses.Field, hint, check=None) -> Option:
+    """An option of a dataclass command: --field-name, typed by the field's annotation; a
+    string field checked by a OneOf is a choice."""
+    flag = "--" + field.name.replace("_", "-")
+    choices = tuple(check.choices) if isinstance(check, OneOf) and hint is str else None
+    if typing.get_origin(hint) is tuple:  # several values of one type
+        hint = typing.get_args(hint)[0]
+    if hint is bool:
+        return Option(flag, (flag, "--no-" + flag[2:]), None, None, False, field.name)
+    if hint not in (int, float, str):
+        raise TypeError(f"{flag}: no bad values for options of type {hint!r}; add them here")
+    return Option(flag, (flag,), hint, choices, _is_path(field.name), field.name)
+
+
+def _options(command: str) -> list[Option]:
+    """Every option of ``command``, from its argparse parser or its dataclass."""
+    cls = options_class(command)
+    if cls is None:
+        sub = _subparsers()[command]
+        return [_from_action(a) for a in sub._actions if not isinstance(a, argparse._HelpAction)]
+    hints, checks = typing.get_type_hints(cls), field_checks(cls)
+    return [_from_field(f, hints[f.name], checks.get(f.name)) for f in offered_fields(cls)]
+
+
+def _bad_values(option: Option, paths: dict[str, str]) -> list[str]:
+    """Bad values for one option, from what its parser knows about it."""
+    name = option.name
+    if option.type is None and option.flags:  # a flag: a value attached to it is a usage error
         return ["=yes"]
-    if action.choices is not None:
-        return ["not-a-choice"] + ([""] if "" not in action.choices else [])
-    if _is_path(action):
+    if option.choices is not None:
+        return ["not-a-choice"] + ([""] if "" not in option.choices else [])
+    if option.path:
         bad = [paths["file"], os.path.join(paths["file"], "sub")]
         return bad + ([paths["unwritable"]] if paths["unwritable"] else [])
-    if action.type is int:
+    if option.type is int:
         bad = INT_BAD
-    elif action.type is float:
+    elif option.type is float:
         bad = FLOAT_BAD
     else:
         bad = [v.format(**paths) for v in TEXT_BAD.get(name, [""])]
@@ -133,9 +181,9 @@ def _bad_values(action: argparse.Action, paths: dict[str, str]) -> list[str]:
     return [v for v in bad if v not in skip]
 
 
-def _argv(command: str, action: argparse.Action, value: str, base: list[str]) -> list[str]:
-    if action.option_strings:
-        flag = action.option_strings[-1]
+def _argv(command: str, option: Option, value: str, base: list[str]) -> list[str]:
+    if option.flags:
+        flag = option.flags[0]
         if value.startswith("="):  # flags: --flag=yes
             return [command, *base, flag + value]
         return [command, *base, f"{flag}={value}" if value.startswith("-") else flag, *(
@@ -143,10 +191,10 @@ def _argv(command: str, action: argparse.Action, value: str, base: list[str]) ->
         )]  # fmt: skip
     # A positional: replace the base's value(s) at its position.
     sub = _subparsers()[command]
-    positionals = [a.dest for a in sub._actions if not a.option_strings]
-    index = positionals.index(action.dest)
+    actions = [a for a in sub._actions if not a.option_strings]
+    index = [a.dest for a in actions].index(option.dest)
     rest = list(base)
-    if action.nargs in ("*", "+"):
+    if actions[index].nargs in ("*", "+"):
         rest[index : index + 1] = [value]
     else:
         rest[index] = value
@@ -177,28 +225,41 @@ def _unwritable(tmp: Path) -> str | None:
     return None
 
 
-def _cases() -> list[tuple[str, argparse.Action]]:
-    cases = []
-    for command, sub in _subparsers().items():
-        for action in sub._actions:
-            if isinstance(action, argparse._HelpAction):
-                continue
-            cases.append((command, action))
-    return cases
+def _cases() -> list[tuple[str, Option]]:
+    return [(command, option) for command in COMMANDS for option in _options(command)]
 
 
 def test_every_subcommand_has_a_cheapest_valid_command_line():
-    missing = sorted(set(_subparsers()) - set(BASE))
+    missing = sorted(set(COMMANDS) - set(BASE))
     assert not missing, f"add the cheapest valid command line of {missing} to BASE"
 
 
-def test_every_train_field_declares_its_valid_values():
-    import dataclasses
+def test_every_option_of_every_subcommand_is_walked():
+    # argparse's subcommands and the dataclass ones are all found, with their options
+    assert {c for c, _ in _cases()} == set(COMMANDS)
+    assert {o.name for c, o in _cases() if c == "train"} >= {"--steps", "--eval-ks", "--out"}
+    assert {o.name for c, o in _cases() if c == "simulate"} >= {"--n", "--shapers", "--workers"}
+    hidden = {o.name for c, o in _cases() if c == "compare"}
+    assert "--shapers" in hidden and "--shaper" not in hidden and "--stop-after" not in hidden
 
-    from advshape.lm.train import FIELD_CHECKS, Args
 
-    missing = [f.name for f in dataclasses.fields(Args) if f.name not in FIELD_CHECKS]
-    assert not missing, f"add a check for {missing} to advshape.lm.train.FIELD_CHECKS"
+def test_every_dataclass_option_declares_its_valid_values():
+    for command in COMMANDS:
+        cls = options_class(command)
+        if cls is None:
+            continue
+        checks = field_checks(cls)
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in checks]
+        assert not missing, f"{command}: declare the valid values of {missing} with option()"
+
+
+def test_an_option_of_an_unknown_type_fails_the_walk():
+    @dataclasses.dataclass
+    class Odd:
+        ratio: complex = 1j
+
+    with pytest.raises(TypeError, match="no bad values for options of type"):
+        _from_field(dataclasses.fields(Odd)[0], complex)
 
 
 @pytest.mark.parametrize("command", sorted(BASE))
@@ -214,19 +275,22 @@ def test_bad_values_of_every_option_are_refused_in_one_line(command, tmp_path, m
     base = [a.format(**paths) for a in BASE[command]]
     before = _tree(tmp_path)
     tried = 0
-    for cmd, action in _cases():
+    for cmd, option in _cases():
         if cmd != command:
             continue
-        for value in _bad_values(action, paths):
-            argv = _argv(command, action, value, base)
+        for value in _bad_values(option, paths):
+            argv = _argv(command, option, value, base)
             code, err = _run(argv)
             shown = " ".join(argv)
             assert code == 2, f"{shown!r} exited {code}: {err}"
             lines = err.strip().splitlines()
             assert len(lines) == 1, f"{shown!r} printed {len(lines)} lines: {err}"
             assert "Traceback" not in err
-            # An option is named by its flag; a positional by its name or the value given.
-            named = action.option_strings or [action.dest, value]
+            # An option is named by its flag; a positional by its name or the value given;
+            # a flag given a value by the flag or the stray value.
+            named = list(option.flags) or [option.dest, value]
+            if option.type is None:
+                named.append(value.lstrip("="))
             assert any(n and n in lines[0] for n in named), f"{shown!r}: {lines[0]}"
             assert _tree(tmp_path) == before, f"{shown!r} wrote {_tree(tmp_path) - before}"
             tried += 1

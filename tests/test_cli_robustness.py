@@ -300,12 +300,12 @@ def test_compare_refuses_a_shaper_spelled_twice(tmp_path, capsys):
 
 @needs_torch
 def test_a_run_that_diverged_is_replaced_by_the_corrected_rerun(tmp_path, capsys, monkeypatch):
-    import advshape.lm.train as train_module
+    import advshape.lm.loss as loss_module
 
     out, cache = tmp_path / "run", tmp_path / "cache"
     argv = ["train", *TINY, "--out", str(out), "--cache-dir", str(cache)]
-    real = train_module.policy_loss
-    monkeypatch.setattr(train_module, "policy_loss", lambda *a, **k: real(*a, **k) * float("nan"))
+    real = loss_module.policy_loss
+    monkeypatch.setattr(loss_module, "policy_loss", lambda *a, **k: real(*a, **k) * float("nan"))
     capsys.readouterr()
     assert main([*argv, "--lr", "0.5"]) == 2
     err = _err(capsys)

@@ -1,5 +1,5 @@
 """Every code block of README.md and docs/ that claims to be Python runs, and shown output is
-checked where it is shown.
+checked where it is shown; Sybil (https://sybil.readthedocs.io) finds and runs the blocks.
 
 How a page's fenced blocks are treated (by the fence's info string):
 
@@ -15,18 +15,27 @@ How a page's fenced blocks are treated (by the fence's info string):
   compiled (it needs CUDA, a model checkpoint, GPUs or a long training run); the reason is
   required.
 
-Other languages (``bash``, ``text``, ...) are not Python and are left alone.
+Other languages (``bash``, ``text``, ...) are not Python and are left alone. A marker of
+another kind, or on a block it does not apply to, and an unclosed fence fail the page.
 """
 
 from __future__ import annotations
 
 import doctest
+import io
 import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Iterable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from sybil import Document, Example, Region, Sybil
+from sybil.evaluators.doctest import DocTestEvaluator
+from sybil.evaluators.python import PythonEvaluator
+from sybil.example import SybilFailure
+from sybil.parsers.abstract.doctest import DocTestStringParser
+from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(
@@ -36,139 +45,143 @@ PAGES = sorted(
 PAGE_IDS = [p.relative_to(ROOT).as_posix() for p in PAGES]
 
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<kind>[\w-]+)\s*(?P<reason>.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+CLOSING_FENCE = re.compile(r"(`{3,}|~{3,})\s*$")
 KINDS = ("compile-only", "output")
 
 
-@dataclass
-class Block:
-    path: Path
-    line: int  # 1-based line of the opening fence
-    lang: str
-    code: str
-    marker: str | None  # "compile-only", "output" or None
-    reason: str
-
-    def where(self) -> str:
-        return f"{self.path.relative_to(ROOT)}:{self.line}"
+def _where(document: Document, position: int) -> str:
+    line = document.text.count("\n", 0, position) + 1
+    return f"{Path(document.path).name}:{line}"
 
 
-def blocks(path: Path, text: str | None = None) -> list[Block]:
-    """The fenced code blocks of a Markdown file, with the docs-test marker just above each."""
-    lines = (path.read_text() if text is None else text).splitlines()
-    found: list[Block] = []
-    i = 0
-    while i < len(lines):
-        m = FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, fence = len(m["indent"]), m["fence"]
-        lang = (m["info"].split() or [""])[0].lower()
-        body: list[str] = []
-        j = i + 1
-        while j < len(lines) and not re.match(rf"^\s*{re.escape(fence)}\s*$", lines[j]):
-            body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
-            j += 1
-        if j == len(lines):
-            raise AssertionError(f"{path.relative_to(ROOT)}:{i + 1}: unclosed code fence")
-        k = i - 1
-        while k >= 0 and not lines[k].strip():
-            k -= 1
-        mark = MARKER.match(lines[k]) if k >= 0 else None
-        if mark and mark["kind"] not in KINDS:
-            raise AssertionError(
-                f"{path.relative_to(ROOT)}:{k + 1}: unknown docs-test marker {mark['kind']!r} "
-                f"(known: {', '.join(KINDS)})"
-            )
-        found.append(
-            Block(
-                path,
-                i + 1,
-                lang,
-                "\n".join(body) + "\n",
-                mark["kind"] if mark else None,
-                mark["reason"] if mark else "",
-            )
-        )
-        i = j + 1
-    return found
+def _marker_above(document: Document, start: int) -> re.Match[str] | None:
+    """The docs-test marker on the last non-blank line above ``start``, if any."""
+    lines = [line for line in document.text[:start].splitlines() if line.strip()]
+    return MARKER.match(lines[-1]) if lines else None
 
 
-def _check_console(block: Block, capsys: pytest.CaptureFixture[str]) -> None:
+def _compile_only(example: Example) -> None:
+    compile(example.parsed, _where(example.document, example.region.start), "exec")
+
+
+def _run_console(example: Example) -> None:
+    """Run each ``$ advshape ...`` line; its output must be the lines shown under it."""
     from advshape.cli import main
 
+    where = _where(example.document, example.region.start)
     commands: list[tuple[str, list[str]]] = []
-    for line in block.code.splitlines():
+    for line in str(example.parsed).splitlines():
         if line.startswith("$ "):
             commands.append((line[2:], []))
         elif commands:
             commands[-1][1].append(line)
         else:
-            raise AssertionError(f"{block.where()}: an output block must start with `$ advshape`")
+            raise AssertionError(f"{where}: an output block must start with `$ advshape`")
     for command, shown in commands:
         argv = shlex.split(command)
-        assert argv[0] == "advshape", f"{block.where()}: only `advshape` commands are run"
-        capsys.readouterr()
-        code = main(argv[1:])
-        captured = capsys.readouterr()
+        assert argv[0] == "advshape", f"{where}: only `advshape` commands are run"
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(argv[1:])
         # a shown error line (`advshape CMD: error: ...`, on stderr) means exit code 2
         error = any(re.match(r"^advshape( [\w-]+)?: error: ", line) for line in shown)
-        assert code == (2 if error else 0), f"{block.where()}: `{command}` exited {code}"
-        got = [line.rstrip() for line in (captured.out + captured.err).rstrip("\n").splitlines()]
+        assert code == (2 if error else 0), f"{where}: `{command}` exited {code}"
+        got = [line.rstrip() for line in (out.getvalue() + err.getvalue()).rstrip("\n").splitlines()]
         want = [line.rstrip() for line in shown]
-        assert got == want, f"{block.where()}: `{command}` printed\n" + "\n".join(got)
+        assert got == want, f"{where}: `{command}` printed\n" + "\n".join(got)
 
 
-def run_page(path: Path, capsys: pytest.CaptureFixture[str], text: str | None = None) -> int:
-    """Run the page's blocks; returns how many were executed or checked (not just compiled)."""
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+class DocsBlocks:
+    """The Sybil parser of these pages: each fenced block, treated by its language and the
+    docs-test marker directly above it (the table in this module's doc)."""
+
+    def __init__(self) -> None:
+        self.lexer = FencedCodeBlockLexer(language=r".*")
+        self.python = PythonEvaluator()
+        self.doctests = DocTestStringParser(
+            DocTestEvaluator(doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        )
+
+    def __call__(self, document: Document) -> Iterable[Region]:
+        for region in self.lexer(document):
+            where = _where(document, region.start)
+            if not CLOSING_FENCE.search(document.text[region.start : region.end].rstrip()):
+                raise AssertionError(f"{where}: unclosed code fence")
+            lang = (region.lexemes["language"].split() or [""])[0].lower()
+            source = region.lexemes["source"]
+            mark = _marker_above(document, region.start)
+            kind = mark["kind"] if mark else None
+            if kind is not None and kind not in KINDS:
+                raise AssertionError(
+                    f"{where}: unknown docs-test marker {kind!r} (known: {', '.join(KINDS)})"
+                )
+            if lang in ("python", "py"):
+                if kind == "compile-only":
+                    assert mark and mark["reason"], f"{where}: say why the block only compiles"
+                    region.evaluator = _compile_only
+                else:
+                    assert kind is None, f"{where}: {kind} is for console blocks"
+                    region.evaluator = self.python
+                region.parsed = source
+                yield region
+            elif lang == "pycon":
+                assert kind is None, f"{where}: pycon blocks always run"
+                for part in self.doctests(source, document.path):  # one region per `>>>`
+                    part.adjust(region, source)
+                    yield part
+            elif kind == "output":
+                assert lang == "console", f"{where}: output checks need ```console"
+                region.parsed = source
+                region.evaluator = _run_console
+                yield region
+            elif kind is not None:
+                raise AssertionError(f"{where}: {kind} marks a ```python block")
+
+
+SYBIL = Sybil(parsers=[DocsBlocks()])
+
+
+def run_page(path: Path) -> int:
+    """Run the page's blocks in order; returns how many were executed or checked (compiled
+    only: not counted)."""
+    document = SYBIL.parse(path)
+    document.namespace["__name__"] = "__docs__"
     ran = 0
-    for block in blocks(path, text):
-        if block.lang in ("python", "py"):
-            code = compile(block.code, block.where(), "exec")
-            if block.marker == "compile-only":
-                assert block.reason, f"{block.where()}: say why the block only compiles"
-                continue
-            assert block.marker is None, f"{block.where()}: {block.marker} is for console blocks"
-            exec(code, namespace)
-            ran += 1
-        elif block.lang == "pycon":
-            assert block.marker is None, f"{block.where()}: pycon blocks always run"
-            test = doctest.DocTestParser().get_doctest(
-                block.code, namespace, block.where(), str(block.path), block.line
-            )
-            runner = doctest.DocTestRunner(
-                optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-            )
-            report: list[str] = []
-            runner.run(test, out=report.append, clear_globs=False)
-            namespace.update(test.globs)  # DocTest ran on a copy: later blocks see its names
-            assert runner.failures == 0, "".join(report)
-            ran += 1
-        elif block.marker == "output":
-            assert block.lang == "console", f"{block.where()}: output checks need ```console"
-            _check_console(block, capsys)
-            ran += 1
-        elif block.marker is not None:
-            raise AssertionError(f"{block.where()}: {block.marker} marks a ```python block")
+    for example in document:
+        try:
+            example.evaluate()
+        except SybilFailure as failure:  # a doctest's wrong output, as the test's failure
+            raise AssertionError(str(failure)) from None
+        ran += example.region.evaluator is not _compile_only
     return ran
 
 
 @pytest.mark.parametrize("path", PAGES, ids=PAGE_IDS)
-def test_page_code_runs(path, tmp_path, monkeypatch, capsys):
+def test_page_code_runs(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
-    run_page(path, capsys)
+    run_page(path)
 
 
-def test_docs_have_code_that_runs(capsys, tmp_path, monkeypatch):
+def _blocks(path: Path) -> list[tuple[str, str | None]]:
+    """(language, marker kind) of every fenced block of a page."""
+    document = Document(path.read_text(), str(path))
+    found = []
+    for region in FencedCodeBlockLexer(language=r".*")(document):
+        mark = _marker_above(document, region.start)
+        lang = (region.lexemes["language"].split() or [""])[0].lower()
+        found.append((lang, mark["kind"] if mark else None))
+    return found
+
+
+def test_docs_have_code_that_runs():
     """Guards against the test passing vacuously: the README's examples are found and run."""
-    readme = blocks(ROOT / "README.md")
-    assert sum(b.lang in ("python", "pycon") and b.marker is None for b in readme) >= 2
-    assert any(b.lang == "python" and b.marker is None for p in PAGES for b in blocks(p))
-    assert any(b.marker == "compile-only" for p in PAGES for b in blocks(p))
-    assert any(b.lang == "pycon" for p in PAGES for b in blocks(p))
-    assert any(b.marker == "output" for p in PAGES for b in blocks(p))
+    readme = _blocks(ROOT / "README.md")
+    assert sum(lang in ("python", "pycon") and kind is None for lang, kind in readme) >= 2
+    every = [block for p in PAGES for block in _blocks(p)]
+    assert any(lang == "python" and kind is None for lang, kind in every)
+    assert any(kind == "compile-only" for _, kind in every)
+    assert any(lang == "pycon" for lang, _ in every)
+    assert any(kind == "output" for _, kind in every)
 
 
 FAILING = """\
@@ -185,21 +198,30 @@ x = 1
 """
 
 
-def test_runner_fails_on_wrong_output_and_exceptions(capsys, tmp_path, monkeypatch):
+def test_runner_fails_on_wrong_output_and_exceptions(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    page = ROOT / "docs" / "example.md"  # only its name is used
+
+    def page(text: str) -> Path:
+        path = tmp_path / "example.md"
+        path.write_text(text)
+        return path
+
     with pytest.raises(AssertionError, match=r"Expected:\s+3\s+Got:\s+2"):
-        run_page(page, capsys, FAILING)
+        run_page(page(FAILING))
     with pytest.raises(ZeroDivisionError):
-        run_page(page, capsys, "```python\n1 / 0\n```\n")
+        run_page(page("```python\n1 / 0\n```\n"))
     with pytest.raises(SyntaxError):  # compile-only blocks are still compiled
-        run_page(
-            page, capsys, "<!-- docs-test: compile-only needs a GPU -->\n```python\nx = (\n```\n"
-        )
+        run_page(page("<!-- docs-test: compile-only needs a GPU -->\n```python\nx = (\n```\n"))
     with pytest.raises(AssertionError, match="say why"):
-        run_page(page, capsys, "<!-- docs-test: compile-only -->\n```python\nx = 1\n```\n")
+        run_page(page("<!-- docs-test: compile-only -->\n```python\nx = 1\n```\n"))
     shown = "<!-- docs-test: output -->\n```console\n$ advshape show grpo --n 2\nwrong\n```\n"
     with pytest.raises(AssertionError, match="printed"):
-        run_page(page, capsys, shown)
+        run_page(page(shown))
+    with pytest.raises(AssertionError, match="unknown docs-test marker 'outptu'"):
+        run_page(page("<!-- docs-test: outptu -->\n```console\n$ advshape list\n```\n"))
+    with pytest.raises(AssertionError, match="unclosed code fence"):
+        run_page(page("```python\nx = 1\n"))
     # indented fences (inside a list item) are found and dedented
-    assert run_page(page, capsys, "- item:\n\n  ```python\n  y = 2\n  ```\n") == 1
+    assert run_page(page("- item:\n\n  ```python\n  y = 2\n  ```\n")) == 1
+    # a page's blocks share one namespace, in order: python, then pycon, then python
+    assert run_page(page("```python\nz = 2\n```\n\n```pycon\n>>> z * 3\n6\n```\n")) == 2

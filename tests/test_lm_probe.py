@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch")  # advshape.lm.probe evaluates a model: the `lm` extra
+pytest.importorskip("transformers")
+
 from advshape.lm.probe import describe, format_probe
 
 

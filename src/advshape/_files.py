@@ -23,6 +23,7 @@ __all__ = [
     "folder_mode",
     "make_temp_dir",
     "read_json",
+    "read_jsonl",
     "write_json_atomic",
     "write_jsonl_atomic",
     "write_text_atomic",
@@ -90,6 +91,28 @@ def read_json(path: str | os.PathLike, fix: str = "delete it and rerun") -> Any:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{os.fspath(path)!r} is not valid JSON ({err}); {fix}") from None
+
+
+def read_jsonl(
+    path: str | os.PathLike, fix: str = "delete it and rerun"
+) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file, one per non-blank line; ``[]`` if there is no file.
+
+    A damaged line raises ``ValueError`` naming the file, the line and ``fix``.
+    """
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        lines = [(i, line) for i, line in enumerate(f, 1) if line.strip()]
+    records = []
+    for i, line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"{os.fspath(path)!r} line {i} is not valid JSON ({err}); {fix}"
+            ) from None
+    return records
 
 
 def check_output_dir(flag: str, path: str | os.PathLike) -> None:

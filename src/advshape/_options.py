@@ -12,12 +12,13 @@ tables that use these.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from advshape._src.constraints import Bound, OneOf, count, real
 
-__all__ = ["Bound", "OneOf", "check_options", "count", "flag", "real"]
+__all__ = ["Bound", "OneOf", "check_options", "count", "field_checks", "flag", "option", "real"]
 
 
 def flag(name: str) -> str:
@@ -38,3 +39,24 @@ def check_options(
             check(option, value)
         else:
             check.check(option, value)
+
+
+def option(default: Any, check: Check) -> Any:
+    """A dataclass field that declares its valid values: ``steps: int = option(60, count(1, 99))``.
+
+    The check travels in the field's metadata, beside the field and the string literal under it
+    (its help text), so an option's type, default, range and meaning are written in one place;
+    :func:`field_checks` collects them for :func:`check_options` and for ``--help``.
+    """
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+def field_checks(cls: Any, *, beyond: Any = None) -> dict[str, Check]:
+    """``{field name: check}`` of a dataclass's fields declared with :func:`option`, in order;
+    with ``beyond`` (a dataclass ``cls`` extends), only those of the fields ``cls`` adds."""
+    inherited = {f.name for f in dataclasses.fields(beyond)} if beyond is not None else set()
+    return {
+        f.name: f.metadata["check"]
+        for f in dataclasses.fields(cls)
+        if "check" in f.metadata and f.name not in inherited
+    }

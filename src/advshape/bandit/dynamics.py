@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 import advshape
-from advshape._options import count, flag, real
+from advshape._options import OneOf, check_options, count, field_checks, option, real
+from advshape._shaper_option import shaper_option
 from advshape._src.expectation import CountBased
 from advshape._src.scheduled import ScheduledShaper
 from advshape._src.shaper import Shaper
@@ -49,11 +50,6 @@ OPTIMIZERS = ("adam", "sgd")
 SAMPLINGS = ("uniform", "prioritised")
 
 
-def _arg(default: Any, help_text: str, **extra: Any):
-    """A field with its help text and, under ``check``, the valid range of its value."""
-    return field(default=default, metadata={"help": help_text, **extra})
-
-
 # Upper ends of the sizes: far above any study that fits in memory, low enough that an absurd
 # value is refused up front rather than failing (or swapping) inside the run.
 _MAX_COUNT = 10**7
@@ -62,66 +58,73 @@ _MAX_STEPS = 10**9
 _MAX_FEATURE_ENTRIES = 2**30
 
 
+def _check_difficulty(option_name: str, text: str) -> None:
+    try:
+        bandit_model.Difficulty.parse(text)
+    except ValueError as err:
+        raise ValueError(f"{option_name}: {err}") from None
+
+
 @dataclass
 class BanditConfig:
-    """One bandit training run (the model, the data and the optimiser), minus the shaper."""
+    """One bandit training run (the model, the data and the optimiser), minus the shaper.
 
-    model: str = _arg("shared", "policy parameterisation", choices=bandit_model.MODELS)
-    problems: int = _arg(2048, "number of problems P (train + test)", check=count(1, _MAX_COUNT))
-    test_fraction: float = _arg(
+    Each field is an option of ``advshape simulate`` (``--field-name``), its valid values
+    declared beside it.
+    """
+
+    model: str = option("shared", OneOf(bandit_model.MODELS))
+    """policy parameterisation"""
+    problems: int = option(2048, count(1, _MAX_COUNT))
+    """number of problems P (train + test)"""
+    test_fraction: float = option(
         0.25,
-        "fraction of problems held out (shared model only)",
-        check=real(0.0, 1.0, high_open=True, why="0 holds out none; some must stay for training"),
+        real(0.0, 1.0, high_open=True, why="0 holds out none; some must stay for training"),
     )
-    answers: int = _arg(
-        32,
-        "candidate answers M per problem",
-        check=count(2, 100_000, why="each problem needs one right and one wrong answer"),
+    """fraction of problems held out (shared model only)"""
+    answers: int = option(
+        32, count(2, 100_000, why="each problem needs one right and one wrong answer")
     )
-    max_correct: int = _arg(
-        3, "each problem has 1..max_correct correct answers", check=count(1, 100_000)
-    )
-    difficulty: str = _arg(
-        "loguniform:0.001,0.5",
-        "initial success rates: loguniform:LOW,HIGH | uniform:LOW,HIGH | fixed:RHO",
-    )
-    features: int = _arg(16, "feature dimension D of the shared model", check=count(0, 100_000))
-    feature_signal: float = _arg(
+    """candidate answers M per problem"""
+    max_correct: int = option(3, count(1, 100_000))
+    """each problem has 1..max_correct correct answers"""
+    difficulty: str = option("loguniform:0.001,0.5", _check_difficulty)
+    """initial success rates: loguniform:LOW,HIGH | uniform:LOW,HIGH | fixed:RHO"""
+    features: int = option(16, count(0, 100_000))
+    """feature dimension D of the shared model"""
+    feature_signal: float = option(
         1.0,
-        "shift of correct answers' features along the hidden direction",
-        check=real(
+        real(
             0.0,
             100.0,
             why="0: features carry no signal (a negative shift only flips the random hidden "
             "direction); features are standard normal, so larger shifts overflow float32 logits",
         ),
     )
-    prior_noise: float = _arg(
+    """shift of correct answers' features along the hidden direction"""
+    prior_noise: float = option(
         1.0,
-        "std of the random prior logits",
-        check=real(
-            0.0, 30.0, why="larger spreads underflow exp() when the initial success rates are set"
-        ),
+        real(0.0, 30.0, why="larger spreads underflow exp() when the initial success rates are set"),
     )
-    n: int = _arg(
-        16, "group size N: responses sampled per problem per step", check=count(1, 100_000)
-    )
-    k: int = _arg(
-        8,
-        "the K of the reported Pass@K (and of k-shapers without an explicit k)",
-        check=count(1, 100_000),
-    )
-    dynamics: str = _arg("sampled", "sampled responses or exact expected update", choices=DYNAMICS)
-    optimizer: str = _arg("adam", "gradient-ascent optimiser", choices=OPTIMIZERS)
-    lr: float = _arg(
-        0.01, "learning rate", check=real(0.0, 1e6, low_open=True, why="a step size > 0")
-    )
-    steps: int = _arg(800, "optimisation steps", check=count(1, _MAX_STEPS))
-    batch: int = _arg(
-        64, "problems per step (samples per step = batch * N)", check=count(1, _MAX_COUNT)
-    )
-    sampling: str = _arg("uniform", "problem sampling", choices=SAMPLINGS)
-    log_every: int = _arg(5, "record metrics every this many steps", check=count(1, _MAX_STEPS))
+    """std of the random prior logits"""
+    n: int = option(16, count(1, 100_000))
+    """group size N: responses sampled per problem per step"""
+    k: int = option(8, count(1, 100_000))
+    """the K of the reported Pass@K (and of k-shapers without an explicit k)"""
+    dynamics: str = option("sampled", OneOf(DYNAMICS))
+    """sampled responses or exact expected update"""
+    optimizer: str = option("adam", OneOf(OPTIMIZERS))
+    """gradient-ascent optimiser"""
+    lr: float = option(0.01, real(0.0, 1e6, low_open=True, why="a step size > 0"))
+    """learning rate"""
+    steps: int = option(800, count(1, _MAX_STEPS))
+    """optimisation steps"""
+    batch: int = option(64, count(1, _MAX_COUNT))
+    """problems per step (samples per step = batch * N)"""
+    sampling: str = option("uniform", OneOf(SAMPLINGS))
+    """problem sampling"""
+    log_every: int = option(5, count(1, _MAX_STEPS))
+    """record metrics every this many steps"""
 
     def validate(self) -> None:
         """Every option's range, then the relations between options; names the option.
@@ -134,18 +137,7 @@ class BanditConfig:
             if not ok:
                 raise ValueError(msg)
 
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if "choices" in f.metadata and value not in f.metadata["choices"]:
-                raise ValueError(
-                    f"{flag(f.name)} must be one of {', '.join(f.metadata['choices'])}, got {value!r}"
-                )
-            if "check" in f.metadata:
-                f.metadata["check"].check(flag(f.name), value)
-        try:
-            bandit_model.Difficulty.parse(self.difficulty)
-        except ValueError as err:
-            raise ValueError(f"--difficulty: {err}") from None
+        check_options(self, field_checks(BanditConfig))
         need(
             self.max_correct < self.answers,
             f"--max-correct {self.max_correct} must be at most --answers - 1 = {self.answers - 1}, "
@@ -498,6 +490,8 @@ def simulate(
     under expected dynamics. ``on_step(step, policy)`` is called after every update.
     """
     config.validate()
+    if isinstance(shaper, str):  # any spec form; shapers that take k get --k unless given
+        shaper = shaper_option(shaper, "shaper", default_k=config.k)
     n = config.n
     # A K schedule (grpo_k:k=linear(8,1)) gives the shaper of each step, schedule.at(step,
     # steps); every value it reaches is checked against N before the run.

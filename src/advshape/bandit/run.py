@@ -31,6 +31,8 @@ import numpy as np
 import advshape
 from advshape._files import atomic_write, check_output_dir, read_json, write_json_atomic
 from advshape._options import count, real
+from advshape._run_folder import RunFolder
+from advshape._shaper_option import canonical_spec, shaper_option
 from advshape.bandit.dynamics import BanditConfig, simulate
 
 __all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
@@ -51,6 +53,16 @@ DEFAULT_SHAPERS = (
 )
 
 
+#: The valid values of a study's own options (shared with ``advshape simulate``'s).
+SEEDS = count(1, 10_000, why="--seeds must be >= 1: the seeds 0..S-1")
+TARGET = real(0.0, 1.0, low_open=True, high_open=True, why="the target pass@K")
+
+
+def check_shapers(option_name: str, specs: Sequence[str]) -> None:
+    if not specs:
+        raise ValueError(f"give at least one shaper, e.g. {option_name} grpo grpo_k:k=8")
+
+
 @dataclass
 class StudyConfig:
     """A study: one bandit configuration, several shapers, several seeds."""
@@ -62,12 +74,9 @@ class StudyConfig:
 
     def validate(self) -> None:
         self.bandit.validate()
-        if not self.shapers:
-            raise ValueError("give at least one shaper, e.g. --shapers grpo grpo_k:k=8")
-        count(1, 10_000, why="--seeds must be >= 1: the seeds 0..S-1").check("--seeds", self.seeds)
-        real(0.0, 1.0, low_open=True, high_open=True, why="the target pass@K").check(
-            "--target", self.target
-        )
+        check_shapers("--shapers", self.shapers)
+        SEEDS.check("--seeds", self.seeds)
+        TARGET.check("--target", self.target)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -75,20 +84,22 @@ class StudyConfig:
         return d
 
 
-def resolve_shaper(spec: str, k: int) -> advshape.ScheduledShaper:
+def resolve_shaper(spec: str, k: int, option: str = "--shapers") -> advshape.ScheduledShaper:
     """A count-based shaper from command-line text; shapers that take ``k`` get ``k`` unless
     the text gives one.
 
     Args:
-        spec: any spec form of :func:`advshape.scheduled` (registry, schedules, surrogates).
+        spec: any spec form (:func:`advshape._shaper_option.shaper_option`: registry,
+            schedules, surrogates).
         k: the study's K.
+        option: the option named in errors.
 
     Returns:
         The (possibly constant) :class:`advshape.ScheduledShaper`.
 
     Raises:
-        ValueError: a bad spec, a missing optional dependency (SymPy for a surrogate), or a
-            shaper that is not count-based.
+        ValueError: a bad spec (naming ``option``), a missing optional dependency (SymPy for a
+            surrogate), or a shaper that is not count-based.
 
     Example:
         >>> resolve_shaper("grpo_k", 8).spec, resolve_shaper("grpo_k:k=2", 8).spec
@@ -97,22 +108,12 @@ def resolve_shaper(spec: str, k: int) -> advshape.ScheduledShaper:
     References:
         Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
     """
-    try:
-        shaper = advshape.scheduled(spec, defaults={"k": k})
-    except ImportError as err:  # e.g. sympy missing: a usage error, no traceback
-        raise ValueError(f"shaper {spec!r}: {err}") from err
+    shaper = shaper_option(spec, option, default_k=k)
     if getattr(shaper.extremes()[0], "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )
     return shaper
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    write_json_atomic(path, obj)
-
-
-FAILED_FILE = "failed.json"
 
 
 def _run_file(out: Path, index: int, spec: str, seed: int) -> Path:
@@ -142,12 +143,7 @@ def run_study(
     study.validate()
     check_output_dir("--out", out)
     out = Path(out)
-    shapers = []
-    for text in study.shapers:
-        try:
-            shapers.append(resolve_shaper(text, study.bandit.k))
-        except ValueError as err:
-            raise ValueError(f"--shapers: {err}") from None
+    shapers = [resolve_shaper(text, study.bandit.k) for text in study.shapers]
     # A registry shaper is named by its canonical spec (which rebuilds it anywhere); a
     # from_surrogate shaper keeps the user's "surrogate:..." text, which is what rebuilds it.
     specs = [
@@ -168,7 +164,7 @@ def run_study(
             schedule.check_group_size(n)  # every K a schedule reaches
             variants = []
             for v in schedule.variants():
-                assert v.scores is not None  # make_shaper admits count-based shapers only
+                assert v.scores is not None  # resolve_shaper admits count-based shapers only
                 variants.append(v.scores(np.arange(n + 1), np.full(n + 1, n)))
         except ValueError as err:
             raise ValueError(f"--shapers {shaper.spec!r} with --n {n}: {err}") from None
@@ -183,23 +179,21 @@ def run_study(
             )
     resolved = StudyConfig(study.bandit, tuple(specs), study.seeds, study.target)
     config = {"study": resolved.to_dict(), "advshape_version": advshape.__version__}
-    config_path = out / "config.json"
-    jobs = [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(study.seeds)]
-    finished = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
-    failed = out / FAILED_FILE
-    if finished and config_path.exists() and not _same_study(config_path, config, study.bandit.k):
-        if not failed.exists():
-            raise ValueError(
-                f"{out} holds a study with another configuration ({len(finished)} finished "
-                "runs); choose a new --out folder (or delete it) — results from different "
-                "configurations are never mixed"
-            )
-        # The study there failed (e.g. diverged): this corrected command replaces it.
-        for path in finished:
-            path.unlink()
-    # A folder where no run finished holds nothing to keep: it is reused as it is.
+    jobs = _jobs(specs, study.seeds)
+    folder = RunFolder(out, what="study")
+    # A study continues where it stopped when its settings are those of the folder's study
+    # (the target is free: it only changes the summary, which every run rewrites).
+    k = study.bandit.k
+    if not folder.check(
+        _settings(config),
+        saved_settings=_settings,
+        has_work=lambda: (out / "runs").is_dir() and any((out / "runs").glob("*.json")),
+        resume=True,
+        normalise={"shapers": lambda specs: [canonical_spec(s, default_k=k) for s in specs]},
+    ):
+        folder.start_afresh("runs")
     # (Re)written every time: a rerun that changes only --target records its new target.
-    _write_json(config_path, config)
+    folder.write_config(config)
 
     todo = [j for j in jobs if not _run_file(out, *j).exists()]
     bar = None
@@ -216,13 +210,12 @@ def run_study(
         _run_all(out, todo, args, workers, bar)
     except Exception as err:
         # Marked failed: a rerun with corrected options may replace the finished runs.
-        _write_json(failed, {"error": f"{type(err).__name__}: {err}"})
+        folder.mark_failed(f"{type(err).__name__}: {err}")
         raise
     finally:
         if bar is not None:
             bar.close()
-    if failed.exists():
-        failed.unlink()
+    folder.clear_failed()
 
     records = []
     for i, spec, seed in jobs:
@@ -245,25 +238,20 @@ def run_study(
     return {"records": records, "summary": rows, "out": str(out)}
 
 
-def _same_study(config_path: Path, config: dict[str, Any], k: int) -> bool:
-    """Does the folder's config.json hold this study? Shapers compare by canonical spec;
-    the target is free (it only changes the summary, which every run rewrites)."""
-    old = read_json(config_path, fix="delete the folder or choose another --out")
-    try:
-        old_study, new_study = dict(old["study"]), dict(config["study"])
-        old_shapers = [
-            advshape.scheduled(s, defaults={"k": k}).spec for s in old_study.pop("shapers")
-        ]
-    except (KeyError, TypeError, ValueError, ImportError):
-        return False  # not a study this version can read: the caller decides what to keep
-    new_shapers = [advshape.scheduled(s, defaults={"k": k}).spec for s in new_study.pop("shapers")]
-    old_study.pop("target", None)
-    new_study.pop("target")
-    return (
-        old_shapers == new_shapers
-        and old_study == new_study
-        and old.get("advshape_version") == config["advshape_version"]
-    )
+def _jobs(specs: Sequence[str], seeds: int) -> list[tuple[int, str, int]]:
+    return [(i, spec, seed) for i, spec in enumerate(specs) for seed in range(seeds)]
+
+
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What must match for a study to continue in a folder: the bandit's options, the shapers
+    (compared canonically), the seeds and advshape's version; the target is free."""
+    study = config["study"]
+    return {
+        **study["bandit"],
+        "shapers": study["shapers"],
+        "seeds": study["seeds"],
+        "advshape_version": config["advshape_version"],
+    }
 
 
 def _run_all(out: Path, todo, args, workers: int, bar) -> None:
@@ -271,12 +259,12 @@ def _run_all(out: Path, todo, args, workers: int, bar) -> None:
     if workers > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for job, records in zip(todo, pool.map(_one_run, args)):
-                _write_json(_run_file(out, *job), records)
+                write_json_atomic(_run_file(out, *job), records)
                 if bar is not None:
                     bar.update(1)
     else:
         for job, arg in zip(todo, args):
-            _write_json(_run_file(out, *job), _one_run(arg))
+            write_json_atomic(_run_file(out, *job), _one_run(arg))
             if bar is not None:
                 bar.update(1)
 

@@ -1,9 +1,15 @@
 """The ``advshape`` command line.
 
-Each subcommand lives in its own module of this package with two functions,
-``configure(parser)`` (adds its arguments; must import nothing heavy) and
-``run(args) -> int`` (does the work; imports what it needs). The table below
-is the only place a new subcommand is registered.
+Each subcommand lives in a module of this package, which defines ``run_NAME(args) -> int``
+(does the work; imports what it needs) and its options in one of two ways:
+
+- ``OPTIONS[NAME]``, a dataclass whose fields are the options (``train``, ``compare``,
+  ``probe``, ``simulate``), read by :func:`advshape.cli.dataclass_options.parse`, with an
+  optional ``describe_NAME() -> str`` for the text of ``--help`` above the options;
+- ``configure_NAME(parser)``, which adds argparse arguments (the other commands).
+
+Neither may import anything heavy at module level. The table below is the only place a new
+subcommand is registered.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from types import ModuleType
+from typing import Any, NoReturn
 
 from advshape._version import __version__
 
@@ -56,19 +63,44 @@ def _one_line(err: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"advshape.cli.{COMMANDS[name][0]}")
+
+
+def options_class(name: str) -> type | None:
+    """The dataclass whose fields are the options of ``advshape NAME`` (None: argparse's)."""
+    return getattr(_module(name), "OPTIONS", {}).get(name)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``advshape`` and of its argparse subcommands; a dataclass
+    subcommand appears in the list of commands, its options are read by :func:`parse`."""
     parser = _Parser(
         prog="advshape",
         description="Advantage shaping for RL with verifiable rewards.",
     )
     parser.add_argument("--version", action="version", version=f"advshape {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module, help_text) in COMMANDS.items():
-        mod = importlib.import_module(f"advshape.cli.{module}")
+    for name, (_, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
-        getattr(mod, f"configure_{name}")(sp)
-        sp.set_defaults(_run=getattr(mod, f"run_{name}"))
+        if options_class(name) is None:
+            getattr(_module(name), f"configure_{name}")(sp)
     return parser
+
+
+def parse(argv: Sequence[str]) -> tuple[str, Any]:
+    """(command, its parsed options): a dataclass for a dataclass command, else a Namespace.
+    Raises ``SystemExit`` after ``--help`` (0) or a usage error (2), already printed."""
+    if argv and argv[0] in COMMANDS and (cls := options_class(argv[0])) is not None:
+        # tyro only for the dataclass commands: `advshape list` and `--help` stay light
+        from advshape.cli.dataclass_options import parse as parse_options
+
+        name = argv[0]
+        describe = getattr(_module(name), f"describe_{name}", None)
+        description = describe() if describe is not None else COMMANDS[name][1]
+        return name, parse_options(cls, argv[1:], prog=f"advshape {name}", description=description)
+    args = build_parser().parse_args(argv)
+    return args.command, args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,18 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     cannot be written) and a run that diverged (``FloatingPointError``: the options made the
     numbers overflow) are reported the same way, without a traceback.
     """
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
+        command, args = parse(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return int(args._run(args) or 0)
+        return int(getattr(_module(command), f"run_{command}")(args) or 0)
     except (UsageError, ValueError, OSError, FloatingPointError) as err:
         if isinstance(err, BrokenPipeError):  # e.g. `advshape table | head`: the reader left
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-        print(f"advshape {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        print(f"advshape {command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("advshape: interrupted", file=sys.stderr)

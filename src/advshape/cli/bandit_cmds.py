@@ -1,76 +1,58 @@
 """``advshape simulate``: compare shapers on the exact bandit testbed.
 
-The options are the fields of :class:`advshape.bandit.dynamics.BanditConfig` (one per
-field, with its help text) plus the study's shapers, seeds, target and output folder.
+The options are the fields of :class:`SimulateArgs`: every field of
+:class:`advshape.bandit.dynamics.BanditConfig`, then the study's shapers, seeds and target,
+its output folder and how it runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
 
+from advshape._files import check_output_dir
+from advshape._options import OneOf, check_options, count, field_checks, option
 from advshape.bandit.dynamics import BanditConfig
-from advshape.bandit.run import DEFAULT_SHAPERS
-
-# BanditConfig's annotations are strings (from __future__ import annotations)
-_TYPES = {"int": int, "float": float, "str": str}
+from advshape.bandit.run import DEFAULT_SHAPERS, SEEDS, TARGET, StudyConfig, check_shapers
 
 
-def configure_simulate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--shapers",
-        nargs="+",
-        default=list(DEFAULT_SHAPERS),
-        metavar="SPEC",
-        help="shaper specs (registry names, e.g. grpo grpo_k:k=8 entropy:lam=0.5, or "
-        "surrogate:... when advshape.from_surrogate exists); shapers that take k and are "
-        "given none get --k (default: %(default)s)",
-    )
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds 0..S-1 (default: 3)")
-    parser.add_argument(
-        "--target", type=float, default=0.44, help="target train pass@K for 'samples to target'"
-    )
-    parser.add_argument(
-        "--out", default="runs/simulate", help="run folder (resumed if it holds this study)"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="processes (default: min(2, CPU cores))"
-    )
-    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    group = parser.add_argument_group("bandit")
-    for f in dataclasses.fields(BanditConfig):
-        kw: dict[str, Any] = {"type": _TYPES[str(f.type)], "default": f.default}
-        if "choices" in f.metadata:
-            kw["choices"] = f.metadata["choices"]
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            help=f"{f.metadata['help']} (default: %(default)s"
-            + (f"; {f.metadata['check'].describe()})" if "check" in f.metadata else ")"),
-            **kw,
-        )
+@dataclasses.dataclass
+class SimulateArgs(BanditConfig):
+    """``advshape simulate``: one bandit configuration, several shapers, several seeds."""
+
+    shapers: tuple[str, ...] = option(DEFAULT_SHAPERS, check_shapers)
+    """shaper specs (registry names, e.g. grpo grpo_k:k=8 entropy:lam=0.5, or surrogate:...); shapers that take k and are given none get --k"""
+    seeds: int = option(3, SEEDS)
+    """number of seeds 0..S-1"""
+    target: float = option(0.44, TARGET)
+    """target train pass@K for 'samples to target'"""
+    out: str = option("runs/simulate", check_output_dir)
+    """run folder (resumed if it holds this study)"""
+    workers: int = option(0, count(0, 1024, why="0 = min(2, CPU cores)"))
+    """processes that run the (shaper, seed) pairs; 0 = min(2, CPU cores)"""
+    plots: bool = option(True, OneOf((False, True)))
+    """draw the PNG plots"""
+    progress: bool = option(True, OneOf((False, True)))
+    """show a progress bar"""
+
+    def study(self) -> StudyConfig:
+        bandit = {f.name: getattr(self, f.name) for f in dataclasses.fields(BanditConfig)}
+        return StudyConfig(BanditConfig(**bandit), self.shapers, self.seeds, self.target)
 
 
-def run_simulate(args: argparse.Namespace) -> int:
-    from advshape._options import count
-    from advshape.bandit.run import StudyConfig, default_workers, run_study
+OPTIONS = {"simulate": SimulateArgs}
 
-    if args.workers is not None:
-        count(1, 1024, why="processes that run the (shaper, seed) pairs").check(
-            "--workers", args.workers
-        )
-    bandit = BanditConfig(
-        **{f.name: getattr(args, f.name) for f in dataclasses.fields(BanditConfig)}
-    )
-    study = StudyConfig(
-        bandit=bandit, shapers=tuple(args.shapers), seeds=args.seeds, target=args.target
-    )
-    workers = default_workers() if args.workers is None else args.workers
+
+def run_simulate(args: SimulateArgs) -> int:
+    from advshape.bandit.run import default_workers, run_study
+
+    check_options(args, field_checks(SimulateArgs, beyond=BanditConfig))
     result = run_study(
-        study, args.out, workers=workers, progress=not args.no_progress, plots=not args.no_plots
+        args.study(),
+        args.out,
+        workers=args.workers or default_workers(),
+        progress=args.progress,
+        plots=args.plots,
     )
     print((Path(result["out"]) / "summary.md").read_text())
     print(f"run folder: {result['out']}")

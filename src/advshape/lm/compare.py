@@ -17,84 +17,50 @@ numbers, whether each expected effect holds:
 ``"pass@16"`` to held-out values, all classes pooled, and ``by_class`` with the same
 three dicts per difficulty class. ``paired`` holds every difference with its interval,
 ``claims`` the statements and whether they hold, ``probe`` the probe.
+
+The command (:func:`advshape.cli.lm_cmds.run_compare`) checks every option and run folder
+(:func:`advshape.lm.config.validate_compare`), probes the shared warm start, trains
+:func:`pending_runs` with :func:`advshape.lm.train.train_runs`, then calls
+:func:`write_comparison`; this module never trains (no module of ``lm/`` imports the trainer).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
-DEFAULT_SHAPERS = ("grpo", "grpo_k:k=8", "rloo_k:k=8", "skew_r", "grpo_k:k=linear(8,1)")
-DEFAULT_SEEDS = 3
+from advshape._files import read_jsonl
+from advshape.lm.config import Args, CompareArgs
+from advshape.lm.evaluate import pass_at_k_by_class
+from advshape.lm.report import load_run, write_comparison_report
+from advshape.lm.stats import paired_difference, pass_at_ks
+
 REFERENCE_SHAPER = "grpo"
 PASS1_GAIN_TARGET = 0.10
 
 
-def run_dir(out: str, spec: str, seed: int) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec.replace(":", "__"))
-    return os.path.join(out, slug, f"seed{seed}")
-
-
-def _train_in_parallel(todo, jobs: int, *, progress: bool) -> None:
-    """Each run in its own process (runs are independent; each seeds its own draws)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm.auto import tqdm
-
-    from advshape.lm.train import train
-
-    quiet = [dataclasses.replace(a, progress=False) for a in todo]
-    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(train, a) for a in quiet]
-        for future in tqdm(
-            as_completed(futures), total=len(futures), desc="runs", disable=not progress
-        ):
-            future.result()  # re-raises a run's error here
-
-
-def compare(
-    base, shapers: Sequence[str], seeds: int, out: str, *, jobs: int = 1, first_seed: int = 0
-) -> str:
-    """Train every (shaper, seed) run not finished yet in ``out``; write the report.
-
-    Seeds are ``first_seed, …, first_seed + seeds − 1``.
-
-    ``base`` is an ``advshape.lm.train.Args`` whose shaper/seed/out are replaced per run.
-    Returns the report's path.
-    """
-    from advshape.lm.probe import probe
-    from advshape.lm.report import load_run, write_comparison_report
-    from advshape.lm.tasks import Task
-    from advshape.lm.train import check_task_fits, read_jsonl, set_threads, train
-
-    set_threads(base.threads, progress=base.progress)
-    task = Task(base.task, seed=base.task_seed, n_train=base.n_train, n_eval=base.eval_problems)
-    check_task_fits(base, task)
-    os.makedirs(out, exist_ok=True)
-    headroom = probe(base, task=task)  # builds (or finds) the warm start every run shares
-
+def pending_runs(args: CompareArgs, shapers: Sequence[str]) -> list[Args]:
+    """The runs of the comparison not finished yet in ``args.out`` (unfinished ones resume)."""
     todo = []
-    seed_list = range(first_seed, first_seed + seeds)
     for spec in shapers:
-        for seed in seed_list:
-            folder = run_dir(out, spec, seed)
-            records = read_jsonl(os.path.join(folder, "metrics.jsonl"))
-            done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == base.steps
+        for seed in args.seed_list:
+            run = args.run_args(spec, seed)
+            records = read_jsonl(
+                os.path.join(run.out, "metrics.jsonl"),
+                fix="delete the run folder or choose another --out",
+            )
+            done = records and records[-1]["kind"] == "eval" and records[-1]["step"] == run.steps
             if not done:
-                todo.append(dataclasses.replace(base, shaper=spec, seed=seed, out=folder))
-    if jobs == 1:
-        for run_args in todo:
-            train(run_args)
-    else:
-        _train_in_parallel(todo, jobs, progress=base.progress)
-    groups = {spec: [load_run(run_dir(out, spec, s)) for s in seed_list] for spec in shapers}
-    summary = summarize(groups, headroom)
-    return write_comparison_report(groups, summary, out)
+                todo.append(run)
+    return todo
+
+
+def write_comparison(args: CompareArgs, shapers: Sequence[str], headroom: dict[str, Any]) -> str:
+    """Read every finished run, write ``summary.json``, ``summary.md``, the PNG curves and
+    ``report.html`` into ``args.out``; returns the report's path."""
+    groups = {spec: [load_run(args.run_dir(spec, s)) for s in args.seed_list] for spec in shapers}
+    return write_comparison_report(groups, summarize(groups, headroom), args.out)
 
 
 # ----------------------------------------------------------------------------- summary
@@ -112,9 +78,6 @@ def _eval_at(run: dict[str, Any], which: str) -> dict[str, Any]:
 
 def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any]) -> dict[str, Any]:
     """summary.json's content: runs, paired differences, claims (see the module doc)."""
-    from advshape.lm.evaluate import pass_at_k_by_class
-    from advshape.lm.stats import pass_at_ks
-
     first = next(iter(groups.values()))[0]
     config = first["config"]
     n = config["args"]["eval_samples"]
@@ -168,8 +131,6 @@ def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any])
 def paired_differences(groups, reference: str, n: int, ks: Sequence[int], classes) -> list[dict]:
     """Every difference the report states: each run's final − start, and each shaper's
     final − the reference's final, per seed and pooled over seeds, pooled and per class."""
-    from advshape.lm.stats import paired_difference
-
     subsets: dict[str, list[int] | None] = {"all": None}
     for label in dict.fromkeys(classes):
         subsets[label] = [i for i, x in enumerate(classes) if x == label]

@@ -13,32 +13,26 @@ computed afterwards (``advshape.lm.stats``).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from advshape._files import write_json_atomic
+from advshape.lm.config import Args, check_ks, response_cap
+from advshape.lm.rollout import sample
+from advshape.lm.setup import autocast, step_seed
+from advshape.lm.stats import per_problem_pass_at_k
 
 DEFAULT_KS = (1, 2, 4, 8, 16)
 
 
-def check_ks(ks: Sequence[int], n: int) -> tuple[int, ...]:
-    """The K values, validated against the n samples per problem (before any work)."""
-    ks = tuple(int(k) for k in ks)
-    if not ks:
-        raise ValueError("--eval-ks: give at least one K for Pass@K evaluation")
-    if n < 1:
-        raise ValueError(f"--eval-samples must be >= 1, got {n}")
-    bad = [k for k in ks if k < 1 or k > n]
-    if bad:
-        raise ValueError(
-            f"--eval-ks: Pass@K needs 1 <= K <= n, but K={bad} with n={n} samples per problem; "
-            f"raise --eval-samples to at least {max(ks)} or drop those K"
-        )
-    return ks
-
-
 def pass_at_k_from_counts(counts, n: int, ks: Sequence[int]) -> dict[int, float]:
     """Mean over problems of the unbiased Pass@K estimate from correct counts c."""
-    from advshape.lm.stats import per_problem_pass_at_k
-
     return {int(k): float(per_problem_pass_at_k(counts, n, int(k)).mean()) for k in ks}
 
 
@@ -47,8 +41,6 @@ def pass_at_k_by_class(
 ) -> dict[str, dict[str, float]]:
     """{class: {"pass@K": mean over that class's problems}} for every class present, in
     ``order`` first, then in order of appearance."""
-    import numpy as np
-
     counts = np.asarray(counts)
     labels = np.asarray(classes)
     classes = [c for c in order if c in set(classes)] + list(classes)
@@ -80,10 +72,6 @@ def evaluate(
     numbers. ``counts`` (correct answers per problem, in order) are returned too, and
     ``by_class`` when the problems carry a ``difficulty``.
     """
-    from tqdm.auto import tqdm
-
-    from advshape.lm.rollout import sample
-
     ks = check_ks(ks, n)
     was_training = model.training
     model.eval()
@@ -130,12 +118,6 @@ def evaluate_cached(
     """``evaluate``, read from / written to ``cache_dir`` when given (keyed by every input
     but the model, and by ``context`` — what else changes the numbers, e.g. the precision —
     so only use it for a fixed model such as the warm start)."""
-    import hashlib
-    import json
-    import os
-
-    from advshape._files import write_json_atomic
-
     if cache_dir is None:
         return evaluate(model, tokenizer, task, problems, **kwargs)
     settings = {k: v for k, v in kwargs.items() if k != "progress"}
@@ -156,3 +138,29 @@ def evaluate_cached(
     result = evaluate(model, tokenizer, task, problems, **kwargs)
     write_json_atomic(path, result)
     return result
+
+
+def heldout_eval(
+    args: Args, model, tokenizer, task, *, step: int, temperature: float, cache_dir: str | None
+) -> dict[str, Any]:
+    """Pass@K on the held-out problems at step t (counts and per-class values included).
+
+    The evaluation seed depends on (task seed, t) only: every shaper and seed is evaluated
+    on the same draws, so runs compare in pairs. With ``cache_dir`` (the warm start's
+    folder), the result is cached there for every run, and the probe, to share.
+    """
+    with autocast(args):
+        return evaluate_cached(
+            model,
+            tokenizer,
+            task,
+            task.heldout,
+            n=args.eval_samples,
+            ks=args.eval_ks,
+            max_new_tokens=response_cap(args, task),
+            seed=step_seed(args.task_seed, step, 2),
+            temperature=temperature,
+            progress=args.progress,
+            cache_dir=cache_dir,
+            context={"precision": args.precision} if args.precision != "fp32" else None,
+        )

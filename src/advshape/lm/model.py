@@ -11,7 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from typing import Any
+
+import torch
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
+
+from advshape._files import file_mode, make_temp_dir
+from advshape.lm.config import TINY_MODEL_POSITIONS, check_causal_lm_path
 
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 
@@ -24,7 +38,7 @@ class TinyModelConfig:
     intermediate_size: int = 384
     num_hidden_layers: int = 4
     num_attention_heads: int = 4
-    max_position_embeddings: int = 64
+    max_position_embeddings: int = TINY_MODEL_POSITIONS
 
 
 def build_tokenizer(alphabet: str):
@@ -32,9 +46,6 @@ def build_tokenizer(alphabet: str):
 
     Left padding (what batched generation needs); no BOS; ``<eos>`` ends a response.
     """
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     if len(set(alphabet)) != len(alphabet):
         raise ValueError(f"alphabet {alphabet!r} repeats a character")
     vocab = {tok: i for i, tok in enumerate([PAD, EOS, UNK, *alphabet])}
@@ -52,9 +63,6 @@ def build_tokenizer(alphabet: str):
 
 def build_model(tokenizer, config: TinyModelConfig, seed: int):
     """A randomly initialised ``LlamaForCausalLM`` sized by ``config`` (seeded)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     hf_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
@@ -77,34 +85,8 @@ def build_model(tokenizer, config: TinyModelConfig, seed: int):
     return model
 
 
-def check_causal_lm_path(path: str) -> None:
-    """Raise ValueError unless ``path`` is a local Hugging Face causal-LM checkpoint.
-
-    Cheap (reads only the config), so commands call it before any work starts.
-    """
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
-    if not os.path.isdir(path):
-        raise ValueError(f"--model {path!r} is not a directory; give a local checkpoint folder")
-    try:
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise ValueError(
-            f"--model {path!r} has no readable Hugging Face config.json ({err}); give a folder "
-            "written by save_pretrained"
-        ) from None
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-        raise ValueError(
-            f"--model {path!r} is a {config.model_type!r} model, which is not a causal "
-            "language model; give a decoder-only checkpoint (Llama, Qwen2, GPT-2, ...)"
-        )
-
-
 def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
     """(model, tokenizer) from a local checkpoint folder; the tokenizer pads on the left."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     check_causal_lm_path(path)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     tokenizer.padding_side = "left"
@@ -122,10 +104,6 @@ def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
 
 def save_pretrained_atomic(model, tokenizer, path: str) -> None:
     """``save_pretrained`` model and tokenizer into ``path``, replacing it atomically."""
-    import shutil
-
-    from advshape._files import file_mode, make_temp_dir
-
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = make_temp_dir(parent, ".tmp-")  # mkdtemp alone would make model/ 0700

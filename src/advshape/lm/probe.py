@@ -19,24 +19,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-PROBE_TEMPERATURES = (1.0, 0.7, 0.5)
+from advshape.lm.config import PROBE_TEMPERATURES, Args
+from advshape.lm.evaluate import heldout_eval
+from advshape.lm.model import load_pretrained
+from advshape.lm.setup import make_task, starting_checkpoint
+from advshape.lm.tasks import Task
+
 # Changes smaller than this (in pass@K) are read as "no change" in the words.
 NOISE_FLOOR = 0.005
 
 
-def probe(args, temperatures: Sequence[float] = PROBE_TEMPERATURES, task=None) -> dict[str, Any]:
+def probe(
+    args: Args, temperatures: Sequence[float] = PROBE_TEMPERATURES, task: Task | None = None
+) -> dict[str, Any]:
     """Evaluate the (cached) warm start of ``args`` at each temperature, pooled and per class.
 
     Returns {"task", "n", "k", "temperatures", "rows": [{temperature, pooled, by_class}],
     "sharpening": bool, "tradeoff_classes": [...], "words": [...]}.
     """
-    from advshape.lm.model import load_pretrained
-    from advshape.lm.tasks import Task
-    from advshape.lm.train import heldout_eval, prepare_model
-
     if task is None:
-        task = Task(args.task, seed=args.task_seed, n_train=args.n_train, n_eval=args.eval_problems)
-    path, _ = prepare_model(args, task, progress=args.progress)
+        task = make_task(args)
+    path, _ = starting_checkpoint(args, task, progress=args.progress)
     model, tokenizer = load_pretrained(path, args.device)
     k_max = max(args.eval_ks)
     rows = []

@@ -15,15 +15,20 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from advshape._files import read_json, write_text_atomic
-from advshape.lm.train import read_jsonl
+import numpy as np
+from matplotlib.figure import Figure  # the object API: no pyplot, no process-wide backend
+
+from advshape._files import read_json, read_jsonl, write_text_atomic
+from advshape.lm import stats
 
 
 def load_run(run_dir: str) -> dict[str, Any]:
     config = read_json(
         os.path.join(run_dir, "config.json"), fix="delete the run folder and rerun it"
     )
-    records = read_jsonl(os.path.join(run_dir, "metrics.jsonl"))
+    records = read_jsonl(
+        os.path.join(run_dir, "metrics.jsonl"), fix="delete the run folder and rerun it"
+    )
     return {
         "dir": run_dir,
         "config": config,
@@ -52,13 +57,8 @@ def plot_metrics(
 ) -> None:
     """One panel per (metric, title), side by side: each group's mean over its runs against
     training samples, with a band from the lowest to the highest run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(panels), 3.6))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (metric, title) in zip(axes[0], panels, strict=True):
         source = (
             "train" if metric in ("train_reward", "entropy", "zero_variance_groups") else "evals"
@@ -82,7 +82,6 @@ def plot_metrics(
         ax.legend(fontsize=7)
     fig.tight_layout()
     _savefig_atomic(fig, path)
-    plt.close(fig)
 
 
 def _value(record: dict[str, Any], metric: str) -> float:
@@ -94,8 +93,6 @@ def _value(record: dict[str, Any], metric: str) -> float:
 
 
 def _mean_std(values: Sequence[float]) -> str:
-    import numpy as np
-
     v = np.asarray(values, dtype=float)
     if len(v) == 1:
         return f"{v[0]:.3f}"
@@ -104,8 +101,6 @@ def _mean_std(values: Sequence[float]) -> str:
 
 def summary_rows(groups: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Per group: start and final Pass@K (mean, std over seeds) and throughput."""
-    import numpy as np
-
     rows = []
     for label, runs in groups.items():
         ks = _ks(runs[0])
@@ -283,8 +278,6 @@ def _mean_values(
 ) -> list[tuple[str, str, list[float]]]:
     """(shaper, stage, values) per table row: each metric pooled, then pass@1 and pass@K per
     class, means over the shaper's seeds. The warm start ("start") is one row, the first."""
-    import numpy as np
-
     top = f"pass@{summary['k']}"
     shapers = list(dict.fromkeys(r["shaper"] for r in summary["runs"]))
     rows = []
@@ -367,8 +360,6 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 def write_comparison_report(groups, summary: dict[str, Any], out_dir: str) -> str:
     """``summary.json``, PNG curves and ``report.html`` of a comparison; returns the HTML path."""
-    from advshape.lm import stats
-
     top = f"pass@{summary['k']}"
     metrics = ["pass@1", top]
     metrics += [

@@ -12,6 +12,9 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+from transformers import DynamicCache
+
 
 def encode_prompts(tokenizer, prompts: Sequence[str], device) -> tuple[Any, Any]:
     """Left-padded ``(input_ids, attention_mask)`` of the prompts, no special tokens."""
@@ -21,8 +24,6 @@ def encode_prompts(tokenizer, prompts: Sequence[str], device) -> tuple[Any, Any]
 
 def encode_responses(tokenizer, responses: Sequence[str], device) -> tuple[Any, Any]:
     """Right-padded ``(response_ids, response_mask)``: each text followed by ``<eos>``."""
-    import torch
-
     rows = [
         tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         for text in responses
@@ -43,8 +44,6 @@ def seeded(seed: int, device):
     Every random draw of a step is seeded from (run seed, step), so a resumed run
     draws exactly what an uninterrupted one would.
     """
-    import torch
-
     devices = [device] if str(device).startswith("cuda") else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
@@ -53,8 +52,6 @@ def seeded(seed: int, device):
 
 def response_mask_from_ids(response_ids, eos_token_id: int):
     """1 on every token up to and including the first ``<eos>`` of each row, else 0."""
-    import torch
-
     is_eos = (response_ids == eos_token_id).long()
     # eos_before[t] = number of <eos> strictly before t; a token counts while that is 0.
     eos_before = torch.cumsum(is_eos, dim=1) - is_eos
@@ -77,8 +74,6 @@ def sample(
     ordered prompt-major (row ``b * n + j`` is sample j of prompt b). No top-k/top-p:
     the policy being optimised is exactly the model's distribution.
     """
-    import torch
-
     device = next(model.parameters()).device
     prompt_ids, prompt_mask = encode_prompts(tokenizer, prompts, device)
     prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
@@ -110,8 +105,6 @@ def token_logprobs(model, prompt_ids, prompt_mask, response_ids, response_mask, 
 
     With ``entropy=True`` also returns the per-token entropy of π(· | x, y_<t) (detached).
     """
-    import torch
-
     input_ids = torch.cat([prompt_ids, response_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, response_mask], dim=1)
     # Left padding: positions count only real tokens, as in generation.
@@ -127,8 +120,6 @@ def token_logprobs(model, prompt_ids, prompt_mask, response_ids, response_mask, 
 def _response_logprobs_from_logits(logits, response_ids, response_mask, *, entropy: bool):
     """log π of each response token from the logits that predict it, ``[rows, T]`` (0 where
     masked), and with ``entropy`` the per-token entropy of π (detached)."""
-    import torch
-
     logp_all = torch.log_softmax(logits.float(), dim=-1)
     logp = torch.gather(logp_all, 2, response_ids.unsqueeze(-1)).squeeze(-1) * response_mask
     if not entropy:
@@ -148,8 +139,6 @@ def prompt_states(model, prompt_ids, prompt_mask):
     (keys, values) of the prompts and the logits at each prompt's last position, which
     give the first response token's probabilities.
     """
-    import torch
-
     position_ids = (torch.cumsum(prompt_mask, dim=1) - 1).clamp(min=0)
     out = model(
         input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=position_ids, use_cache=True
@@ -167,9 +156,6 @@ def response_logprobs(
     :func:`token_logprobs` on the concatenated rows (tested), at about half the cost when
     prompts and responses are of similar length and each prompt has many responses.
     """
-    import torch
-    from transformers import DynamicCache
-
     keys_values, last_logits = states
     rows_prompt_mask = prompt_mask[prompt_index]
     logits = last_logits[prompt_index].unsqueeze(1)

@@ -21,6 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
+
+import advshape
+
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 
@@ -42,10 +46,6 @@ class Difference(NamedTuple):
 
 def per_problem_pass_at_k(counts, n: int, k: int):
     """p̂_i(K) for every problem, as a float64 array."""
-    import numpy as np
-
-    import advshape
-
     return np.asarray(advshape.pass_at_k(n, np.asarray(counts, dtype=np.int64), k), dtype=float)
 
 
@@ -68,8 +68,6 @@ def paired_difference(
     ``counts_a[s][i]``: correct samples of problem i in seed s (the same problems in
     every seed and in both runs). One seed: pass ``[counts]``.
     """
-    import numpy as np
-
     a = np.stack([per_problem_pass_at_k(c, n, k) for c in counts_a])
     b = np.stack([per_problem_pass_at_k(c, n, k) for c in counts_b])
     if a.shape != b.shape:

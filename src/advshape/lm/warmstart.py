@@ -22,6 +22,14 @@ import shutil
 import time
 from typing import Any
 
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from advshape._files import make_temp_dir
+from advshape.lm.model import save_pretrained_atomic
+from advshape.lm.rollout import encode_prompts, encode_responses, token_logprobs
+
 #: Bump when the warm start's procedure changes, so stale caches are not reused.
 WARMSTART_VERSION = 2
 
@@ -46,12 +54,6 @@ def supervised_finetune(
     """Cross-entropy training on (prompt, reference) pairs of ``task.train``; returns the loss
     per step. Each pair's reference is drawn anew by ``task.reference`` (uniform among the
     problem's correct answers, for tasks that list them)."""
-    import numpy as np
-    import torch
-    from tqdm.auto import tqdm
-
-    from advshape.lm.rollout import encode_prompts, encode_responses, token_logprobs
-
     if config.steps == 0:
         return []  # --warmstart-steps 0: RL starts from the model as given
     device = next(model.parameters()).device
@@ -104,8 +106,6 @@ def warm_start_cached(
     when the cache misses. Its held-out evaluation is the RL runs' step 0, cached beside it
     (``advshape.lm.evaluate.evaluate_cached``).
     """
-    from advshape.lm.model import save_pretrained_atomic
-
     description = {
         "version": WARMSTART_VERSION,
         "task": task.name,
@@ -132,8 +132,6 @@ def warm_start_cached(
     }
     # Written into a folder of our own, then renamed into place: a crash leaves no half
     # cache behind, and of two processes that trained the same warm start the first wins.
-    from advshape._files import make_temp_dir
-
     os.makedirs(cache_dir, exist_ok=True)
     tmp = make_temp_dir(cache_dir, ".warmstart-")
     save_pretrained_atomic(model, tokenizer, os.path.join(tmp, "model"))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec
+from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec
 
 # Only these characters can form a countdown answer; anything else is scored as the
 # gym scores unparsable text (0.01) without handing it to sympy's ``parse_expr``
@@ -82,7 +82,7 @@ def _build(ds, make, n: int, exclude: frozenset[str]) -> list[Problem]:
 
 def load_gym(name: str, config: dict[str, Any], make, seed: int, n_train: int, n_eval: int):
     """Two gym datasets with seeds derived from ours: one for training, one held out."""
-    import reasoning_gym
+    import reasoning_gym  # seconds to import: only when a gym task is built, not to list tasks
 
     def dataset(gym_seed: int, size: int):
         return reasoning_gym.create_dataset(name, seed=gym_seed, size=size, **config)

@@ -26,7 +26,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec, in_heldout
+import numpy as np
+
+from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, in_heldout
 
 LOW, HIGH = 1000, 99_999  # n has 4 or 5 digits
 HELDOUT_FRACTION = 1 / 8
@@ -39,8 +41,6 @@ _MAX_PRIME_SUFFIX_ANSWERS_HARD = 4
 @functools.cache
 def smallest_prime_factors(limit: int):
     """spf[m] for 0 ≤ m ≤ limit (spf[m] = m for primes; 0 for m < 2), by a sieve."""
-    import numpy as np
-
     spf = np.zeros(limit + 1, dtype=np.int64)
     for p in range(2, int(limit**0.5) + 1):
         if spf[p] == 0:  # p is prime: mark its multiples not marked yet
@@ -56,8 +56,6 @@ def smallest_prime_factors(limit: int):
 @functools.cache
 def prime_table(limit: int):
     """is_prime[m] for 0 ≤ m ≤ limit (a read-only boolean array)."""
-    import numpy as np
-
     is_prime = np.ones(limit + 1, dtype=bool)
     is_prime[:2] = False
     for p in range(2, int(limit**0.5) + 1):
@@ -85,8 +83,6 @@ def _split(
     hard_fraction: float,
 ) -> list[list[Problem]]:
     """Hash split, then per split an exact class mix drawn without replacement."""
-    import numpy as np
-
     heldout_mask = np.array([in_heldout(f"{name}:{n}", seed, HELDOUT_FRACTION) for n in candidates])
     splits = []
     for split_id, (mask, size) in enumerate(((~heldout_mask, n_train), (heldout_mask, n_eval))):
@@ -134,8 +130,6 @@ def _divisor_problem(n: int) -> Problem:
 
 
 def load_divisor(seed: int, n_train: int, n_eval: int) -> TaskData:
-    import numpy as np
-
     spf = smallest_prime_factors(HIGH)
     candidates = np.arange(LOW, HIGH + 1)
     candidates = candidates[spf[candidates] != candidates]  # composites only
@@ -174,8 +168,6 @@ def _prime_suffix_problem(n: int) -> Problem:
 
 
 def load_prime_suffix(seed: int, n_train: int, n_eval: int) -> TaskData:
-    import numpy as np
-
     is_prime = prime_table(HIGH * 100 + 99)
     candidates = np.arange(LOW, HIGH + 1)
     counts = is_prime[: (HIGH + 1) * 100].reshape(-1, 100).sum(1)[candidates]

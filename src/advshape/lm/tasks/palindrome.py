@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec, draw_splits
+from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, draw_splits
 
 MIN_LENGTH, MAX_LENGTH, HARD_FROM = 3, 10, 7
 HELDOUT_FRACTION = 1 / 8

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from advshape.lm.tasks import Problem, TaskData, TaskSpec, draw_splits
+from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, draw_splits
 
 COUNT, LOW, HIGH = 6, 1, 20
 HELDOUT_FRACTION = 1 / 8
