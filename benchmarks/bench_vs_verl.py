@@ -15,8 +15,15 @@ This script times them and advshape's ragged path on identical inputs:
 Prints best-of-R wall times, the ratio verl / advshape (> 1: advshape faster) and the largest
 absolute difference between the two results.
 
+A second table times the 2026 shapers (issue 17: MaxRL's ``maclaurin:T=64`` and its cross-fitted
+baseline, Heckel et al.'s ``linear_r`` / ``sqrt_r``, F-GRPO's ``focal``, ``maxpo``) on the same
+binary batch, against advshape's ``grpo`` and verl's ``grpo_vectorized`` measured in the same run:
+they take the same table-lookup path (one O(N) score table per group size, built once), so their
+time should be grpo's. No peer implementation of these estimators is installed (the MaxRL
+authors' verl fork is not on PyPI), so grpo is the baseline. Dense rows are ``[G, N]`` tensors.
+
     python benchmarks/bench_vs_verl.py [--groups 65536] [--n 16] [--repeats 5] [--threads 1]
-                                       [--device cpu]
+                                       [--device cpu] [--new-shapers-only]
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="torch device of the rewards (cpu, cuda)")
+    parser.add_argument(
+        "--new-shapers-only", action="store_true", help="only the table of the 2026 shapers"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("VERL_FORCE_DEVICE", args.device)  # verl's default device policy
@@ -90,6 +100,13 @@ def main() -> None:
         f"torch threads = {torch.get_num_threads()}; best of {args.repeats}; "
         f"verl {__import__('verl').__version__}, torch {torch.__version__}, numpy {np.__version__}\n"
     )
+    if not args.new_shapers_only:
+        against_verl(args, binary, continuous, ids_by_kind, mask, verl_fns, ours, sync)
+    new_shapers(args, binary, ids_by_kind, mask, verl_fns["grpo"], sync)
+
+
+def against_verl(args, binary, continuous, ids_by_kind, mask, verl_fns, ours, sync) -> None:
+    """advshape's grpo and rloo against verl's vectorised ones, binary and continuous rewards."""
     print(
         "| estimator | rewards | group ids | verl ms | advshape ms | verl / advshape | max abs diff |"
     )
@@ -117,6 +134,87 @@ def main() -> None:
                     f"{t_ours * 1e3:.1f} | {t_verl / t_ours:.2f}× | {diff:.1e} |",
                     flush=True,
                 )
+
+
+NEW_SHAPERS = (
+    "maclaurin:T=64",
+    "maclaurin_cross_fitted:T=64",
+    "linear_r",
+    "sqrt_r",
+    "focal:gamma=0.5",
+    "maxpo:k=8",
+)
+
+
+def interleaved(repeats: int, calls: dict, sync=None) -> dict:
+    """Per-repeat times of each call (a list per key), the calls taking turns within every
+    repeat in a rotating order, so that load from other jobs on a shared machine, and the cache
+    state a previous call leaves, fall on all of them alike."""
+    for fn in calls.values():
+        fn()  # warm-up: table caches, allocator
+    keys = list(calls)
+    times: dict = {key: [] for key in keys}
+    for r in range(repeats):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            if sync:
+                sync()
+            t0 = time.perf_counter()
+            calls[key]()
+            if sync:
+                sync()
+            times[key].append(time.perf_counter() - t0)
+    return times
+
+
+def new_shapers(args, binary, ids_by_kind, mask, verl_grpo, sync) -> None:
+    """The issue-17 shapers against advshape's grpo (and verl's) on the same binary batch."""
+    g, n = args.groups, args.n
+    dense = binary.reshape(g, n)  # rows as groups: the dense path (the grouping is irrelevant here)
+    grpo = advshape.shaper("grpo:std=sample,eps=1e-6")
+    batches = {"dense [G, N]": (dense, None), **{k: (binary, v) for k, v in ids_by_kind.items()}}
+    row_ids = np.repeat(np.arange(g), n)  # verl's index for the dense layout
+    # verl's grpo does not depend on the shaper: timed once per kind of group ids
+    verl_ms = {}
+    for kind, (rewards, ids) in batches.items():
+        index = row_ids if ids is None else ids
+        flat = rewards.reshape(-1, 1)
+        verl_ms[kind] = best_of(
+            min(args.repeats, 5),
+            lambda f=flat, i=index: verl_grpo(token_level_rewards=f, response_mask=mask, index=i),
+            sync=sync,
+        )
+    print(
+        f"\nThe 2026 shapers on the same {g * n:,} binary rewards, {args.repeats} repeats taking "
+        "turns with advshape's grpo: best-of times; 'shaper / grpo' is the median over the "
+        "repeats of the ratio of the two calls made side by side (issue 17 asks ≤ 1.5×), with "
+        "its interquartile range; verl's grpo_vectorized (best of 5, once per kind of ids) / "
+        "the shaper from the best-of times\n"
+    )
+    print(
+        "| shaper | group ids | ms | grpo ms | shaper / grpo (median, IQR) | verl grpo ms "
+        "| verl / shaper |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for spec in NEW_SHAPERS:
+        shaper = advshape.shaper(spec)
+        for kind, (rewards, ids) in batches.items():
+            t = interleaved(
+                args.repeats,
+                {
+                    "ours": lambda s=shaper, r=rewards, i=ids: s.advantages(r, i),
+                    "grpo": lambda r=rewards, i=ids: grpo.advantages(r, i),
+                },
+                sync=sync,
+            )
+            ratio = np.array(t["ours"]) / np.array(t["grpo"])
+            low, mid, high = np.percentile(ratio, [25, 50, 75])
+            best = {key: min(value) for key, value in t.items()}
+            print(
+                f"| {spec} | {kind} | {best['ours'] * 1e3:.1f} | {best['grpo'] * 1e3:.1f} | "
+                f"{mid:.2f}× ({low:.2f}–{high:.2f}) | {verl_ms[kind] * 1e3:.1f} | "
+                f"{verl_ms[kind] / best['ours']:.2f}× |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -151,6 +151,16 @@ def reference_advantage(name: str, r: list[int], i: int, k: int = 1, lam: float 
         return exact(psr_nsr(r, i, name, lam))
     if name == "grpo_passk":
         return grpo_passk(r, i, **params)
+    if name in MACLAURIN:
+        return exact(MACLAURIN[name](r, i, params["T"]))
+    if name in ("p_normalization", "clipped_pnorm", "one_sided_grpo"):
+        return pass_rate_normalised(name, r, i, **params)
+    if name in ("linear_r", "sqrt_r"):
+        return asymmetric_weighting(name, r, i)
+    if name == "focal":  # F-GRPO: (1 − ρ̂)^γ·A_GRPO, γ real
+        return exact(1 - rho) ** mpmath.mpf(params["gamma"]) * exact(grpo(r, i))
+    if name == "maxpo":
+        return exact(maxpo_leave_two_out([Fraction(x) for x in r], i, k))
     raise KeyError(name)
 
 
@@ -229,3 +239,152 @@ def pkpo_eq29_loo(x, i: int, k: int) -> Fraction:
     rest = [m for m in everyone if m != i]
     b_i = sum(subset_sum(j, rest) for j in rest) / math.comb(n - 1, k)
     return s_i - b_i / (n - 1)
+
+
+# --- the 2026 families -------------------------------------------------------------------------
+# MaxRL's estimators written from their U-statistic definitions over k-subsets of the group (the
+# update is Σ_k (1/k)·∇̂Pass@k with ∇̂Pass@k = −∇̂Fail@k, advantages = N × the per-response
+# coefficient); subset counts by math.comb, never the library's closed forms.
+
+
+def _all_wrong_subsets_with(r, i: int, k: int) -> int:
+    """Number of k-subsets of the group that contain i and are all wrong."""
+    wrong = len(r) - sum(r)
+    return math.comb(wrong - 1, k - 1) if r[i] == 0 else 0
+
+
+def maclaurin(r, i, T) -> Fraction:
+    """Order-T Maclaurin: r_i (k = 1) − Σ_{k=2}^{T} N/(k·C(N,k))·#{all-wrong k-subsets ∋ i}."""
+    n = len(r)
+    out = Fraction(r[i])
+    for k in range(2, min(T, n) + 1):
+        out -= Fraction(n * _all_wrong_subsets_with(r, i, k), k * math.comb(n, k))
+    return out
+
+
+def maclaurin_loo(r, i, T) -> Fraction:
+    """The same with each subset S's baseline b_S = (all-wrong subsets other than S)/(C(N,k) − 1),
+    for k ≤ N − 1; an all-wrong group keeps the order-N term when T ≥ N (the authors' code)."""
+    n, wrong = len(r), len(r) - sum(r)
+    out = Fraction(r[i])
+    for k in range(2, min(T, n - 1) + 1):
+        m = math.comb(n, k)
+        all_wrong = math.comb(wrong, k)
+        signal = _all_wrong_subsets_with(r, i, k)  # Σ_{S∋i} [S all wrong]
+        baseline = Fraction(math.comb(n - 1, k - 1) * all_wrong - signal, m - 1)  # Σ_{S∋i} b_S
+        out -= Fraction(n, k * m) * (signal - baseline)
+    if T >= n >= 2 and wrong == n:
+        out -= 1
+    return out
+
+
+def maclaurin_cross_fitted(r, i, T) -> Fraction:
+    """The same with b_S = (all-wrong k-subsets disjoint from S)/C(N − k, k) for 2k ≤ N, summed over
+    the subsets S ∋ i by their composition (t wrong and k − 1 − t right besides i), as the
+    authors' Eqs. (84)–(85) do; orders with 2k > N keep no baseline."""
+    n, right = len(r), sum(r)
+    wrong = n - right
+    out = Fraction(r[i])
+    for k in range(2, min(T, n) + 1):
+        signal = _all_wrong_subsets_with(r, i, k)
+        baseline = Fraction(0)
+        if 2 * k <= n:
+            # others besides i: wrong_o wrong, right_o right
+            wrong_o, right_o = wrong - (r[i] == 0), right - (r[i] == 1)
+            for t in range(k):
+                if t > wrong_o or k - 1 - t > right_o:
+                    continue
+                outside = wrong_o - t  # wrong responses outside S
+                count = math.comb(wrong_o, t) * math.comb(right_o, k - 1 - t)
+                baseline += Fraction(count * math.comb(outside, k), math.comb(n - k, k))
+        out -= Fraction(n, k * math.comb(n, k)) * (signal - baseline)
+    return out
+
+
+MACLAURIN = {
+    "maclaurin": maclaurin,
+    "maclaurin_loo": maclaurin_loo,
+    "maclaurin_cross_fitted": maclaurin_cross_fitted,
+}
+
+
+def maclaurin_enumerated(r, i, T, baseline: str = "none") -> Fraction:
+    """The three Maclaurin estimators by listing every k-subset (and, cross-fitted, every disjoint
+    partner subset): the slow definition behind the counting forms above, for small N."""
+    n = len(r)
+    out = Fraction(r[i])
+    top = min(T, n - 1) if baseline == "loo" else min(T, n)
+    for k in range(2, top + 1):
+        subsets = list(itertools.combinations(range(n), k))
+        wrong = {s: all(r[j] == 0 for j in s) for s in subsets}
+        total = Fraction(0)
+        for s in subsets:
+            if i not in s:
+                continue
+            if baseline == "loo":
+                b = Fraction(sum(wrong[u] for u in subsets if u != s), len(subsets) - 1)
+            elif baseline == "cross_fitted" and 2 * k <= n:
+                partners = [u for u in subsets if not set(u) & set(s)]
+                b = Fraction(sum(wrong[u] for u in partners), len(partners))
+            else:
+                b = Fraction(0)
+            total += wrong[s] - b
+        out -= Fraction(n, k * len(subsets)) * total
+    if baseline == "loo" and T >= n >= 2 and sum(r) == 0:
+        out -= 1
+    return out
+
+
+def pass_rate_normalised(name: str, r, i, eps: float = 1e-6, floor: float = 0.125):
+    """MaxRL's code: (r − ρ̂)/(ρ̂ + ε), (r − ρ̂)/max(ρ̂, c), (r − ρ̂)/(√ρ̂ + ε); 0/0 := 0 (50 digits;
+    ε and c at their exact binary values)."""
+    rho = mean(r)
+    centred = exact(r[i] - rho)
+    if name == "p_normalization":
+        den = exact(rho) + exact(Fraction(eps))
+    elif name == "clipped_pnorm":
+        den = max(exact(rho), exact(Fraction(floor)))
+    else:
+        den = mpmath.sqrt(exact(rho)) + exact(Fraction(eps))
+    return mpmath.mpf(0) if den == 0 else centred / den
+
+
+def asymmetric_weighting(name: str, r, i):
+    """Heckel et al.: A_i = ω(ρ̂)·(r_i − ρ̂), ω = 1/ρ̂ (Linear-R) or 1/(ρ̂·√(1 − ρ̂)) (Sqrt-R); at
+    ρ̂ = 0 the wrong responses get the limit −ρ̂·ω(ρ̂) → −1, and at ρ̂ = 1 Sqrt-R's correct ones the
+    limit √(1 − ρ̂)/ρ̂ → 0."""
+    rho = mean(r)
+    if rho == 0:
+        return mpmath.mpf(-1)
+    if rho == 1:
+        return mpmath.mpf(0)
+    linear = exact((r[i] - rho) / rho)
+    return linear if name == "linear_r" else linear / mpmath.sqrt(exact(1 - rho))
+
+
+def subset_signal(x, j: int, pool, k: int) -> Fraction:
+    """Mean, over the k-subsets of ``pool`` that contain j, of their maximum."""
+    rest = [m for m in pool if m != j]
+    maxima = [max(x[m] for m in (j, *c)) for c in itertools.combinations(rest, k - 1)]
+    return Fraction(sum(maxima)) / len(maxima)
+
+
+def maxpo_leave_two_out(x, i: int, k: int) -> Fraction:
+    """max@K with the leave-two-out baseline, literally: s̄_i minus the mean over j ≠ i of j's own
+    signal computed in the group without i (from the responses other than i and j)."""
+    everyone = range(len(x))
+    without_i = [m for m in everyone if m != i]
+    baseline = sum(subset_signal(x, j, without_i, k) for j in without_i) / len(without_i)
+    return subset_signal(x, i, everyone, k) - baseline
+
+
+def exact_c_n(advantage, n: int, rho: Fraction) -> Fraction:
+    """c_N(ρ) = Σ_j Bin(j; N−1, ρ)·[A⁺(j + 1) − A⁻(j)] exactly, A± = ``advantage(rewards, i)`` of a
+    correct (i = 0) and a wrong (i = N − 1) response (paper Lemma 2 with m·Bin(m; N, ρ) =
+    Nρ·Bin(m − 1; N − 1, ρ); j counts the successes among the other N − 1 responses)."""
+    total = Fraction(0)
+    for j in range(n):
+        a_pos = advantage(rewards_vector(j + 1, n), 0)
+        a_neg = advantage(rewards_vector(j, n), n - 1)
+        total += math.comb(n - 1, j) * rho**j * (1 - rho) ** (n - 1 - j) * (a_pos - a_neg)
+    return total

@@ -340,3 +340,23 @@ def test_fixed_width_string_ids_survive_hash_collisions(monkeypatch):
     codes, _ = arrays.codes_numpy(ids)
     assert codes[0] == codes[2] and codes[1] == codes[4] == codes[5] and len(set(codes)) == 3
     np.testing.assert_array_equal(advshape.shaper("grpo").advantages(rewards, groups=ids), want)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("maclaurin", "needs parameter 'T'"),
+        ("maclaurin:T=0", "must be >= 1"),
+        ("maclaurin:T=2.5", "must be an integer"),
+        ("maclaurin:k=3", "has no parameter 'k'"),
+        ("maclaurin:T=linear(8,0)", "must be >= 1"),
+        ("clipped_pnorm:floor=-0.1", "must be >= 0"),
+        ("focal", "needs parameter 'gamma'"),
+        ("focal:gamma=-1", "must be >= 0"),
+        ("sqrt_r:w=2", "no parameter"),
+        ("maxpo", "needs parameter 'k'"),
+    ],
+)
+def test_bad_specs_of_the_2026_shapers_name_the_problem(spec, message):
+    with pytest.raises(ValueError, match=message):
+        advshape.shaper(spec)

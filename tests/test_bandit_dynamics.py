@@ -24,7 +24,20 @@ from advshape.bandit import model as bm
 from advshape.bandit.run import DEFAULT_SHAPERS, resolve_shaper
 
 SHAPERS = [resolve_shaper(s, 8).at(1) for s in DEFAULT_SHAPERS]
-SMALL_K_SHAPERS = [resolve_shaper(s, 2).at(1) for s in DEFAULT_SHAPERS]
+# the 2026 shapers, among them ones that update all-wrong groups (maclaurin, linear_r, sqrt_r)
+NEW_SHAPERS = [
+    resolve_shaper(s, 2).at(1)
+    for s in (
+        "maclaurin:T=3",
+        "maclaurin_cross_fitted:T=2",
+        "maclaurin_loo:T=2",
+        "linear_r",
+        "sqrt_r",
+        "focal:gamma=0.5",
+        "maxpo:k=2",
+    )
+]
+SMALL_K_SHAPERS = [resolve_shaper(s, 2).at(1) for s in DEFAULT_SHAPERS] + NEW_SHAPERS
 
 
 def _tabular(num_problems=5, num_answers=4, seed=0, difficulty="uniform:0.05,0.9", max_correct=2):
@@ -96,7 +109,7 @@ def _surrogate_sum(shaper, n, policy, rows):
 
 
 @pytest.mark.parametrize("model", ["tabular", "shared"])
-@pytest.mark.parametrize("shaper", SHAPERS, ids=lambda s: s.spec)
+@pytest.mark.parametrize("shaper", SHAPERS + NEW_SHAPERS, ids=lambda s: s.spec)
 def test_expected_dynamics_never_decrease_the_finite_n_surrogate(model, shaper):
     config = dyn.BanditConfig(
         model=model,

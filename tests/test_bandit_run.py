@@ -258,3 +258,33 @@ def test_real_from_surrogate_arcsine_is_grpo_up_to_n_over_n_minus_1():
     want_pos, want_neg = advshape.shaper("grpo").scores(counts, np.full(n - 1, n))
     np.testing.assert_allclose(got_pos, want_pos * n / (n - 1), rtol=1e-9)
     np.testing.assert_allclose(got_neg, want_neg * n / (n - 1), rtol=1e-9)
+
+
+def test_paired_samples_to_target_against_the_first_shaper():
+    """Per seed, samples to the target minus the first shaper's; seeds where either shaper never
+    reaches it are left out (and counted)."""
+    recs = []
+    hits = {"a": (200, 400, 300), "b": (100, 700, None)}
+    for shaper, seed_hits in hits.items():
+        for seed, hit in enumerate(seed_hits):
+            for step, samples in enumerate((0, 100, 200, 300, 400, 500, 600, 700)):
+                reached = hit is not None and samples >= hit
+                recs.append(
+                    {
+                        "shaper": shaper,
+                        "seed": seed,
+                        "step": step,
+                        "samples": samples,
+                        "train_pass@1": 0.5 if reached else 0.1,
+                        "train_pass@8": 0.5 if reached else 0.1,
+                        "zero_group_frac": 0.0,
+                    }
+                )
+    rows = bandit_run.summarise(recs, ["a", "b"], 8, 0.4)
+    gap = rows[1]["paired_samples_to_target"]
+    assert gap["pairs"] == 2 and gap["sooner"] == 1
+    assert gap["mean_std"] == pytest.approx((100.0, 282.842712474619))
+    t1 = math.tan(math.pi * 0.475)  # t quantile, 1 degree of freedom
+    assert gap["ci"] == pytest.approx((100 - t1 * 200, 100 + t1 * 200), rel=1e-12)
+    text = bandit_run.summary_markdown(rows, _study(shapers=("a", "b")))
+    assert "| b | +100 ± 283 | [-2,441, +2,641] | 1/2 |" in text

@@ -37,6 +37,20 @@ def test_show_prints_scores_and_weights_for_every_n_pos(capsys):
 
 
 @pytest.mark.parametrize(
+    ("spec", "target"),
+    [
+        ("grpo_k:k=4", "target Pass@4, biased"),
+        ("maxrl", "target log ρ (max. likelihood), biased"),
+        ("maclaurin:T=8", "target Σ_{k≤T} Pass@k/k (T = 8), unbiased"),
+        ("linear_r", "target Σ_{k≤N} Pass@k/k → log ρ, unbiased"),
+    ],
+)
+def test_show_names_each_shapers_own_target(capsys, spec, target):
+    assert main(["show", spec, "--n", "4"]) == 0
+    assert f"  {target}, N = 4;" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["show", "grpo_kk:k=4"], "did you mean 'grpo_k'"),

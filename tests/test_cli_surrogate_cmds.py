@@ -41,12 +41,15 @@ def test_verify_passes_and_prints_every_claim(capsys):
         "MaxRL",
         "Zhu et al.",
         "grpo_passk",
+        "Heckel et al.",
+        "F-GRPO",
+        "MaxPO",
     ):
         assert f"PASS  {claim}" in out, claim
     assert "FAIL" not in out
     assert "rate N^-0.45" in out
     last = out.strip().splitlines()[-1]
-    assert last.startswith("29 checks: 29 passed, 0 failed")
+    assert last.startswith("43 checks: 43 passed, 0 failed")
 
 
 def test_verify_exits_non_zero_on_a_failure(monkeypatch, capsys):

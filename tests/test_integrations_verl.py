@@ -120,6 +120,22 @@ def test_register_is_idempotent_and_refuses_unknown_shapers():
             "biased_k:k=5",
             binary,
         ),
+        (  # MaxRL's order: the paper's letter T is the config key as written
+            ["algorithm.adv_estimator=advshape_maclaurin", "+algorithm.advshape_T=3"],
+            "maclaurin:T=3",
+            binary,
+        ),
+        (["algorithm.adv_estimator=advshape_linear_r"], "linear_r", binary),
+        (
+            ["algorithm.adv_estimator=advshape_focal", "+algorithm.advshape_gamma=0.5"],
+            "focal:gamma=0.5",
+            binary,
+        ),
+        (  # the smallest group here has 2 responses, and max@K needs N ≥ K + 1
+            ["algorithm.adv_estimator=advshape_maxpo", "+algorithm.advshape_k=1"],
+            "maxpo:k=1",
+            graded,
+        ),
     ],
 )
 def test_verl_compute_advantage_gives_advshape_values(overrides, spec, rewards_of):

@@ -17,6 +17,7 @@ from advshape.lm.config import (
     CompareArgs,
     ProbeArgs,
     check_ks,
+    resolve_reward_mode,
     run_settings,
     validate,
     validate_compare,
@@ -130,6 +131,36 @@ def test_compare_checks_every_run_and_returns_canonical_shapers(tmp_path):
         validate_compare(dataclasses.replace(args, jobs=0))
     with pytest.raises(ValueError, match="--shapers: give at least one shaper"):
         validate_compare(dataclasses.replace(args, shapers=()))
+
+
+NEW_SHAPERS = (
+    "maclaurin:T=3",
+    "maclaurin:T=linear(4,1)",
+    "maclaurin_loo:T=2",
+    "maclaurin_cross_fitted:T=2",
+    "p_normalization",
+    "clipped_pnorm",
+    "one_sided_grpo",
+    "linear_r",
+    "sqrt_r",
+    "focal:gamma=0.5",
+    "maxpo:k=3",
+)
+
+
+def test_compare_accepts_every_2026_shaper(tmp_path):
+    """The issue-17 shapers pass compare's run checks at N = 4 all at once; maxpo, like pkpo, gets
+    the verifier's raw score under --reward auto, the others the 0/1 pass."""
+    args = CompareArgs(
+        out=str(tmp_path / "cmp"), shapers=("grpo", *NEW_SHAPERS), seeds=1,
+        **{k: v for k, v in dataclasses.asdict(tiny_args(tmp_path)).items()
+           if k not in ("out", "shaper")},
+    )  # fmt: skip
+    assert validate_compare(args)[1:] == list(NEW_SHAPERS)
+    for spec in NEW_SHAPERS:
+        run = tiny_args(tmp_path, shaper=spec)
+        mode = resolve_reward_mode(run, validate(run))
+        assert mode == ("score" if spec.startswith("maxpo") else "binary"), spec
 
 
 def test_the_probe_takes_the_warm_start_options_only(tmp_path):

@@ -4,42 +4,12 @@ import numpy as np
 import pytest
 
 import advshape
-from tests import _reference as ref
+from tests._registry_helpers import check_scores as _check
 from tests._registry_helpers import example_shaper
+from tests._registry_helpers import reference_scores as _reference_scores
 
 K_SHAPERS = ["reinforce_k", "rloo_k", "grpo_k", "grpo_k_chen", "mix_chen", "mix_direct", "biased_k"]
 PLAIN = {"reinforce": {}, "rloo": {}, "grpo": {}, "dr_grpo": {}, "skew_r": {}}
-
-
-def _reference_scores(name, n, n_pos, **params):
-    r = ref.rewards_vector(n_pos, n)
-    a_pos = float(ref.reference_advantage(name, r, 0, **params)) if n_pos >= 1 else None
-    a_neg = float(ref.reference_advantage(name, r, n - 1, **params)) if n_pos < n else None
-    return a_pos, a_neg
-
-
-def _check(shaper, name, n, **params):
-    if n < shaper.info.min_n:
-        with pytest.raises(ValueError, match=f"at least {shaper.info.min_n} responses"):
-            shaper.scores(0, n)
-        return
-    a_pos, a_neg = shaper.scores(np.arange(n + 1), n)
-    for n_pos in range(n + 1):
-        want_pos, want_neg = _reference_scores(name, n, n_pos, **params)
-        if want_pos is not None:
-            assert a_pos[n_pos] == pytest.approx(want_pos, rel=1e-12, abs=1e-14), (
-                shaper.spec,
-                n,
-                n_pos,
-                "A+",
-            )
-        if want_neg is not None:
-            assert a_neg[n_pos] == pytest.approx(want_neg, rel=1e-12, abs=1e-14), (
-                shaper.spec,
-                n,
-                n_pos,
-                "A-",
-            )
 
 
 @pytest.mark.parametrize("name", sorted(PLAIN))
@@ -115,6 +85,16 @@ def test_constant_groups_give_zero_for_mean_centred_shapers(name):
         return
     if name == "pkpo":  # loo−1 on binary = REINFORCE_K: all-correct gives f̂⁺ = 0 for K ≥ 2
         assert a_pos[1] == 0 and a_neg[0] == 0
+        return
+    if name in ("maclaurin", "maclaurin_loo", "maclaurin_cross_fitted"):
+        # A⁺ = 1 (the k = 1 REINFORCE term) also when all are correct; an all-wrong group keeps
+        # the Fail@k terms k = 2..T (here T = 4): −3, cancelled by the cross-fitted baseline
+        # (2T ≤ N) and by the leave-one-out one (which drops every order for an all-wrong group)
+        want = {"maclaurin": -3.0, "maclaurin_loo": 0.0, "maclaurin_cross_fitted": 0.0}[name]
+        assert (a_pos[1], a_neg[0]) == (1.0, want)
+        return
+    if name in ("linear_r", "sqrt_r"):  # Heckel et al.: −ρ̂·ω(ρ̂) → −1 on an all-wrong group
+        assert (a_pos[1], a_neg[0]) == (0.0, -1.0)
         return
     if name in ("w_reinforce", "nsr", "psr"):
         # not mean-centred either (Zhu et al.): the ±1 reward's halves act on constant groups

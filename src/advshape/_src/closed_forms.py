@@ -63,6 +63,16 @@ FORMULAS: dict[str, str] = {
     "nsr": "ρ",
     "psr": "ρ",
     "grpo_passk": "none as N → ∞ (weights vanish); at group size N: ρ_N = 1 − (1−ρ)^N",
+    "maclaurin": "Σ_{k≤T} ρ_k/k  (exact at every N ≥ T)",
+    "maclaurin_loo": "Σ_{k≤T} ρ_k/k  (as N → ∞ only: biased at finite N)",
+    "maclaurin_cross_fitted": "Σ_{k≤T} ρ_k/k  (exact at every N ≥ T)",
+    "p_normalization": "log(1 + ρ/ε)  (ε = 0: log ρ, −∞ at ρ = 0)",
+    "clipped_pnorm": "ρ/c for ρ ≤ c, 1 + log(ρ/c) above",
+    "one_sided_grpo": "2√ρ − 2ε·log(1 + √ρ/ε)  (ε = 0: 2√ρ)",
+    "linear_r": "log ρ  (−∞ at ρ = 0); at group size N exactly Σ_{k≤N} ρ_k/k",
+    "sqrt_r": "log((1 − √(1−ρ))/(1 + √(1−ρ)))  (−∞ at ρ = 0)",
+    "focal": "B(ρ; ½, γ + ½)",
+    "maxpo": "ρ_K = 1 − (1−ρ)^K  (continuous rewards: max@K)",
 }
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "fail_at_k_loo",
     "fail_estimate",
     "loo_fail_weights",
+    "partial_ratio_sum",
     "pass_at_k",
     "pass_estimate",
 ]
@@ -127,23 +128,25 @@ def bounded_cache(
     return wrapper
 
 
-def _log_space_table(top: int, d: int) -> NDArray[np.float64]:
-    """T[m] = C(m, d)/C(top, d), m = 0..top, in O(top): log T[m] = Σ_{j=m+1}^{top} log1p(−d/j)
-    for m ≥ d, and T[m] = 0 for m < d."""
-    table = np.zeros(top + 1, dtype=np.float64)
-    if d == 0:
-        table[:] = 1.0
-        return table
+@bounded_cache
+def _log_binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
+    """log T[m], T[m] = C(m, d)/C(top, d), for m = 0..top (−inf where m < d)."""
+    table = np.full(top + 1, -np.inf)
+    # log T[m] = Σ_{j=m+1}^{top} log1p(−d/j) for m ≥ d: terms of one sign, so the sum keeps
+    # its relative accuracy (~(top − m)·ε) however small |log T| is.
     j = np.arange(d + 1, top + 1, dtype=np.float64)
     terms = np.log1p(-d / j)
-    tail = np.concatenate([np.cumsum(terms[::-1])[::-1], [0.0]])  # tail[i] = Σ terms[i:]
-    table[d:] = np.exp(tail)
+    table[d:] = np.concatenate([np.cumsum(terms[::-1])[::-1], [0.0]])  # Σ terms[i:]
+    table.setflags(write=False)  # cached and shared: nobody may write to it
     return table
 
 
 @bounded_cache
 def _binom_ratio_table_cached(top: int, d: int) -> NDArray[np.float64]:
-    table = _log_space_table(top, d)
+    if d == 0:
+        table = np.ones(top + 1, dtype=np.float64)
+    else:
+        table = np.exp(_log_binom_ratio_table_cached(top, d))  # exp(−inf) = 0 for m < d
     table.setflags(write=False)  # cached and shared: nobody may write to it
     return table
 
@@ -188,6 +191,35 @@ def binom_ratio_table(top: int, d: int) -> NDArray[np.float64]:
             "pass_at_k / fail_at_k / fail_at_k_loo compute single ratios for any n"
         )
     return _binom_ratio_table_cached(top, d)
+
+
+def partial_ratio_sum(m: ArrayLike, n: int, j_max: int) -> NDArray[np.float64]:
+    """G(m) = Σ_{j=1}^{J} C(m, j)/C(n, j) for integer arrays 0 ≤ m ≤ n, J = ``j_max``.
+
+        G(m) = m/(n − m + 1)·(1 − C(m − 1, J)/C(n, J))
+
+    (hockey stick: Σ_{j=0}^{J} C(m, j)/C(n, j) = [C(n + 1, m) − C(n − J, m − J − 1)]/C(n, m), and
+    C(n − J, m − J − 1)/C(n, m − 1) = C(m − 1, J)/C(n, J)). The bracket is −expm1 of the log
+    ratio table, so it keeps its relative accuracy when the ratio is close to 1: the whole sum
+    is O(n) per (n, J) however large J is, and accurate to a few ulp times n (no sum of terms
+    spanning hundreds of orders of magnitude). J ≥ n is the full sum m/(n − m + 1).
+
+    Example:
+        >>> from advshape._src.combinatorics import partial_ratio_sum
+        >>> partial_ratio_sum([0, 1, 2, 3], 3, 2).tolist()  # 0, 1/3, 2/3 + 1/3, 1 + 1
+        [0.0, 0.3333333333333333, 1.0, 2.0]
+    """
+    n, j_max = int(n), int(j_max)
+    m_ = np.asarray(m, dtype=np.int64)
+    if np.any(m_ < 0) or np.any(m_ > n) or j_max < 0:
+        raise ValueError(f"partial_ratio_sum needs 0 <= m <= n = {n} and J >= 0, got J = {j_max}")
+    if j_max == 0:
+        return np.zeros(m_.shape)
+    j_max = min(j_max, n)
+    log_ratio = _log_binom_ratio_table_cached(n, j_max)[np.maximum(m_ - 1, 0)]
+    # m = 0: C(−1, J) := 0 for J ≥ 1, and the prefactor is 0 anyway
+    bracket = np.where(m_ >= 1, -np.expm1(log_ratio), 0.0)
+    return m_ / (n - m_ + 1.0) * bracket
 
 
 def _as_counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
@@ -276,8 +308,8 @@ def _ratios(
         ratio = np.ones(m.shape)
         for j in range(d):  # over the d factors, vectorised over the entries
             ratio *= np.maximum(m - j, 0.0) / (top - j)
-    else:
-        ratio = _log_space_table(top, d)[ms]
+    else:  # an O(top) table of logs (cached while it fits the cache)
+        ratio = np.exp(_log_binom_ratio_table_cached(top, d)[ms])
     return 1.0 - ratio if complement else ratio
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from advshape._src import closed_forms, continuous, recent, scores
+from advshape._src import closed_forms, continuous, maclaurin, maxpo, recent, scores, weighting
 from advshape._src.constraints import Bound, OneOf, count, real
 from advshape._src.pkpo import BASELINES
 from advshape._src.schedule import Schedule
@@ -92,6 +92,10 @@ class ShaperEntry(NamedTuple):
 
 
 K = Param("k", int, REQUIRED, "the K of the Pass@K target", count(1))
+# MaxRL's truncation order; the paper's letter (the spec reads maclaurin:T=8)
+ORDER = Param("T", int, REQUIRED, "the Maclaurin truncation order T (1: REINFORCE)", count(1))
+MAXRL = "Tajwar, Zeng et al. 2026 (MaxRL), arXiv 2602.02710"
+HECKEL = "Heckel, Soltanolkotabi & Thrampoulidis 2026, arXiv 2602.11128"
 
 _ENTRIES: tuple[ShaperEntry, ...] = (
     ShaperEntry(
@@ -367,6 +371,142 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         scores=recent.grpo_passk,
         generic=continuous.grpo_passk,
         min_n=lambda p: 2,
+    ),
+    # --- the 2026 families (issue 17) -----------------------------------------------------
+    ShaperEntry(
+        name="maclaurin",
+        summary="MaxRL's order-T Maclaurin estimator: ascends Σ_{k≤T} Pass@k/k exactly",
+        paper=MAXRL,
+        equation="Maclaurin objective log ρ = −Σ_k fail@k/k truncated at T; code maclaurin_weights",
+        formula=(
+            "A⁺ = 1, A⁻ = −Σ_{k=2}^{min(T,N⁻)} C(N⁻−1,k−1)/C(N−1,k−1) "
+            "= −(N⁻−1)/(N⁺+1)·[1 − C(N⁻−2,T−1)/C(N−1,T−1)]; the code's weights × N"
+        ),
+        unbiased=True,
+        binary_only=True,
+        params=(ORDER,),
+        scores=maclaurin.maclaurin,
+        surrogate=maclaurin.maclaurin_surrogate,
+    ),
+    ShaperEntry(
+        name="maclaurin_loo",
+        summary="MaxRL's Maclaurin estimator, leave-one-out subset baseline (biased at finite N)",
+        paper=MAXRL,
+        equation="code maclaurin_weights_loo (verl estimator maclaurin_baseline)",
+        formula=(
+            "A⁺ = 1 + Q, A⁻ = Q·(1 − N/N⁻) − [T ≥ N][N⁻ = N], "
+            "Q = Σ_{k=2}^{min(T,N−1)} C(N⁻,k)/(C(N,k) − 1)"
+        ),
+        unbiased=False,
+        binary_only=True,
+        params=(ORDER,),
+        scores=maclaurin.maclaurin_loo,
+        surrogate=maclaurin.maclaurin_surrogate,
+    ),
+    ShaperEntry(
+        name="maclaurin_cross_fitted",
+        summary="MaxRL's Maclaurin estimator, cross-fitted (disjoint-subset) baseline: unbiased",
+        paper=MAXRL,
+        equation="code maclaurin_weights_cross_fitted (paper Eqs. (81)–(86) per the code)",
+        formula=(
+            "maclaurin's A± + baseline Σ_{k=2}^{min(T,⌊N/2⌋)} of the others' Fail@k: "
+            "A⁺ += Σ C(N⁻,k)/C(N−1,k), A⁻ += Σ C(N⁻−1,k)/C(N−1,k)"
+        ),
+        unbiased=True,
+        binary_only=True,
+        params=(ORDER,),
+        scores=maclaurin.maclaurin_cross_fitted,
+        surrogate=maclaurin.maclaurin_surrogate,
+    ),
+    ShaperEntry(
+        name="p_normalization",
+        summary="MaxRL's p-normalisation (r − ρ̂)/(ρ̂ + ε): maxrl with the code's ε",
+        paper=MAXRL,
+        equation="code compute_p_normalization_outcome_advantage",
+        formula="A⁺ = (1−ρ̂)/(ρ̂+ε), A⁻ = −ρ̂/(ρ̂+ε); 0 if N⁺ = 0",
+        unbiased=False,
+        binary_only=True,
+        params=(Param("eps", float, 1e-6, "ε added to ρ̂ (0: maxrl)", real(0)),),
+        scores=maclaurin.p_normalization,
+        surrogate=maclaurin.p_normalization_surrogate,
+    ),
+    ShaperEntry(
+        name="clipped_pnorm",
+        summary="MaxRL's clipped p-normalisation (r − ρ̂)/max(ρ̂, c)",
+        paper=MAXRL,
+        equation="code compute_clipped_pnorm_outcome_advantage (its extra 1/N dropped)",
+        formula="A⁺ = (1−ρ̂)/max(ρ̂,c), A⁻ = −ρ̂/max(ρ̂,c); 0 if N⁺ = 0",
+        unbiased=False,
+        binary_only=True,
+        params=(Param("floor", float, 0.125, "the clip c of ρ̂ (0: maxrl)", real(0)),),
+        scores=maclaurin.clipped_pnorm,
+        surrogate=maclaurin.clipped_pnorm_surrogate,
+    ),
+    ShaperEntry(
+        name="one_sided_grpo",
+        summary="MaxRL code's one-sided GRPO (r − ρ̂)/(√ρ̂ + ε): surrogate 2√ρ",
+        paper=MAXRL,
+        equation="code compute_one_sided_grpo_outcome_advantage",
+        formula="A⁺ = (1−ρ̂)/(√ρ̂+ε), A⁻ = −ρ̂/(√ρ̂+ε); 0 if N⁺ = 0",
+        unbiased=False,
+        binary_only=True,
+        params=(Param("eps", float, 1e-6, "ε added to √ρ̂", real(0)),),
+        scores=maclaurin.one_sided_grpo,
+        surrogate=maclaurin.one_sided_grpo_surrogate,
+    ),
+    ShaperEntry(
+        name="linear_r",
+        summary="Linear-R: ω = 1/ρ̂, signal on all-wrong groups; unbiased for Σ_{k≤N} Pass@k/k",
+        paper=HECKEL,
+        equation="Linear-R (eq. no. unchecked); = MaxRL code's vr_cond",
+        formula="A = (r−ρ̂)/ρ̂: A⁺ = (1−ρ̂)/ρ̂, A⁻ = −1, also if N⁺ = 0",
+        unbiased=True,
+        binary_only=True,
+        params=(),
+        scores=weighting.linear_r,
+        surrogate=weighting.linear_r_surrogate,
+    ),
+    ShaperEntry(
+        name="sqrt_r",
+        summary="Sqrt-R: ω = 1/(ρ̂√(1−ρ̂)), effective-time optimal weight; signal on all-wrong groups",
+        paper=HECKEL,
+        equation="Sqrt-R (eq. no. unchecked)",
+        formula="A⁺ = √(1−ρ̂)/ρ̂, A⁻ = −1/√(1−ρ̂), also if N⁺ = 0 (A⁻ = −1)",
+        unbiased=False,
+        binary_only=True,
+        params=(),
+        scores=weighting.sqrt_r,
+        surrogate=weighting.sqrt_r_surrogate,
+    ),
+    ShaperEntry(
+        name="focal",
+        summary="F-GRPO: GRPO times the focal factor (1 − ρ̂)^γ, any real γ ≥ 0",
+        paper="Plyusov et al. 2026 (F-GRPO), arXiv 2602.06717",
+        equation="Sec. 4 (focal weighting; eq. no. unchecked)",
+        formula="A± = (1−ρ̂)^γ·A±_GRPO (γ = K − 1: biased_k)",
+        unbiased=False,
+        binary_only=True,
+        params=(Param("gamma", float, REQUIRED, "the focal exponent γ ≥ 0", real(0)),),
+        scores=weighting.focal,
+        surrogate=weighting.focal_surrogate,
+    ),
+    ShaperEntry(
+        name="maxpo",
+        summary="max@K, leave-two-out baseline: unbiased, centred; continuous rewards too",
+        paper="Takashiro et al. 2026 (MaxPO), arXiv 2606.06080",
+        equation="L2O baseline (reconstructed from the abstract; = pkpo:baseline=loo_unscaled)",
+        formula=(
+            "A = s̄ − ρ̂₋ᵢ(k): s̄ the mean max over k-subsets ∋ i, ρ̂₋ᵢ(k) the others' max@k; "
+            "Σ_i A_i = 0"
+        ),
+        unbiased=True,
+        binary_only=False,
+        params=(K,),
+        scores=maxpo.maxpo,
+        surrogate=maxpo.maxpo_surrogate,
+        generic=maxpo.maxpo_continuous,
+        min_n=lambda p: int(p["k"]) + 1,
+        k_le_n=True,
     ),
 )
 

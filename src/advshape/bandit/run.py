@@ -295,23 +295,44 @@ def summarise(
         row["reached"] = len(reached)
         row["samples_to_target"] = _mean_std(reached) if reached else None
         for split in ("train", "test"):
-            for kk in (1, k):
+            for kk in sorted({1, k}):  # K = 1: pass@K is pass@1, one column
                 name = f"{split}_pass@{kk}"
                 if name in finals[0]:
                     row[name] = _mean_std([f[name] for f in finals])
         row[f"peak_train_pass@{k}"] = _mean_std(peaks)
         row["zero_group_frac"] = _mean_std([f["zero_group_frac"] for f in finals])
         row["_finals"] = dict(zip(seeds, finals))
+        row["_reach"] = dict(zip(seeds, reach))
         rows.append(row)
     # Seeds fix the problems and the training randomness for every shaper alike, so the
     # per-seed difference to the first shaper removes the problem-set variance.
     ref = rows[0]["_finals"]
+    ref_reach = rows[0]["_reach"]
     for row in rows:
+        reach_of = row.pop("_reach")
+        both = [
+            s
+            for s in sorted(set(reach_of) & set(ref_reach))
+            if None not in (reach_of[s], ref_reach[s])
+        ]
+        gaps = [float(reach_of[s] - ref_reach[s]) for s in both]
+        row["paired_samples_to_target"] = (
+            {
+                "mean_std": _mean_std(gaps),
+                "ci": _t_interval(gaps),
+                "sooner": sum(g < 0 for g in gaps),
+                "pairs": len(gaps),
+            }
+            if gaps
+            else None
+        )
         mine = row.pop("_finals")
         common = sorted(set(mine) & set(ref))
         row["paired"] = {
             name: _mean_std([mine[s][name] - ref[s][name] for s in common])
-            for name in ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            for name in dict.fromkeys(  # K = 1: each name once
+                ("train_pass@1", f"train_pass@{k}", "test_pass@1", f"test_pass@{k}")
+            )
             if name in mine[common[0]]
         }
         row["paired_positive"] = {
@@ -344,7 +365,7 @@ def _fmt(ms: tuple[float, float] | None, digits: int = 3) -> str:
 def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
     b, k = study.bandit, study.bandit.k
     cols = [f"peak_train_pass@{k}", "train_pass@1", f"train_pass@{k}", "test_pass@1"]
-    cols += [f"test_pass@{k}"]
+    cols = list(dict.fromkeys([*cols, f"test_pass@{k}"]))  # K = 1: each column once
     cols = [c for c in cols if c in rows[0]]
     best = {c: max(r[c][0] for r in rows) for c in cols}
     reach = [
@@ -410,6 +431,26 @@ def summary_markdown(rows: list[dict[str, Any]], study: StudyConfig) -> str:
             for n in names
         ]
         lines.append(f"| {r['shaper']} | " + " | ".join(cells) + " |")
+    if len(rows) > 1:
+        lines += [
+            "",
+            f"Samples to pass@{k} ≥ {study.target:g} minus {ref}'s on the same seed (seeds where "
+            "both reached the target): mean ± std, 95% t interval, and in how many seeds the "
+            "shaper got there sooner.",
+            "",
+            f"| shaper | Δ samples to pass@{k} ≥ {study.target:g} | 95% interval | sooner |",
+            "|---|---|---|---|",
+        ]
+        for r in rows[1:]:
+            gap = r["paired_samples_to_target"]
+            if gap is None:
+                lines.append(f"| {r['shaper']} | — | — | — |")
+                continue
+            ci = "—" if gap["ci"] is None else f"[{gap['ci'][0]:+,.0f}, {gap['ci'][1]:+,.0f}]"
+            lines.append(
+                f"| {r['shaper']} | {gap['mean_std'][0]:+,.0f} ± {gap['mean_std'][1]:,.0f} | {ci} "
+                f"| {gap['sooner']}/{gap['pairs']} |"
+            )
     if rows[0]["seeds"] > 1 and len(rows) > 1:
         lines += [
             "",

@@ -36,8 +36,21 @@ def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
-# What a shaper ascends when it is neither ρ (Pass@1) nor ρ_K: verify rows "MaxRL", "grpo_passk".
-_TARGETS = {"maxrl": "log ρ (max. likelihood)", "grpo_passk": "Pass@N (whole group)"}
+# What a shaper ascends when it is neither ρ (Pass@1) nor ρ_K (the verify rows check each).
+_TARGETS = {
+    "maxrl": "log ρ (max. likelihood)",
+    "grpo_passk": "Pass@N (whole group)",
+    "maclaurin": "Σ_{k≤T} Pass@k/k",
+    "maclaurin_loo": "Σ_{k≤T} Pass@k/k",
+    "maclaurin_cross_fitted": "Σ_{k≤T} Pass@k/k",
+    "p_normalization": "log(1 + ρ/ε)",
+    "clipped_pnorm": "log ρ, linear below c",
+    "one_sided_grpo": "√ρ",
+    "linear_r": "Σ_{k≤N} Pass@k/k → log ρ",
+    "sqrt_r": "log-type, −∞ at ρ = 0",
+    "focal": "Pass@K-like (K ≈ γ + 1)",
+    "maxpo": "Pass@K / max@K",
+}
 
 
 def registry_table() -> tuple[list[str], list[list[str]]]:
@@ -156,10 +169,15 @@ def run_show(args: argparse.Namespace) -> int:
     rows = [[str(m), *(g.format(c[m]) for c in columns)] for m in range(args.n + 1)]
     if args.format == "table":
         info = shaper.info
+        target = _TARGETS.get(shaper.name)  # neither ρ nor ρ_K: the shaper's own, with its knobs
+        if target is None:
+            target = f"Pass@{info.target_k}"
+        elif shaper.params:
+            target += " (" + ", ".join(f"{k} = {v}" for k, v in shaper.params.items()) + ")"
         print(f"{shaper.spec}: {info.summary}")
         print(f"  {info.formula}   [{info.paper}, {info.equation}]")
         print(
-            f"  target Pass@{info.target_k}, {'unbiased' if info.unbiased else 'biased'}, N = {args.n};"
+            f"  target {target}, {'unbiased' if info.unbiased else 'biased'}, N = {args.n};"
             " update = w+ * grad_+ - w- * grad_-  (A+ at N+ = 0 and A- at N+ = N are never used)"
         )
     print(_render(headers, rows, args.format))

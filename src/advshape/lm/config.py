@@ -111,7 +111,7 @@ class Args:
     shaper: str = option("grpo", _check_shaper)
     """shaper spec: grpo, grpo_k:k=8, skew_r, pkpo:k=8, ... (`advshape list`), with K schedules (grpo_k:k=linear(16,1)), or surrogate:F[;lam=λ]"""
     reward: str = option("auto", OneOf(REWARD_MODES))
-    """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo)"""
+    """reward given to the shaper: binary 1[score>=1], the verifier's raw score, or auto (raw for pkpo and maxpo)"""
     seed: int = option(0, _SEED)
     """seed of the RL run (sampling and problem order); the warm start has its own"""
     # --- RL
@@ -224,7 +224,8 @@ def check_ks(ks: Sequence[int], n: int) -> tuple[int, ...]:
 def resolve_reward_mode(args: Args, shaper) -> str:
     """The reward the shaper gets: --reward, with auto = the raw score for pkpo, else 0/1."""
     if args.reward == "auto":
-        return "score" if shaper.name == "pkpo" else "binary"
+        # the max@K shapers take the verifier's raw score; every other shaper its 0/1 pass
+        return "score" if shaper.name in ("pkpo", "maxpo") else "binary"
     return args.reward
 
 

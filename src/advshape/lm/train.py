@@ -5,7 +5,7 @@ Each step t:
 1. pick B train problems (a seeded walk through the train set: no repeats in a run);
 2. sample N responses per problem (``--temperature``, default 1) with the KV cache;
 3. score them with the task's verifier: r ∈ [0, 1]; the binary shapers get
-   r₀/₁ = 1[r ≥ 1], pkpo the raw score (``--reward auto``);
+   r₀/₁ = 1[r ≥ 1], pkpo and maxpo the raw score (``--reward auto``);
 4. advantages A = shaper.advantages(r.reshape(B, N)) — any ``advshape.shaper`` spec;
 5. policy-gradient step on the paper's objective (App. A, Eq. 27, no KL, no 1/|y|):
 

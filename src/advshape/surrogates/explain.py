@@ -435,8 +435,18 @@ def _candidate_specs(n: int) -> list[str]:
                 for b in ("none", "loo", "loo_minus_one")
                 if not (b == "loo" and k + 1 > n)
             ]
+        elif name == "maxpo":
+            specs += [f"maxpo:k={k}" for k in _k_grid(n) if k + 1 <= n]
         elif "k" in names:
             specs += [f"{name}:k={k}" for k in _k_grid(n)]
+        elif "T" in names:  # the Maclaurin orders
+            specs += [f"{name}:T={t}" for t in _k_grid(n)]
+        elif name == "focal":
+            specs += [f"focal:gamma={g}" for g in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)]
+        elif name in ("p_normalization", "one_sided_grpo"):
+            specs += [f"{name}:eps={eps}" for eps in (0.0, 1e-6)]
+        elif name == "clipped_pnorm":
+            specs += [f"clipped_pnorm:floor={c}" for c in (0.0625, 0.125, 0.25)]
         elif "lam" in names:
             specs += [f"{name}:lam={lam}" for lam in (0.1, 0.25, 0.5, 1.0, 2.0)]
         elif name == "grpo_passk":

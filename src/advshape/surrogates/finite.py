@@ -6,7 +6,8 @@ shaper ascends F_N = ∫c_N (:func:`advshape.expected_update_coefficient`,
 :func:`advshape.finite_n_surrogate`). This module provides
 
 - :func:`brute_force_advantages`: advantages of one group by enumerating subsets of responses
-  in exact rational arithmetic, straight from the estimators' definitions (Eqs. 11–15, 37);
+  in exact rational arithmetic, straight from the estimators' definitions (Eqs. 11–15, 37, and
+  the 2026 families' U-statistics: MaxRL's Maclaurin orders, Linear-R, max@K's leave-two-out);
 - :func:`exact_update_coefficient`: c_N(ρ) as a Fraction, by averaging over the reward
   patterns with Lemma 2 (E[∇log π | r = 1] = ∇ρ/ρ, E[∇log π | r = 0] = −∇ρ/(1 − ρ)) —
   independent of the library's binomial-ratio formulas;
@@ -92,10 +93,64 @@ def _pkpo(rewards: Sequence[int], k: int, baseline: str = "loo_minus_one") -> li
     return out
 
 
+def _maclaurin(rewards: Sequence[int], T: int, baseline: str = "none") -> list[Fraction]:
+    """MaxRL's order-T estimator as a U-statistic: A_i = r_i (k = 1) minus, for k = 2..T,
+    N/(k·C(N, k))·Σ_{k-subsets S ∋ i} ([S all wrong] − b_S), with b_S = 0 (``none``), the
+    all-wrong share of the other k-subsets (``loo``, k ≤ N − 1; an all-wrong group keeps the
+    order-N term when T ≥ N) or of the k-subsets disjoint from S (``cross_fitted``, 2k ≤ N)."""
+    n = len(rewards)
+    out = [Fraction(r) for r in rewards]
+    for k in range(2, min(T, n - 1 if baseline == "loo" else n) + 1):
+        subsets = list(itertools.combinations(range(n), k))
+        wrong = {s: int(not any(rewards[j] for j in s)) for s in subsets}
+        all_wrong = sum(wrong.values())
+        for s in subsets:
+            if baseline == "loo":
+                b = Fraction(all_wrong - wrong[s], len(subsets) - 1)
+            elif baseline == "cross_fitted" and 2 * k <= n:
+                partners = [u for u in subsets if not set(u) & set(s)]
+                b = Fraction(sum(wrong[u] for u in partners), len(partners))
+            else:
+                b = Fraction(0)
+            for i in s:
+                out[i] -= Fraction(n, k * len(subsets)) * (wrong[s] - b)
+    if baseline == "loo" and T >= n >= 2 and not any(rewards):
+        out = [a - 1 for a in out]
+    return out
+
+
+def _weighted(rewards: Sequence[int], **_: object) -> list[Fraction]:
+    """Linear-R (Heckel et al.): A_i = (r_i − ρ̂)/ρ̂, and −1 for every response of an all-wrong
+    group (the limit −ρ̂·ω(ρ̂))."""
+    rho = _mean([Fraction(r) for r in rewards])
+    return [Fraction(-1) if rho == 0 else (r - rho) / rho for r in rewards]
+
+
+def _leave_two_out(rewards: Sequence[int], k: int, **_: object) -> list[Fraction]:
+    """max@K with the leave-two-out baseline: s_i minus the mean over j ≠ i of j's own subset
+    signal computed without i (from the responses other than i and j)."""
+    n = len(rewards)
+
+    def signal(j: int, pool: Sequence[int]) -> Fraction:
+        rest = [m for m in pool if m != j]
+        maxima = [max(rewards[m] for m in (j, *c)) for c in itertools.combinations(rest, k - 1)]
+        return Fraction(sum(maxima), len(maxima))
+
+    out = []
+    for i in range(n):
+        without_i = [m for m in range(n) if m != i]
+        baseline = _mean([signal(j, without_i) for j in without_i])
+        out.append(signal(i, range(n)) - baseline)
+    return out
+
+
 BRUTE_FORCE: dict[str, Callable[..., list[Fraction]]] = {
     "reinforce_k": _reinforce_k,
     "rloo_k": _rloo_k,
     "pkpo": _pkpo,
+    "maclaurin": _maclaurin,
+    "linear_r": _weighted,
+    "maxpo": _leave_two_out,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -396,6 +396,14 @@ def _table_1(curve: _Curves) -> Iterator[Check]:
         "w_reinforce",
         "nsr",
         "psr",
+        "maclaurin:T=8",
+        "maclaurin_loo:T=8",
+        "maclaurin_cross_fitted:T=8",
+        "p_normalization:eps=0.1",
+        "clipped_pnorm",
+        "one_sided_grpo:eps=0",
+        "focal:gamma=0.5",
+        "maxpo:k=4",
     ]
     worst, where = 0.0, ""
     for spec in specs:
@@ -548,6 +556,270 @@ def _passk_advantage(rewards) -> list[Fraction]:
     ]
 
 
+# --- the 2026 families (issue 17) ----------------------------------------------------------
+
+
+def _memoised(
+    advantages: Callable[[Sequence[int]], list[Fraction]],
+) -> Callable[[Sequence[int]], list[Fraction]]:
+    """``advantages`` computed once per reward pattern (the ρ values of a check share them)."""
+    memo: dict[tuple[int, ...], list[Fraction]] = {}
+
+    def cached(rewards: Sequence[int]) -> list[Fraction]:
+        key = tuple(rewards)
+        if key not in memo:
+            memo[key] = advantages(rewards)
+        return memo[key]
+
+    return cached
+
+
+def _truncated_likelihood(rho: np.ndarray, order: int) -> np.ndarray:
+    """Σ_{k≤T} Pass@k/k = Σ_{k≤T} (1 − (1 − ρ)^k)/k, typed here from MaxRL's Maclaurin objective."""
+    return np.sum([(1 - (1 - rho) ** k) / k for k in range(1, order + 1)], axis=0)
+
+
+def _maclaurin_exact(curve: _Curves) -> Iterator[Check]:
+    """MaxRL's order-T estimators: exact expected updates from the U-statistics (Fractions), the
+    LOO baseline's finite-N bias, reverse-engineered surrogates, N = 4096 against mpmath."""
+    wrong, count, float_err = [], 0, 0.0
+    bias = {}
+    for n in range(1, 8):
+        for order in range(1, n + 2):
+            target = [
+                sum((1 - r) ** (k - 1) for k in range(1, min(order, n) + 1)) for r in _EXACT_RHOS
+            ]
+            for baseline in ("none", "cross_fitted", "loo"):
+                adv = _memoised(
+                    partial(brute_force_advantages, "maclaurin", T=order, baseline=baseline)
+                )
+                exact = [exact_update_coefficient(adv, n, rho) for rho in _EXACT_RHOS]
+                if baseline == "loo":
+                    bias[(n, order)] = max(abs(float(e - t)) for e, t in zip(exact, target))
+                    continue
+                count += 1
+                if exact != target:
+                    wrong.append(f"{baseline}:n={n},T={order}")
+                spec = "maclaurin" if baseline == "none" else "maclaurin_cross_fitted"
+                approx = expected_update_coefficient(
+                    shaper(f"{spec}:T={order}"), n, np.array([float(r) for r in _EXACT_RHOS])
+                )
+                float_err = max(float_err, max(abs(float(e) - a) for e, a in zip(exact, approx)))
+    yield Check(
+        "MaxRL",
+        "maclaurin and maclaurin_cross_fitted: c_N = Σ_{k≤min(T,N)} (1−ρ)^{k−1} = ∇Σ_{k≤T} "
+        f"Pass@k/k exactly (Fractions, subset U-statistics), N = 1..7, T = 1..N+1 ({count} cases)",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note="differs: " + ", ".join(wrong) if wrong else "",
+    )
+    yield Check(
+        "MaxRL",
+        "library float c_N of maclaurin / maclaurin_cross_fitted vs exact rational c_N, same cases",
+        float_err,
+        EXACT_TOL,
+    )
+    biased = {key: b for key, b in bias.items() if key[0] >= 3 and key[1] >= 2}
+    yield Check(
+        "MaxRL",
+        "maclaurin_loo (the code's subset-LOO baseline) is biased at finite N: c_N ≠ "
+        "Σ_{k≤T} (1−ρ)^{k−1} for every N = 3..7, T ≥ 2 (max |c_N − target| over ρ; err: least)",
+        min(biased.values()),
+        None,
+        note=f"N = 3, T = 2: {bias[(3, 2)]:.3f}; N = 7, T = 7: {bias[(7, 7)]:.3f}",
+        ok=all(b > 1e-6 for b in biased.values()),
+    )
+    err = max(
+        sup_normalised_error(
+            curve(f"{name}:T={order}"), lambda r, t=order: _truncated_likelihood(r, t)
+        )
+        for name, order in (
+            ("maclaurin", 1),
+            ("maclaurin", 2),
+            ("maclaurin", 8),
+            ("maclaurin", 64),
+            ("maclaurin_loo", 8),
+            ("maclaurin_cross_fitted", 8),
+        )
+    )
+    yield Check(
+        "MaxRL",
+        "reverse-engineered maclaurin (T = 1, 2, 8, 64), _loo and _cross_fitted (T = 8) vs "
+        "Σ_{k≤T} Pass@k/k",
+        err,
+        SURROGATE_TOL,
+    )
+    yield Check(
+        "MaxRL",
+        "maclaurin at N = 4096 vs 30-digit term-by-term sums: T = 8 every N⁺, T = 4096 every 256th "
+        "(relative; issue 17 asks 1e-9)",
+        _maclaurin_large_n(),
+        1e-12,
+    )
+
+
+def _maclaurin_large_n() -> float:
+    import mpmath
+
+    n, worst = 4096, 0.0
+    with mpmath.workdps(30):
+        for order, stride in ((8, 1), (n, 256)):
+            scores = shaper(f"maclaurin:T={order}").scores
+            assert scores is not None  # a registry shaper is count-based
+            a_neg = scores(np.arange(n + 1), n)[1]
+            for m in range(0, n + 1, stride):
+                total, term = mpmath.mpf(0), mpmath.mpf(1)
+                for k in range(2, min(order, n - m) + 1):
+                    term *= mpmath.mpf(n - m - k + 1) / (n - k + 1)
+                    total += term
+                if total:
+                    worst = max(worst, float(abs((a_neg[m] + total) / total)))
+    return worst
+
+
+def _pass_rate_normalisations(curve: _Curves) -> Iterator[Check]:
+    interior = RHO_GRID[RHO_GRID > 0]
+    p_norm = curve("p_normalization:eps=0")
+    forms = [
+        ("p_normalization:eps=0.1", lambda r: np.log(1 + r / 0.1)),
+        (
+            "clipped_pnorm",
+            lambda r: np.where(r <= 0.125, r / 0.125, 1 + np.log(np.maximum(r, 0.125) / 0.125)),
+        ),
+        ("one_sided_grpo:eps=0", lambda r: 2 * np.sqrt(r)),
+    ]
+    err = max(sup_normalised_error(curve(spec), form) for spec, form in forms)
+    yield Check(
+        "MaxRL",
+        "reverse-engineered p_normalization (ε = 0.1), clipped_pnorm (c = 1/8), one_sided_grpo (ε = 0) "
+        "vs log(1 + ρ/ε), ρ/c | 1 + log(ρ/c), 2√ρ",
+        err,
+        SURROGATE_TOL,
+    )
+    yield Check(
+        "MaxRL",
+        "reverse-engineered p_normalization:eps=0 (= maxrl) vs log ρ (diverges at 0, F(1) = 0)",
+        float(np.max(np.abs(p_norm(interior) - np.log(interior)))),
+        SURROGATE_TOL,
+        note=p_norm.describe(),
+    )
+
+
+def _prompt_weightings(curve: _Curves) -> Iterator[Check]:
+    """Heckel et al.'s Linear-R and Sqrt-R (signal on all-wrong groups), F-GRPO's focal weight."""
+    wrong = [
+        (n, rho)
+        for n in range(1, 11)
+        for rho in _EXACT_RHOS
+        if (
+            exact_update_coefficient(partial(brute_force_advantages, "linear_r"), n, rho)
+            != sum((1 - rho) ** (k - 1) for k in range(1, n + 1))
+            or exact_update_coefficient(partial(brute_force_advantages, "linear_r"), n, rho)
+            - exact_update_coefficient(_maxrl_advantage, n, rho)
+            != (1 - rho) ** (n - 1)
+        )
+    ]
+    yield Check(
+        "Heckel et al.",
+        "Linear-R: c_N = Σ_{k≤N} (1−ρ)^{k−1} exactly (MaxRL's order-N objective); its all-wrong "
+        "groups add (1−ρ)^{N−1} to maxrl's c_N, i.e. Pass@N/N to F_N; N = 1..10 (Fractions)",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note=f"differs at {wrong}" if wrong else "",
+    )
+    interior = RHO_GRID[RHO_GRID > 0]
+    with np.errstate(divide="ignore"):  # ρ = 1: log1p(−1) = −inf, 1 − s = 1 exactly
+        one_minus_s = -np.expm1(0.5 * np.log1p(-interior))  # 1 − √(1 − ρ), no cancellation
+    err = max(
+        float(np.max(np.abs(curve("linear_r")(interior) - np.log(interior)))),
+        float(np.max(np.abs(curve("sqrt_r")(interior) - np.log(one_minus_s / (2 - one_minus_s))))),
+    )
+    yield Check(
+        "Heckel et al.",
+        "reverse-engineered Linear-R vs log ρ and Sqrt-R vs log((1 − √(1−ρ))/(1 + √(1−ρ))) "
+        "(both diverge at 0, F(1) = 0)",
+        err,
+        SURROGATE_TOL,
+        note=curve("sqrt_r").describe(),
+    )
+    yield Check(
+        "F-GRPO",
+        "focal:gamma=K−1 scores = biased_k:k=K scores, K = 1..6, N = 1..64",
+        max(
+            _score_gap(
+                shaper(f"focal:gamma={k - 1}"),
+                shaper(f"biased_k:k={k}"),
+                range(1, 65),
+                lambda n: 1.0,
+            )
+            for k in range(1, 7)
+        ),
+        EXACT_TOL,
+    )
+    err = max(
+        sup_normalised_error(
+            curve(f"focal:gamma={g}"), lambda r, g=g: incomplete_beta(r, 0.5, g + 0.5)
+        )
+        for g in (0.5, 1.0, 1.5, 3.25)
+    )
+    yield Check(
+        "F-GRPO",
+        "reverse-engineered focal (γ = 0.5, 1, 1.5, 3.25) vs B(ρ; ½, γ + ½) (0 < γ < ½: dF/dθ has "
+        "a (π/2 − θ)^{2γ} cusp at ρ = 1 that the end fit does not model: ~2e-6 at γ = ¼)",
+        err,
+        SURROGATE_TOL,
+    )
+
+
+def _max_at_k_leave_two_out() -> Iterator[Check]:
+    """MaxPO's leave-two-out baseline, as reconstructed: = the others' max@K, centred, unbiased."""
+    rng = np.random.default_rng(0)
+    gap = 0.0
+    for n in range(2, 7):
+        for k in range(1, n):
+            for _ in range(2):
+                rewards = [int(v) for v in rng.integers(0, 4, size=n)]
+                l2o = brute_force_advantages("maxpo", rewards, k=k)
+                loo = brute_force_advantages("pkpo", rewards, k=k, baseline="loo_unscaled")
+                gap = max(gap, max(abs(float(a - b)) for a, b in zip(l2o, loo)))
+                ours = shaper(f"maxpo:k={k}").advantages(np.array([rewards], dtype=np.float64))[0]
+                gap = max(gap, float(np.max(np.abs(ours - [float(a) for a in l2o]))))
+    yield Check(
+        "MaxPO",
+        "leave-two-out baseline (mean over j ≠ i of j's signal without i) = the others' max@K, "
+        "by subset enumeration, and the library on those groups (integer rewards, N ≤ 6)",
+        gap,
+        EXACT_TOL,
+    )
+    sums = shaper("maxpo:k=3").advantages(rng.normal(size=(2000, 9))).sum(axis=-1)
+    yield Check(
+        "MaxPO",
+        "max@K advantages sum to 0 in every group, real rewards (2000 groups, N = 9, K = 3)",
+        float(np.max(np.abs(sums))),
+        EXACT_TOL,
+    )
+    wrong = [
+        (n, k)
+        for n in range(2, 8)
+        for k in range(1, n)
+        if len(
+            {
+                exact_update_coefficient(partial(brute_force_advantages, "maxpo", k=k), n, rho)
+                / (1 - rho) ** (k - 1)
+                for rho in _EXACT_RHOS
+            }
+        )
+        != 1
+    ]
+    yield Check(
+        "MaxPO",
+        "binary rewards: c_N ∝ (1−ρ)^{K−1} = ∇Pass@K/K exactly, N = 2..7, K < N (Fractions)",
+        float("inf") if wrong else 0.0,
+        0.0,
+        note=f"not proportional: {wrong}" if wrong else "",
+    )
+
+
 SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
     _table_1,
     _claim_1,
@@ -562,6 +834,10 @@ SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
     lambda curve: _finite_n_unbiased(),
     _finite_n_rate,
     _recent,
+    _maclaurin_exact,
+    _pass_rate_normalisations,
+    _prompt_weightings,
+    lambda curve: _max_at_k_leave_two_out(),
 )
 
 
