@@ -346,17 +346,17 @@ def test_fixed_width_string_ids_survive_hash_collisions(monkeypatch):
     ("spec", "message"),
     [
         ("maclaurin", "needs parameter 'T'"),
-        ("maclaurin:T=0", "must be >= 1"),
+        ("maclaurin:T=0", "'T' must be an integer >= 1, got 0"),
         ("maclaurin:T=2.5", "must be an integer"),
         ("maclaurin:k=3", "has no parameter 'k'"),
-        ("maclaurin:T=linear(8,0)", "must be >= 1"),
-        ("clipped_pnorm:floor=-0.1", "must be >= 0"),
+        ("maclaurin:T=linear(8,0)", "'T' must be an integer >= 1, got 0, in schedule"),
+        ("clipped_pnorm:floor=-0.1", "'floor' must be a number >= 0, got -0.1"),
         ("focal", "needs parameter 'gamma'"),
-        ("focal:gamma=-1", "must be >= 0"),
+        ("focal:gamma=-1", "'gamma' must be a number >= 0, got -1.0"),
         ("sqrt_r:w=2", "no parameter"),
         ("maxpo", "needs parameter 'k'"),
     ],
 )
 def test_bad_specs_of_the_2026_shapers_name_the_problem(spec, message):
     with pytest.raises(ValueError, match=message):
-        advshape.shaper(spec)
+        advshape.scheduled(spec)  # every spec, scheduled or not, is checked whole here
