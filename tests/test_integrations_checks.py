@@ -17,8 +17,10 @@ from advshape.integrations._checks import check_group_size, require_version, res
 def test_resolve_shaper_names_the_setting():
     assert resolve_shaper("grpo_k:k=4", "S").spec == "grpo_k:k=4"
     built = advshape.shaper("skew_r")
-    resolved = resolve_shaper(built, "S")  # what every trainer resolves per step
-    assert resolved.is_constant and resolved.at(1) is built
+    assert resolve_shaper(built, "S").at(1) is built  # always a ScheduledShaper: constant here
+    schedule = advshape.scheduled("grpo_k:k=linear(4,2)")
+    assert resolve_shaper(schedule, "S") is schedule
+    assert resolve_shaper("surrogate:2*asin(sqrt(rho))", "S").spec == "F=2*asin(sqrt(rho))"
     assert resolve_shaper("grpo_k:k=linear(4,2)", "S").values_at(2, 3) == {"k": 3}
     with pytest.raises(
         ValueError, match=r"^shaper=\.\.\.='grpo_k:k' is not a usable shaper: cannot parse"

@@ -19,7 +19,7 @@ from advshape import ScheduledShaper, Shaper
 
 
 def resolve_shaper(shaper: Any, setting: str) -> ScheduledShaper:
-    """``advshape.scheduled(shaper)`` (a constant one for a fixed spec), with the trainer
+    """``advshape.scheduled(shaper)`` (constant for a fixed spec or shaper), with the trainer
     setting named in any error."""
     if not isinstance(shaper, str | Shaper | ScheduledShaper):
         raise TypeError(

@@ -162,8 +162,27 @@ def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledSh
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
-    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config,
-    as an :class:`advshape.ScheduledShaper` (constant unless a parameter is a schedule)."""
+    """The shaper ``shaper_name`` with the ``advshape_*`` parameters of verl's algorithm config.
+
+    Args:
+        shaper_name: a registry name (the estimator is ``advshape_<name>``).
+        config: verl's algorithm config (DictConfig, dict or None); ``advshape_k: 8`` gives
+            ``k=8``, ``advshape_k: "linear(8,1)"`` a schedule.
+
+    Returns:
+        A :class:`advshape.ScheduledShaper`, constant unless a parameter is a schedule (built
+        once per distinct configuration).
+
+    Raises:
+        ValueError: bad parameters, naming the ``+algorithm.advshape_<param>=<value>`` override.
+
+    Example:
+        >>> shaper_from_config("grpo_k", {"advshape_k": 4}).spec
+        'grpo_k:k=4'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
     params = _config_params(config)
     return _build(shaper_name, tuple(sorted(params.items())))
 
