@@ -23,9 +23,9 @@ def rewards_vector(n_pos: int, n: int) -> list[int]:
     return [1] * n_pos + [0] * (n - n_pos)
 
 
-def pass_at_k(n: int, c: int, k: int) -> Fraction:
-    """Eq. (11): 1 − C(n−c, k)/C(n, k) (math.comb is 0 when n−c < k)."""
-    return 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
+def pass_estimate(n_pos: int, n: int, k: int) -> Fraction:
+    """Eq. (11): ρ̂_K = 1 − C(N − N⁺, K)/C(N, K) (math.comb is 0 when N − N⁺ < K)."""
+    return 1 - Fraction(math.comb(n - n_pos, k), math.comb(n, k))
 
 
 def pass_at_k_enumerated(rewards: list[int], k: int) -> Fraction:
@@ -39,7 +39,7 @@ def loo_fail(rewards: list[int], i: int, k: int) -> Fraction:
     others = rewards[:i] + rewards[i + 1 :]
     if k - 1 == 0:
         return Fraction(1)
-    return 1 - pass_at_k(len(others), sum(others), k - 1)
+    return 1 - pass_estimate(sum(others), len(others), k - 1)
 
 
 def mean(xs) -> Fraction:
@@ -113,7 +113,7 @@ def reference_advantage(name: str, r: list[int], i: int, k: int = 1, lam: float 
     if name in ("grpo_k_chen", "mix_chen"):
         # Eq. (18) literally: A⁺ = √((1−ρ̂_K)/ρ̂_K), A⁻ = (1 − ρ̂_K − f̂⁻)/√(ρ̂_K(1−ρ̂_K)),
         # with 0 when the group is constant or ρ̂_K ∈ {0, 1}.
-        rho_k = pass_at_k(n, n_pos, k)
+        rho_k = pass_estimate(n_pos, n, k)
         if n_pos in (0, n) or rho_k in (0, 1):
             chen = Fraction(0) if name == "grpo_k_chen" else None
             if name == "grpo_k_chen":

@@ -292,10 +292,13 @@ def test_shape_errors():
         ("grpo_k:kk=4", {}, "has no parameter 'kk' \\(its parameters: k\\)"),
         ("grpo_k:k=4.5", {}, "'k' must be an integer, got 4.5"),
         ("grpo_k", {"k": True}, "must be an integer"),
-        ("grpo_k:k=0", {}, "must be >= 1"),
-        ("grpo:std=median", {}, "must be one of 'population', 'sample'"),
-        ("grpo:eps=-1", {}, "must be >= 0"),
-        ("entropy:lam=nan", {}, "must be finite"),
+        ("grpo_k:k=0", {}, "'k' must be an integer >= 1, got 0$"),
+        ("grpo:std=median", {}, "'std' must be one of population, sample; got 'median'$"),
+        ("grpo:eps=-1", {}, "'eps' must be a number >= 0, got -1.0$"),
+        ("entropy:lam=nan", {}, "'lam' must be a number >= 0, got nan$"),
+        ("entropy:lam=inf", {}, "'lam' must be a number >= 0, got inf$"),
+        ("grpo_k:k=4_0", {}, "'4_0' is not written with ASCII digits 0-9.*write 40"),
+        ("grpo_k:k=４", {}, "'４' is not written with ASCII digits 0-9.*write 4"),
         ("grpo_k:k", {}, "write parameters as key=value"),
         ("grpo_k:k=4,k=5", {}, "given twice"),
         ("grpo_k:k=4", {"k": 5}, "both in the spec and as a keyword"),
@@ -364,15 +367,61 @@ def test_generic_array_api_path_equals_the_numpy_fast_path(shaper):
     """The path JAX/CuPy take (none installed here), driven through the compat NumPy namespace."""
     import array_api_compat.numpy as xp
 
-    from advshape._src.shaper import _dense_array_api
+    from advshape._src.shaper import _correct, _dense_array_api, _tables_of
 
     rng = np.random.default_rng(5)
     r = (rng.random((30, 8)) < 0.4).astype(np.float64)
+    tables = _tables_of(shaper)
+    assert tables is not None
+    got = _dense_array_api(tables, xp, r, _correct(r))
+    np.testing.assert_array_equal(got, shaper.advantages(r))
+    assert _correct(r * 0.5) is None  # not binary: the dispatch takes the real-reward form
 
-    def table(n):
-        return shaper.scores(np.arange(n + 1), np.full(n + 1, n))
 
-    np.testing.assert_array_equal(_dense_array_api(xp, r, table, shaper.spec), shaper.advantages(r))
-    assert (
-        _dense_array_api(xp, r * 0.5, table, shaper.spec) is None
-    )  # not binary: the caller decides
+def test_advantages_is_the_engine_over_the_shapers_tables():
+    """A reader (and go-to-definition) steps from shaper.advantages into one module-level
+    function; scores and weights are the same engine over the same tables."""
+    from functools import partial
+
+    from advshape._src import shaper as engine
+
+    s = advshape.shaper("grpo_k:k=4")
+    for field, function in (
+        (s.advantages, engine.count_advantages),
+        (s.scores, engine.count_scores),
+        (s.weights, engine.count_weights),
+    ):
+        assert isinstance(field, partial) and field.func is function
+        assert isinstance(field.args[0], engine.CountTables)
+        assert field.args[0] is s.advantages.args[0]
+    assert repr(s.advantages.args[0]) == "CountTables('grpo_k:k=4')"
+
+
+def test_overflow_policy_is_one_for_every_library(monkeypatch):
+    """A score that overflows the output dtype raises where a group uses it and is 0 where
+    none does, on NumPy, on torch's own kernels and on the Array-API path alike."""
+    import array_api_strict as xps
+
+    from advshape._src import shaper as engine
+
+    s = advshape.shaper("entropy:lam=1e5")  # A± ≈ 1e5 at N⁺ = 1: beyond float16's 65504
+    n = 8
+    safe = np.zeros((3, n), dtype=np.float16)
+    safe[0, :] = 1  # all correct, all wrong: the overflowing entries are never used
+    want = s.advantages(safe.astype(np.float64)).astype(np.float16)
+    np.testing.assert_array_equal(s.advantages(safe), want)
+    bad = safe.copy()
+    bad[1, 0] = 1  # N⁺ = 1: A⁺ and A⁻ overflow float16, and are used
+    message = r"the score A[+-] at N\+ = 1 \(group size 8\) is .*, which overflows .*float16"
+    with pytest.raises(ValueError, match=message):
+        s.advantages(bad)
+    monkeypatch.setattr(engine, "_numpy_view", lambda rewards: None)  # torch's own kernels
+    np.testing.assert_array_equal(s.advantages(torch.from_numpy(safe)).numpy(), want)
+    ragged = torch.from_numpy(safe.reshape(-1))
+    got = s.advantages(ragged, groups=torch.from_numpy(np.repeat(np.arange(3), n))).numpy()
+    np.testing.assert_array_equal(got, want.reshape(-1))
+    with pytest.raises(ValueError, match=message):
+        s.advantages(torch.from_numpy(bad))
+    # float32 fits: the same batch is fine there, on the strict Array-API namespace too
+    fine = s.advantages(xps.asarray(bad.astype(np.float32)))
+    np.testing.assert_array_equal(np.asarray(fine), s.advantages(bad.astype(np.float32)))

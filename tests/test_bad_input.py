@@ -57,21 +57,41 @@ def test_count_shaper_with_a_registry_info_is_not_pickled_as_the_registry_shaper
 
 
 def test_core_imports_nothing_above_it():
-    """The core (advshape._src) never imports the surrogates layer, also when unpickling."""
+    """The core (advshape._src) imports no layer above it, also when unpickling; it names one
+    module above it, in one place: the builder of "surrogate:" specs, imported on first use."""
+    import ast
+    import pathlib
+
+    import advshape._src as core
+    from advshape._src import registry
+
     code = (
-        "import pathlib, re, sys\n"
-        "import advshape, pickle\n"
+        "import sys, advshape, pickle\n"
         "s = pickle.loads(pickle.dumps(advshape.shaper('grpo_k:k=2')))\n"
+        "advshape.scheduled('grpo_k:k=linear(4,1)').check_group_size(4)\n"
         "print([m for m in sys.modules if m.startswith('advshape.surrogates')])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    import advshape._src as core
-
-    for path in __import__("pathlib").Path(core.__file__).parent.glob("*.py"):
-        text = path.read_text()
-        for layer in ("surrogates", "bandit", "lm", "cli", "plots", "integrations"):
-            assert f"advshape.{layer}" not in text, (path.name, layer)
+    layers = tuple(
+        f"advshape.{layer}"
+        for layer in ("surrogates", "bandit", "lm", "cli", "plots", "integrations")
+    )
+    named = []
+    for path in pathlib.Path(core.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported = [node.module or ""]
+            else:
+                imported = []
+            assert not [m for m in imported if m.startswith(layers)], (path.name, imported)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.startswith(layers):
+                    named.append((path.name, node.value))
+    assert named == [("registry.py", "advshape.surrogates.forward")]
+    assert registry._BUILDERS == {"surrogate": ("advshape.surrogates.forward", "from_surrogate")}
 
 
 # --- Group ids ---------------------------------------------------------------------------------
@@ -230,8 +250,12 @@ def test_huge_group_sizes_use_an_o_k_path():
     assert advshape.pass_at_k(10**15, 10**9, 3) == pytest.approx(
         float(1 - Fraction(comb(10**15 - 10**9, 3), comb(10**15, 3))), rel=1e-12
     )
-    with pytest.raises(ValueError, match="out of reach"):
-        advshape.pass_at_k(10**12, 5, 10**9)
+    # once refused ("out of reach", k > 2²²): 1 − ∏_{i<5} (n − k − i)/(n − i), exactly
+    n, c, k = 10**12, 5, 10**9
+    fail = Fraction(1)
+    for i in range(c):
+        fail *= Fraction(n - k - i, n - i)
+    assert advshape.pass_at_k(n, c, k) == pytest.approx(float(1 - fail), rel=1e-15)
     with pytest.raises(ValueError, match="would hold"):
         advshape.binom_ratio_table(10**12, 3)
 
@@ -322,17 +346,17 @@ def test_fixed_width_string_ids_survive_hash_collisions(monkeypatch):
     ("spec", "message"),
     [
         ("maclaurin", "needs parameter 'T'"),
-        ("maclaurin:T=0", "must be >= 1"),
+        ("maclaurin:T=0", "'T' must be an integer >= 1, got 0"),
         ("maclaurin:T=2.5", "must be an integer"),
         ("maclaurin:k=3", "has no parameter 'k'"),
-        ("maclaurin:T=linear(8,0)", "must be >= 1"),
-        ("clipped_pnorm:floor=-0.1", "must be >= 0"),
+        ("maclaurin:T=linear(8,0)", "'T' must be an integer >= 1, got 0, in schedule"),
+        ("clipped_pnorm:floor=-0.1", "'floor' must be a number >= 0, got -0.1"),
         ("focal", "needs parameter 'gamma'"),
-        ("focal:gamma=-1", "must be >= 0"),
+        ("focal:gamma=-1", "'gamma' must be a number >= 0, got -1.0"),
         ("sqrt_r:w=2", "no parameter"),
         ("maxpo", "needs parameter 'k'"),
     ],
 )
 def test_bad_specs_of_the_2026_shapers_name_the_problem(spec, message):
     with pytest.raises(ValueError, match=message):
-        advshape.shaper(spec)
+        advshape.scheduled(spec)  # every spec, scheduled or not, is checked whole here

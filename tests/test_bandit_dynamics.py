@@ -23,10 +23,10 @@ from advshape.bandit import dynamics as dyn
 from advshape.bandit import model as bm
 from advshape.bandit.run import DEFAULT_SHAPERS, resolve_shaper
 
-SHAPERS = [resolve_shaper(s, 8) for s in DEFAULT_SHAPERS]
+SHAPERS = [resolve_shaper(s, 8).at(1) for s in DEFAULT_SHAPERS]
 # the 2026 shapers, among them ones that update all-wrong groups (maclaurin, linear_r, sqrt_r)
 NEW_SHAPERS = [
-    resolve_shaper(s, 2)
+    resolve_shaper(s, 2).at(1)
     for s in (
         "maclaurin:T=3",
         "maclaurin_cross_fitted:T=2",
@@ -37,7 +37,7 @@ NEW_SHAPERS = [
         "maxpo:k=2",
     )
 ]
-SMALL_K_SHAPERS = [resolve_shaper(s, 2) for s in DEFAULT_SHAPERS] + NEW_SHAPERS
+SMALL_K_SHAPERS = [resolve_shaper(s, 2).at(1) for s in DEFAULT_SHAPERS] + NEW_SHAPERS
 
 
 def _tabular(num_problems=5, num_answers=4, seed=0, difficulty="uniform:0.05,0.9", max_correct=2):

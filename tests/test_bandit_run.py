@@ -13,7 +13,6 @@ from advshape.bandit import run as bandit_run
 from advshape.bandit.dynamics import BanditConfig
 from advshape.cli import bandit_cmds
 from advshape.cli.dataclass_options import parse
-from advshape.surrogates.forward import parse_surrogate_spec
 
 
 def _study(**kw):
@@ -248,18 +247,6 @@ def test_surrogate_shapers_run_under_their_own_spec(tmp_path, monkeypatch):
     assert mine == [{**r, "shaper": study.shapers[1]} for r in grpo]  # same scores, same run
 
 
-def test_surrogate_spec_parts():
-    assert parse_surrogate_spec("surrogate:2*asin(sqrt(rho))") == ("2*asin(sqrt(rho))", {})
-    assert parse_surrogate_spec("surrogate:F;regularizer=rho*(1-rho);lam=0.5") == (
-        "F",
-        {"regularizer": "rho*(1-rho)", "lam": 0.5},
-    )
-    with pytest.raises(ValueError, match="regularizer=, lam= or name="):
-        parse_surrogate_spec("surrogate:F;lamda=0.5")
-    with pytest.raises(ValueError, match="lam must be a number"):
-        parse_surrogate_spec("surrogate:F;lam=big")
-
-
 def test_real_from_surrogate_arcsine_is_grpo_up_to_n_over_n_minus_1():
     if not hasattr(advshape, "from_surrogate"):
         pytest.skip("advshape.from_surrogate is not in this tree")
@@ -267,7 +254,7 @@ def test_real_from_surrogate_arcsine_is_grpo_up_to_n_over_n_minus_1():
     n = 16
     shaper = bandit_run.resolve_shaper("surrogate:2*asin(sqrt(rho))", 8)
     counts = np.arange(1, n)  # 0 < N+ < N: the groups with a gradient
-    got_pos, got_neg = shaper.scores(counts, np.full(n - 1, n))
+    got_pos, got_neg = shaper.at(1).scores(counts, np.full(n - 1, n))
     want_pos, want_neg = advshape.shaper("grpo").scores(counts, np.full(n - 1, n))
     np.testing.assert_allclose(got_pos, want_pos * n / (n - 1), rtol=1e-9)
     np.testing.assert_allclose(got_neg, want_neg * n / (n - 1), rtol=1e-9)

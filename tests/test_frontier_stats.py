@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from advshape.frontier.stats import Estimate, Resampler, percentile_interval
-from tests._reference import pass_at_k
+from tests._reference import pass_estimate
 
 # Known counts: c correct of n = 8 samples, for S = 2 seeds x P = 3 problems. The values
 # bootstrapped are the unbiased per-problem Pass@2 estimates, exact Fractions (Eq. 11).
 N, K = 8, 2
 COUNTS = [[0, 3, 8], [1, 5, 6]]
-VALUES = [[pass_at_k(N, c, K) for c in row] for row in COUNTS]
+VALUES = [[pass_estimate(c, N, K) for c in row] for row in COUNTS]
 
 
 def exact_distribution(values, design):

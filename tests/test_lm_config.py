@@ -72,7 +72,7 @@ def test_bad_options_fail_before_any_work(tmp_path, overrides, message):
 def test_forward_engineered_surrogate_specs_are_accepted(tmp_path):
     pytest.importorskip("sympy")
     shaper = validate(tiny_args(tmp_path, shaper="surrogate:2*asin(sqrt(rho))"))
-    adv = np.asarray(shaper.advantages(np.array([[1.0, 0.0, 0.0, 1.0]])))
+    adv = np.asarray(shaper.at(1).advantages(np.array([[1.0, 0.0, 0.0, 1.0]])))
     assert adv[0, 0] > 0 > adv[0, 1]
 
 

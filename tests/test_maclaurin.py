@@ -216,6 +216,6 @@ def test_maclaurin_surrogate_is_exact_at_the_ends_and_for_large_t():
 
 def test_order_follows_a_schedule():
     """maclaurin:T=linear(64,1): T is an integer order, so the schedule rounds like K's does."""
-    s = advshape.shaper("maclaurin:T=linear(64,1)")
+    s = advshape.scheduled("maclaurin:T=linear(64,1)")
     orders = [s.at(step, 100).params["T"] for step in (1, 50, 100)]
     assert orders[0] == 64 and orders[-1] == 1 and 1 < orders[1] < 64

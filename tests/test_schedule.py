@@ -19,7 +19,7 @@ from advshape import Schedule, ScheduledShaper
 
 
 def ks(spec, total, steps=None):
-    s = advshape.shaper(spec)
+    s = advshape.scheduled(spec)
     return [s.at(t, total).params["k"] for t in (steps or range(1, total + 1))]
 
 
@@ -43,7 +43,7 @@ def test_linear_to_a_percentage_then_constant():
 
 
 def test_steps_by_step_number_needs_no_total():
-    s = advshape.shaper("rloo_k:k=steps(8@1,4@51,1@101)")
+    s = advshape.scheduled("rloo_k:k=steps(8@1,4@51,1@101)")
     assert not s.needs_total
     got = {t: s.at(t).params["k"] for t in (1, 50, 51, 100, 101, 5000)}
     assert got == {1: 8, 50: 8, 51: 4, 100: 4, 101: 1, 5000: 1}
@@ -56,10 +56,10 @@ def test_steps_evenly_spread():
 
 
 def test_before_first_and_after_last_point_hold():
-    s = advshape.shaper("grpo_k:k=linear(8@11,2@21)")
+    s = advshape.scheduled("grpo_k:k=linear(8@11,2@21)")
     assert [s.at(t).params["k"] for t in (1, 11, 16, 21, 99)] == [8, 8, 5, 2, 2]
     # a step past the run's end resolves like the last step
-    assert advshape.shaper("grpo_k:k=linear(16,1)").at(12, 10).params["k"] == 1
+    assert advshape.scheduled("grpo_k:k=linear(16,1)").at(12, 10).params["k"] == 1
 
 
 def test_single_step_run_is_at_the_start():
@@ -67,13 +67,13 @@ def test_single_step_run_is_at_the_start():
 
 
 def test_float_parameter_schedule_is_exact():
-    s = advshape.shaper("entropy:lam=linear(0.5,0.05)")
+    s = advshape.scheduled("entropy:lam=linear(0.5,0.05)")
     assert [s.at(t, 3).params["lam"] for t in (1, 2, 3)] == [0.5, 0.275, 0.05]
     assert float(Fraction("0.5") + (Fraction("0.05") - Fraction("0.5")) / 2) == 0.275
 
 
 def test_resolved_shaper_is_the_registry_shaper():
-    s = advshape.shaper("grpo_k:k=linear(8,2)").at(2, 3)  # k = 5
+    s = advshape.scheduled("grpo_k:k=linear(8,2)").at(2, 3)  # k = 5
     direct = advshape.shaper("grpo_k:k=5")
     assert s.spec == "grpo_k:k=5"
     n_pos = np.arange(9)
@@ -82,11 +82,13 @@ def test_resolved_shaper_is_the_registry_shaper():
 
 
 def test_keyword_and_other_parameters():
-    s = advshape.shaper("pkpo", k="steps(4@1,2@3)", baseline="loo")
+    s = advshape.scheduled("pkpo", k="steps(4@1,2@3)", baseline="loo")
     assert isinstance(s, ScheduledShaper)
     assert s.spec == "pkpo:k=steps(4@1,2@3),baseline=loo"
     assert s.at(3).params == {"k": 2, "baseline": "loo"}
-    assert advshape.shaper("grpo_k", k=Schedule.parse("linear(4,2)")).spec == "grpo_k:k=linear(4,2)"
+    assert (
+        advshape.scheduled("grpo_k", k=Schedule.parse("linear(4,2)")).spec == "grpo_k:k=linear(4,2)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,8 +112,8 @@ def test_schedule_text_round_trips(text, canonical):
 
 
 def test_spec_round_trips_through_every_layer():
-    s = advshape.shaper("rloo_k:k=linear(16@0%,1@80%)")
-    again = advshape.shaper(s.spec)
+    s = advshape.scheduled("rloo_k:k=linear(16@0%,1@80%)")
+    again = advshape.scheduled(s.spec)
     assert again.spec == s.spec == "rloo_k:k=linear(16@0%,1@80%)"
     assert [again.at(t, 50).spec for t in range(1, 51)] == [s.at(t, 50).spec for t in range(1, 51)]
     assert pickle.loads(pickle.dumps(s)) == s
@@ -131,17 +133,25 @@ def test_scheduled_wraps_fixed_shapers():
 
 
 def test_variants_cover_every_value_of_the_run():
-    s = advshape.shaper("grpo_k:k=linear(16,1)")
+    s = advshape.scheduled("grpo_k:k=linear(16,1)")
     reached = {s.at(t, 97).params["k"] for t in range(1, 98)}
     assert reached == {v.params["k"] for v in s.variants()} == set(range(1, 17))
 
 
-def test_scheduled_shaper_is_not_a_shaper_until_resolved():
-    s = advshape.shaper("grpo_k:k=linear(16,1)")
-    with pytest.raises(ValueError, match=r"has a schedule \(k\).*\.at\(step, total_steps\)"):
-        s.advantages(np.zeros((1, 16)))
-    with pytest.raises(ValueError, match="no single scores"):
-        s.scores(0, 16)
+def test_shaper_refuses_a_scheduled_spec_and_names_scheduled():
+    """advshape.shaper always returns one Shaper: a schedule is advshape.scheduled's."""
+    with pytest.raises(
+        ValueError,
+        match=r"^shaper 'grpo_k:k=linear\(16,1\)' follows a schedule \(k\), so it is not one "
+        r"shaper: build it with advshape.scheduled\('grpo_k:k=linear\(16,1\)'\)",
+    ):
+        advshape.shaper("grpo_k:k=linear(16,1)")
+    with pytest.raises(ValueError, match=r"'grpo_k:k=linear\(4,2\)' follows a schedule \(k\)"):
+        advshape.shaper("grpo_k", k=Schedule.parse("linear(4,2)"))
+    with pytest.raises(ValueError, match=r"ScheduledShaper's shaper of one step is \.at\("):
+        advshape.shaper(advshape.scheduled("grpo_k:k=linear(16,1)"))  # type: ignore[arg-type]
+    s = advshape.scheduled("grpo_k:k=linear(16,1)")
+    assert not hasattr(s, "advantages") and not hasattr(s, "scores")
     assert s.info.target_k == 16  # the first step's metadata
 
 
@@ -157,7 +167,10 @@ def test_scheduled_shaper_is_not_a_shaper_until_resolved():
         ("entropy:lam=linear(1/3,0)", r"value '1/3' is not a decimal number"),
         ("entropy:lam=linear(nan,0)", r"value 'nan' is not a decimal number"),
         ("grpo_k:k=steps(4@1,2@x%)", r"percentage 'x' is not a decimal number"),
-        ("grpo_k:k=linear(16,0)", r"'k' must be >= 1, got 0, in schedule 'linear\(16,0\)'"),
+        (
+            "grpo_k:k=linear(16,0)",
+            r"'k' must be an integer >= 1, got 0, in schedule 'linear\(16,0\)'",
+        ),
         ("grpo_k:k=linear(16,1.5)", r"'k' is an integer, but schedule .* has the value 1.5"),
         ("grpo_k:k=steps(4@1,2)", r"mixes points with and without '@'"),
         ("grpo_k:k=steps(4@1,2@50%)", r"mixes step numbers and percentages"),
@@ -172,7 +185,7 @@ def test_scheduled_shaper_is_not_a_shaper_until_resolved():
 )
 def test_bad_schedules_name_the_problem(spec, message):
     with pytest.raises(ValueError, match=message):
-        advshape.shaper(spec)
+        advshape.scheduled(spec)
 
 
 @pytest.mark.parametrize(
@@ -186,11 +199,11 @@ def test_bad_schedules_name_the_problem(spec, message):
 )
 def test_bad_steps_name_the_problem(step, total, message):
     with pytest.raises(ValueError, match=r"shaper 'grpo_k:k=linear\(16,1\)': .*" + message):
-        advshape.shaper("grpo_k:k=linear(16,1)").at(step, total)
+        advshape.scheduled("grpo_k:k=linear(16,1)").at(step, total)
 
 
 def test_check_group_size_names_the_most_demanding_value():
-    s = advshape.shaper("grpo_k:k=linear(8,1)")
+    s = advshape.scheduled("grpo_k:k=linear(8,1)")
     s.check_group_size(8)
     with pytest.raises(
         ValueError,
@@ -216,7 +229,7 @@ def test_random_step_schedules_round_trip_and_hit_their_points(kind, values, gap
     assert str(schedule) == text and Schedule.parse(str(schedule)) == schedule
     for v, p in zip(values, places):  # at its own step a point's value holds exactly
         assert schedule.value(p) == v
-    s = advshape.shaper(f"biased_k:k={text}")
+    s = advshape.scheduled(f"biased_k:k={text}")
     for step in range(1, places[-1] + 3):
         k = s.at(step).params["k"]
         if step <= places[0]:

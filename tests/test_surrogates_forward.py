@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 import advshape
-from advshape.surrogates.forward import from_surrogate, numeric_derivative, shaper_from_text
+from advshape.surrogates.forward import from_surrogate, numeric_derivative
 from advshape.surrogates.reverse import reverse_engineer
 
 ENTROPY = "-rho*log(rho) - (1-rho)*log(1-rho)"
@@ -114,17 +114,23 @@ def test_sympy_expression_and_shaper_behaviour():
     np.testing.assert_allclose(w_neg, 4 / 3 * np.sqrt(rho * (1 - rho)), rtol=1e-14)
 
 
-def test_shaper_from_text():
-    s = shaper_from_text(f"F=2*asin(sqrt(rho));Omega={ENTROPY};lam=0.5")
+def test_surrogate_specs_in_advshape_shaper():
+    """Both surrogate spec forms are read by advshape.shaper and mean the same shaper."""
+    s = advshape.shaper(f"F=2*asin(sqrt(rho));Omega={ENTROPY};lam=0.5")
+    long = advshape.shaper(f"surrogate:2*asin(sqrt(rho));regularizer={ENTROPY};lam=0.5")
     reference = advshape.shaper("entropy:lam=0.5")
-    for ours, theirs in zip(_table(s, 8), _table(reference, 8)):
+    for ours, same, theirs in zip(_table(s, 8), _table(long, 8), _table(reference, 8)):
         np.testing.assert_allclose(ours, 8 / 7 * theirs, rtol=1e-13, atol=1e-15)
-    assert shaper_from_text("grpo_k:k=2").spec == "grpo_k:k=2"
-    assert shaper_from_text("F=arcsin(sqrt(ρ))").spec == "F=asin(sqrt(rho))"
+        np.testing.assert_array_equal(ours, same)
+    assert s.spec == long.spec
+    assert advshape.shaper("F=arcsin(sqrt(ρ))").spec == "F=asin(sqrt(rho))"
+    assert advshape.shaper("surrogate:rho;name=mine").name == "mine"
     with pytest.raises(ValueError, match="cannot read"):
-        shaper_from_text("F=rho;Omeg=rho")
+        advshape.shaper("F=rho;Omeg=rho")
     with pytest.raises(ValueError, match="lam must be a number"):
-        shaper_from_text("F=rho;Omega=rho;lam=big")
+        advshape.shaper("F=rho;Omega=rho;lam=big")
+    with pytest.raises(ValueError, match="lam must be a number"):
+        advshape.shaper("surrogate:rho;regularizer=rho;lam=big")
 
 
 @pytest.mark.parametrize(

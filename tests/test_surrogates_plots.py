@@ -9,7 +9,6 @@ from PIL import Image
 
 import advshape
 from advshape.plots import figures
-from advshape.surrogates.forward import shaper_from_text
 
 
 @pytest.mark.parametrize("name", sorted(figures.FIGURES))
@@ -25,7 +24,7 @@ def test_paper_figures(tmp_path, name):
 
 
 def test_user_weights_and_surrogates(tmp_path):
-    shapers = [advshape.shaper("grpo_k:k=2"), shaper_from_text("F=rho**0.5")]
+    shapers = [advshape.shaper("grpo_k:k=2"), advshape.shaper("F=rho**0.5")]
     w = figures.plot_weights(shapers, 8, tmp_path, stem="w")
     s = figures.plot_surrogates(shapers, 8, tmp_path, stem="s")
     assert {p.name for p in w + s} == {"w.png", "w.svg", "s.png", "s.svg"}

@@ -155,6 +155,6 @@ def test_focal_reverse_engineered_surrogate_is_the_incomplete_beta():
 
 
 def test_focal_gamma_follows_a_real_schedule():
-    s = advshape.shaper("focal:gamma=linear(2,0)")
+    s = advshape.scheduled("focal:gamma=linear(2,0)")
     assert s.at(1, 101).params["gamma"] == 2.0 and s.at(101, 101).params["gamma"] == 0.0
     assert s.at(51, 101).params["gamma"] == pytest.approx(1.0)

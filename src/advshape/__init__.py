@@ -7,11 +7,13 @@ Pass@K Policy Gradients", exact and vectorised over NumPy, PyTorch and any Array
     s = advshape.shaper("grpo_k:k=4")
     adv = s.advantages(rewards)          # rewards [..., N]: one group per row
     a_pos, a_neg = s.scores(n_pos, N)    # advantage of a correct / wrong response
+    sched = advshape.scheduled("grpo_k:k=linear(16,1)")   # K over a run: sched.at(step, total)
 
 Only NumPy and array-api-compat are imported here; torch and friends stay out of the way.
 """
 
 from advshape._src.combinatorics import binom_ratio_table, fail_at_k, fail_at_k_loo, pass_at_k
+from advshape._src.constraints import Bound, OneOf
 from advshape._src.diagnostics import group_diagnostics
 from advshape._src.expectation import binomial_pmf, expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import (
@@ -22,10 +24,10 @@ from advshape._src.registry import (
     parse_spec,
     register,
     registry,
-    scheduled,
     shaper,
 )
-from advshape._src.schedule import Schedule, ScheduledShaper
+from advshape._src.schedule import Schedule
+from advshape._src.scheduled import ScheduledShaper, scheduled
 from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, weights_from_scores
 from advshape._version import __version__
 
@@ -53,6 +55,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "REQUIRED",
+    "Bound",
+    "OneOf",
     "Param",
     "Schedule",
     "ScheduledShaper",

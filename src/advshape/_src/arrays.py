@@ -32,7 +32,6 @@ DenseFn = Callable[[Namespace, Array], Array]  # (xp, rewards [..., n]) -> advan
 
 __all__ = [
     "apply_blocks",
-    "binary_counts",
     "check_finite",
     "check_rewards",
     "codes_numpy",
@@ -219,23 +218,6 @@ def check_finite_output(xp: Namespace, out: Array, shaper: str) -> Array:
             f"inf); {fix}"
         )
     return out
-
-
-def binary_counts(xp: Namespace, rewards: Array) -> tuple[Array, Array] | None:
-    """(r == 1 mask, N⁺ per row) if every reward is 0 or 1, else None.
-
-    One comparison pass and one ``count_nonzero`` pass: the rewards are binary iff their
-    non-zeros are exactly their ones (NaN and inf count as non-zero, so they fail too).
-    """
-    if xp.isdtype(rewards.dtype, "bool"):
-        pos = rewards
-    else:
-        pos = rewards == 1
-    n_pos = xp.count_nonzero(pos, axis=-1)
-    if not xp.isdtype(rewards.dtype, "bool"):
-        if int(xp.count_nonzero(rewards)) != int(xp.sum(n_pos)):
-            return None
-    return pos, n_pos
 
 
 def non_binary_error(xp: Namespace, rewards: Array, shaper: str) -> ValueError:

@@ -36,7 +36,7 @@ def _counts(n_pos: ArrayLike, n: ArrayLike) -> tuple[NDArray[np.float64], NDArra
 def maxrl(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     """MaxRL (Tajwar et al. 2026, arXiv 2602.02710): A_i = (r_i − ρ̂)/ρ̂, 0 for an all-wrong group.
 
-    The estimator averages ∇log π over the K = N⁺ successes, (1/K)·Σ_{r_i=1} ∇log π(y_i), with
+    The estimator averages ∇log π over the N⁺ successes, (1/N⁺)·Σ_{r_i=1} ∇log π(y_i), with
     the group mean of ∇log π as control variate; as advantages of the (1/N)·Σ A_i ∇log π update
     this is A⁺ = (1 − ρ̂)/ρ̂ = N⁻/N⁺ and A⁻ = −1 when N⁺ ≥ 1; a group with no success gives no
     update. (prime-rl ``max_rl``, SkyRL ``maxrl``.)
@@ -46,9 +46,9 @@ def maxrl(n_pos: ArrayLike, n: ArrayLike) -> Scores:
     is the one the issue and the trainers state. The paper's equation numbers were not
     available to us, so none is cited.
     """
-    k, n = _counts(n_pos, n)
-    some = k > 0
-    a_pos = np.where(some, (n - k) / np.where(some, k, 1.0), 0.0)
+    n_pos, n = _counts(n_pos, n)
+    some = n_pos > 0
+    a_pos = np.where(some, (n - n_pos) / np.where(some, n_pos, 1.0), 0.0)
     return a_pos, np.where(some, -1.0, 0.0)
 
 
@@ -70,8 +70,8 @@ def maxrl_surrogate(rho: ArrayLike) -> NDArray[np.float64]:
 
 def two_level(n_pos: ArrayLike, n: ArrayLike, a: float, b: float) -> Scores:
     """A⁺ = a, A⁻ = −b whatever the group: the reward ±1 split into its two halves."""
-    k, n = _counts(n_pos, n)
-    return np.full(k.shape, float(a)), np.full(k.shape, -float(b))
+    n_pos, n = _counts(n_pos, n)
+    return np.full(n_pos.shape, float(a)), np.full(n_pos.shape, -float(b))
 
 
 def w_reinforce(n_pos: ArrayLike, n: ArrayLike, lam: float = 0.1) -> Scores:
@@ -105,12 +105,12 @@ def grpo_passk(n_pos: ArrayLike, n: ArrayLike, std: str = "sample", eps: float =
     (``std="none"``: no division). With 0/1 rewards r_max − r_second is 1 exactly when N⁺ = 1,
     and then σ_sample = √(ρ̂(1 − ρ̂)·N/(N − 1)) = 1/√N, so A⁺ = [N⁺ = 1]/(1/√N + ε), A⁻ = 0.
     """
-    k, n = _counts(n_pos, n)
-    one = k == 1
+    n_pos, n = _counts(n_pos, n)
+    one = n_pos == 1
     if std == "sample":
-        rho = k / n
+        rho = n_pos / n
         sigma = np.sqrt(rho * (1.0 - rho) * n / np.where(n > 1, n - 1.0, 1.0))
         value = 1.0 / np.where(one, sigma + eps, 1.0)
     else:
-        value = np.ones(k.shape)
-    return np.where(one, value, 0.0), np.zeros(k.shape)
+        value = np.ones(n_pos.shape)
+    return np.where(one, value, 0.0), np.zeros(n_pos.shape)

@@ -1,39 +1,39 @@
 """The registry: one table row per shaper, read by the API, the CLI, the README and the tests.
 
 Adding a shaper is adding one :class:`ShaperEntry` to ``_ENTRIES``: its score function, its
-parameters and its metadata. ``advshape.shaper("grpo_k:k=4")`` parses a spec string,
-validates the parameters against the entry and builds the :class:`Shaper`.
-
-A numeric parameter may instead carry a schedule over the training run, ``"grpo_k:k=
-linear(16,1)"`` or ``"rloo_k:k=steps(8@1,4@51,1@101)"`` (grammar and resolution rule in
-``advshape._src.schedule``); ``shaper`` then returns a :class:`ScheduledShaper` whose
-``.at(step, total_steps)`` is the :class:`Shaper` of one step, and :func:`scheduled` turns any
-spec or shaper into one (constant when nothing is scheduled), which is how trainers use it.
+parameters (each with its range, a constraint of :mod:`advshape._src.constraints`) and its
+metadata. :func:`shaper` reads a spec (any form of :mod:`advshape._src.spec`), checks the
+parameters against the entry and builds the :class:`Shaper`; a spec with a schedule
+(``"grpo_k:k=linear(16,1)"``) is refused there and built by ``advshape.scheduled``
+(:mod:`advshape._src.scheduled`, the layer above this one).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from advshape._src import closed_forms, continuous, maclaurin, maxpo, recent, scores, weighting
+from advshape._src.constraints import Bound, OneOf, count, real
 from advshape._src.pkpo import BASELINES
-from advshape._src.schedule import Schedule, ScheduledShaper, is_schedule_text
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
+from advshape._src.schedule import Schedule
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.spec import SURROGATE, SURROGATE_KEYS, format_spec, is_schedule_text
+from advshape._src.spec import parse_spec as _parse_text
 
 __all__ = [
     "REQUIRED",
     "Param",
     "ShaperEntry",
-    "fixed_shaper",
     "names",
     "parse_spec",
+    "register",
     "registry",
-    "scheduled",
     "shaper",
 ]
 
@@ -49,18 +49,28 @@ REQUIRED: Any = _Required()
 
 
 class Param(NamedTuple):
-    """A shaper parameter: name, Python type, default (or REQUIRED), doc, constraints."""
+    """A shaper parameter: name, Python type, default (or REQUIRED), doc, and its range.
+
+    ``check`` is a constraint of :mod:`advshape._src.constraints` (``count(1)``, ``real(0)``,
+    ``OneOf((...))``), the same objects the command line checks its options with; a value of
+    the wrong type or outside the range raises ``ValueError`` naming the shaper and the
+    parameter.
+    """
 
     name: str
     kind: type
     default: Any
     doc: str
-    choices: tuple[Any, ...] = ()
-    minimum: float | None = None
+    check: Bound | OneOf | None = None
 
 
 class ShaperEntry(NamedTuple):
-    """One row of the registry."""
+    """One row of the registry.
+
+    ``min_n(params)`` (the smallest group size) must be monotone in each numeric parameter:
+    a schedule is checked against a group size at its extreme values only
+    (``ScheduledShaper.check_group_size``), which is exact for monotone functions.
+    """
 
     name: str
     summary: str
@@ -81,9 +91,9 @@ class ShaperEntry(NamedTuple):
         return int(params.get("k", 1))
 
 
-K = Param("k", int, REQUIRED, "the K of the Pass@K target", minimum=1)
+K = Param("k", int, REQUIRED, "the K of the Pass@K target", count(1))
 # MaxRL's truncation order; the paper's letter (the spec reads maclaurin:T=8)
-ORDER = Param("T", int, REQUIRED, "the Maclaurin truncation order T (1: REINFORCE)", minimum=1)
+ORDER = Param("T", int, REQUIRED, "the Maclaurin truncation order T (1: REINFORCE)", count(1))
 MAXRL = "Tajwar, Zeng et al. 2026 (MaxRL), arXiv 2602.02710"
 HECKEL = "Heckel, Soltanolkotabi & Thrampoulidis 2026, arXiv 2602.11128"
 
@@ -129,9 +139,9 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
                 str,
                 "population",
                 "std estimator: population (the paper's) or sample",
-                choices=("population", "sample"),
+                OneOf(("population", "sample")),
             ),
-            Param("eps", float, 0.0, "added to the std before dividing", minimum=0.0),
+            Param("eps", float, 0.0, "added to the std before dividing", real(0)),
         ),
         scores=scores.grpo,
         surrogate=closed_forms.grpo,
@@ -262,7 +272,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A± = [1 + λ·√(ρ̂(1−ρ̂))·log((1−ρ̂)/ρ̂)]·A±_GRPO",
         unbiased=False,
         binary_only=True,
-        params=(Param("lam", float, REQUIRED, "regularisation strength λ ≥ 0", minimum=0.0),),
+        params=(Param("lam", float, REQUIRED, "regularisation strength λ ≥ 0", real(0)),),
         scores=scores.entropy,
         surrogate=closed_forms.entropy,
     ),
@@ -282,7 +292,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         params=(
             K,
             Param(
-                "baseline", str, "loo_minus_one", "variance-reduction baseline", choices=BASELINES
+                "baseline", str, "loo_minus_one", "variance-reduction baseline", OneOf(BASELINES)
             ),
         ),
         scores=scores.pkpo,
@@ -312,7 +322,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A⁺ = λ, A⁻ = −1",
         unbiased=True,
         binary_only=True,
-        params=(Param("lam", float, 0.1, "weight λ ≥ 0 of the positive samples", minimum=0.0),),
+        params=(Param("lam", float, 0.1, "weight λ ≥ 0 of the positive samples", real(0)),),
         scores=recent.w_reinforce,
         surrogate=lambda rho, lam=0.1: recent.two_level_surrogate(rho, lam, 1.0),
     ),
@@ -354,9 +364,9 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
                 str,
                 "sample",
                 "divide by the sample std (verl's norm_adv_by_std_in_grpo) or not",
-                choices=("sample", "none"),
+                OneOf(("sample", "none")),
             ),
-            Param("eps", float, 1e-6, "added to the std before dividing", minimum=0.0),
+            Param("eps", float, 1e-6, "added to the std before dividing", real(0)),
         ),
         scores=recent.grpo_passk,
         generic=continuous.grpo_passk,
@@ -416,7 +426,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A⁺ = (1−ρ̂)/(ρ̂+ε), A⁻ = −ρ̂/(ρ̂+ε); 0 if N⁺ = 0",
         unbiased=False,
         binary_only=True,
-        params=(Param("eps", float, 1e-6, "ε added to ρ̂ (0: maxrl)", minimum=0.0),),
+        params=(Param("eps", float, 1e-6, "ε added to ρ̂ (0: maxrl)", real(0)),),
         scores=maclaurin.p_normalization,
         surrogate=maclaurin.p_normalization_surrogate,
     ),
@@ -428,7 +438,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A⁺ = (1−ρ̂)/max(ρ̂,c), A⁻ = −ρ̂/max(ρ̂,c); 0 if N⁺ = 0",
         unbiased=False,
         binary_only=True,
-        params=(Param("floor", float, 0.125, "the clip c of ρ̂ (0: maxrl)", minimum=0.0),),
+        params=(Param("floor", float, 0.125, "the clip c of ρ̂ (0: maxrl)", real(0)),),
         scores=maclaurin.clipped_pnorm,
         surrogate=maclaurin.clipped_pnorm_surrogate,
     ),
@@ -440,7 +450,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A⁺ = (1−ρ̂)/(√ρ̂+ε), A⁻ = −ρ̂/(√ρ̂+ε); 0 if N⁺ = 0",
         unbiased=False,
         binary_only=True,
-        params=(Param("eps", float, 1e-6, "ε added to √ρ̂", minimum=0.0),),
+        params=(Param("eps", float, 1e-6, "ε added to √ρ̂", real(0)),),
         scores=maclaurin.one_sided_grpo,
         surrogate=maclaurin.one_sided_grpo_surrogate,
     ),
@@ -476,7 +486,7 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
         formula="A± = (1−ρ̂)^γ·A±_GRPO (γ = K − 1: biased_k)",
         unbiased=False,
         binary_only=True,
-        params=(Param("gamma", float, REQUIRED, "the focal exponent γ ≥ 0", minimum=0.0),),
+        params=(Param("gamma", float, REQUIRED, "the focal exponent γ ≥ 0", real(0)),),
         scores=weighting.focal,
         surrogate=weighting.focal_surrogate,
     ),
@@ -502,25 +512,79 @@ _ENTRIES: tuple[ShaperEntry, ...] = (
 
 _REGISTRY: dict[str, ShaperEntry] = {e.name: e for e in _ENTRIES}
 
+# Shapers built above the core, by the function named here (module, attribute), imported on
+# first use. The core parses their specs like any other, so every spec form works in
+# advshape.shaper, in unpickling and on the command line alike, while the core's imports stay
+# one-way (core -> surrogates, never back) and SymPy loads only when a surrogate is built.
+# tests/test_bad_input.py checks that no core module imports a layer above it and that this
+# table is the only place the core names one.
+_BUILDERS: dict[str, tuple[str, str]] = {
+    SURROGATE: ("advshape.surrogates.forward", "from_surrogate")
+}
+
 
 def registry() -> Mapping[str, ShaperEntry]:
-    """The registry table, name -> :class:`ShaperEntry` (read-only view)."""
+    """The registry table, name -> :class:`ShaperEntry` (a copy: changing it changes nothing).
+
+    Returns:
+        Every registered shaper's entry, in table order.
+
+    Example:
+        >>> import advshape
+        >>> advshape.registry()["grpo_k"].equation
+        'Eqs. (16)–(17)'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1 lists the paper's shapers).
+    """
     return dict(_REGISTRY)
 
 
 def names() -> tuple[str, ...]:
-    """Names of every registered shaper, in table order."""
+    """Names of every registered shaper, in table order.
+
+    Returns:
+        The names, as :func:`shaper` accepts them.
+
+    Example:
+        >>> import advshape
+        >>> advshape.names()[:3]
+        ('reinforce', 'rloo', 'grpo')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
     return tuple(_REGISTRY)
 
 
 def register(entry: ShaperEntry) -> None:
-    """Add a shaper to the registry (used for shapers defined outside this table)."""
-    if entry.name in _REGISTRY:
+    """Add a shaper to the registry (for shapers defined outside the table).
+
+    Args:
+        entry: the new row; its name must be new, and not ``"surrogate"``, which names
+            forward-engineered shapers in specs.
+
+    Raises:
+        ValueError: the name is taken.
+
+    Example:
+        >>> import advshape
+        >>> advshape.register(advshape.registry()["rloo"]._replace(name="rloo"))
+        Traceback (most recent call last):
+        ...
+        ValueError: a shaper named 'rloo' is already registered
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
+    if entry.name in _REGISTRY or entry.name in _BUILDERS:
         raise ValueError(f"a shaper named {entry.name!r} is already registered")
     _REGISTRY[entry.name] = entry
 
 
-def _lookup(name: str) -> ShaperEntry:
+def lookup(name: str) -> ShaperEntry:
+    """The entry named ``name``; an unknown name raises ``ValueError`` suggesting close ones."""
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
@@ -528,65 +592,42 @@ def _lookup(name: str) -> ShaperEntry:
     raise ValueError(f"unknown shaper {name!r}{hint} (known: {', '.join(_REGISTRY)})")
 
 
-def _parse_value(text: str) -> Any:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
-def _split_top_level(text: str, spec: str) -> list[str]:
-    """Split at the commas outside parentheses: a schedule ``linear(16,1)`` is one value."""
-    items, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise ValueError(f"unbalanced ')' in shaper spec {spec!r}")
-        elif char == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    if depth:
-        raise ValueError(f"unbalanced '(' in shaper spec {spec!r}: close the schedule with ')'")
-    items.append(text[start:])
-    return items
-
-
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"grpo_k:k=4,eps=0.1"`` -> ``("grpo_k", {"k": 4, "eps": 0.1})`` (values typed by look).
+    """A spec's name and parameters: ``"grpo_k:k=4,eps=0.1"`` -> ``("grpo_k", {"k": 4, "eps": 0.1})``.
 
-    A value may be a schedule, ``"grpo_k:k=linear(16,1)"`` -> ``("grpo_k", {"k":
-    "linear(16,1)"})`` (kept as text; :func:`shaper` parses it, see ``advshape._src.schedule``).
+    Reads every form :func:`shaper` accepts (grammar in :mod:`advshape._src.spec`): registry
+    specs, with schedules kept as text (``"grpo_k:k=linear(16,1)"`` -> ``("grpo_k", {"k":
+    "linear(16,1)"})``), and both surrogate forms, which give the name ``"surrogate"`` and the
+    keyword arguments of ``advshape.from_surrogate``. Nothing is checked against the registry.
+
+    Args:
+        spec: the spec text.
+
+    Returns:
+        ``(name, params)``, values typed by look.
+
+    Raises:
+        ValueError: the text does not follow the grammar.
+
+    Example:
+        >>> import advshape
+        >>> advshape.parse_spec("grpo_k:k=4,eps=0.1")
+        ('grpo_k', {'k': 4, 'eps': 0.1})
+        >>> advshape.parse_spec("surrogate:2*asin(sqrt(rho))")
+        ('surrogate', {'F': '2*asin(sqrt(rho))'})
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 1.2, C-2: shapers from surrogates).
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(
-            f"a shaper spec must be a non-empty string like 'grpo_k:k=4', got {spec!r}"
-        )
-    name, _, rest = spec.strip().partition(":")
-    params: dict[str, Any] = {}
-    if rest.strip():
-        for item in _split_top_level(rest, spec):
-            key, eq, value = item.partition("=")
-            if not eq or not key.strip() or not value.strip():
-                raise ValueError(
-                    f"cannot parse {item!r} in shaper spec {spec!r}: write parameters as key=value, "
-                    "comma-separated, e.g. 'grpo_k:k=4' or 'grpo:std=sample,eps=1e-6'"
-                )
-            if key.strip() in params:
-                raise ValueError(f"parameter {key.strip()!r} given twice in shaper spec {spec!r}")
-            params[key.strip()] = _parse_value(value)
-    return name.strip(), params
+    return _parse_text(spec)
 
 
-def _coerce(entry: ShaperEntry, p: Param, value: Any) -> Any:
-    where = f"shaper {entry.name!r} parameter {p.name!r}"
+def check_param(shaper_name: str, p: Param, value: Any) -> Any:
+    """``value`` checked against the parameter's type and range, as that type (int, float, str).
+
+    Raises ``ValueError`` naming the shaper and the parameter."""
+    where = f"shaper {shaper_name!r} parameter {p.name!r}"
     if p.kind is int:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ValueError(f"{where} must be an integer, got {value!r} ({type(value).__name__})")
@@ -595,19 +636,17 @@ def _coerce(entry: ShaperEntry, p: Param, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             raise ValueError(f"{where} must be a number, got {value!r} ({type(value).__name__})")
         value = float(value)
-        if value != value or value in (float("inf"), float("-inf")):
+        if p.check is None and (value != value or value in (float("inf"), float("-inf"))):
             raise ValueError(f"{where} must be finite, got {value!r}")
     elif p.kind is str and not isinstance(value, str):
         raise ValueError(f"{where} must be a string, got {value!r}")
-    if p.choices and value not in p.choices:
-        raise ValueError(f"{where} must be one of {', '.join(map(repr, p.choices))}, got {value!r}")
-    if p.minimum is not None and value < p.minimum:
-        raise ValueError(f"{where} must be >= {p.minimum:g}, got {value!r}")
+    if p.check is not None:
+        p.check.check(where, value)
     return value
 
 
 def resolve_params(entry: ShaperEntry, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Check names and types of ``given`` against the entry; fill defaults."""
+    """Check names, types and ranges of ``given`` against the entry; fill defaults."""
     known = {p.name: p for p in entry.params}
     unknown = [k for k in given if k not in known]
     if unknown:
@@ -618,7 +657,7 @@ def resolve_params(entry: ShaperEntry, given: Mapping[str, Any]) -> dict[str, An
     resolved: dict[str, Any] = {}
     for p in entry.params:
         if p.name in given:
-            resolved[p.name] = _coerce(entry, p, given[p.name])
+            resolved[p.name] = check_param(entry.name, p, given[p.name])
         elif p.default is REQUIRED:
             raise ValueError(
                 f"shaper {entry.name!r} needs parameter {p.name!r} ({p.doc}), e.g. "
@@ -631,118 +670,46 @@ def resolve_params(entry: ShaperEntry, given: Mapping[str, Any]) -> dict[str, An
 
 def canonical_spec(entry: ShaperEntry, params: Mapping[str, Any]) -> str:
     """The spec string that rebuilds this shaper: name plus non-default parameters."""
-    items = [f"{p.name}={params[p.name]}" for p in entry.params if params[p.name] != p.default]
-    return entry.name + (":" + ",".join(items) if items else "")
-
-
-def _scheduled_shaper(entry: ShaperEntry, given: Mapping[str, Any]) -> ScheduledShaper:
-    """A :class:`ScheduledShaper`: the schedules parsed, every value they reach checked."""
-    known = {p.name: p for p in entry.params}
-    schedules: dict[str, Schedule] = {}
-    integer: dict[str, bool] = {}
-    for key, value in given.items():
-        if not (isinstance(value, Schedule) or is_schedule_text(value)) or key not in known:
-            continue  # unknown names are reported by resolve_params below
-        p = known[key]
-        if p.kind not in (int, float):
-            raise ValueError(
-                f"shaper {entry.name!r} parameter {key!r} is a {p.kind.__name__} and cannot "
-                f"follow a schedule; schedules are for numeric parameters such as k"
-            )
-        try:
-            schedule = Schedule.parse(value)
-        except ValueError as err:
-            raise ValueError(f"shaper {entry.name!r} parameter {key!r}: {err}") from err
-        integer[key] = p.kind is int
-        for point in schedule.points:
-            if integer[key] and point.value.denominator != 1:
-                raise ValueError(
-                    f"shaper {entry.name!r} parameter {key!r} is an integer, but schedule "
-                    f"{str(schedule)!r} has the value {float(point.value):g}"
-                )
-            try:
-                _coerce(entry, p, int(point.value) if integer[key] else float(point.value))
-            except ValueError as err:
-                raise ValueError(f"{err}, in schedule {str(schedule)!r}") from err
-        schedules[key] = schedule
-    # The other parameters, checked with the schedules at their first point's values.
-    first = {
-        k: int(s.points[0].value) if integer[k] else float(s.points[0].value)
-        for k, s in schedules.items()
-    }
-    resolved = resolve_params(entry, {**given, **first})
-    params = {**resolved, **schedules}
-    return ScheduledShaper(
-        name=entry.name,
-        spec=canonical_spec(entry, params),
-        params=params,
-        schedules=schedules,
-        integer=integer,
-        # every value reaching build is a number, never a schedule: it builds a plain Shaper
-        build=cast(Callable[..., Shaper], partial(shaper, entry.name)),
+    return format_spec(
+        entry.name, [(p.name, params[p.name]) for p in entry.params if params[p.name] != p.default]
     )
 
 
-def fixed_shaper(spec: str | Shaper, **params: Any) -> Shaper:
-    """:func:`shaper` where one fixed :class:`Shaper` is needed (tables, figures, checks of a
-    registry spec): a spec with a schedule raises ``ValueError`` (resolve a step first)."""
-    built = shaper(spec, **params)
-    if isinstance(built, ScheduledShaper):
-        raise ValueError(
-            f"shaper {built.spec!r} follows a schedule, so it has no single set of parameters: "
-            f"resolve one step first, e.g. advshape.shaper({built.spec!r}).at(1, 100)"
-        )
-    return built
+def is_schedule(value: Any) -> bool:
+    """Whether a parameter value is a schedule (a :class:`Schedule` or text ``KIND(...)``)."""
+    return isinstance(value, Schedule) or is_schedule_text(value)
 
 
-def scheduled(spec: str | Shaper | ScheduledShaper, **params: Any) -> ScheduledShaper:
-    """Any shaper or spec as a :class:`ScheduledShaper`: what a trainer resolves per step.
-
-    A spec with a schedule (``"grpo_k:k=linear(16,1)"``) gives its scheduled shaper; a fixed
-    spec or :class:`Shaper` gives a constant one, whose ``.at(step, total)`` is that shaper.
-    """
-    if isinstance(spec, ScheduledShaper):
-        if params:
-            raise ValueError("parameters cannot be given with an already-built ScheduledShaper")
-        return spec
-    built = shaper(spec, **params)
-    if isinstance(built, ScheduledShaper):
-        return built
-    return ScheduledShaper(
-        name=built.name,
-        spec=built.spec,
-        params=built.params,
-        schedules={},
-        integer={},
-        build=None,
-        fixed=built,
-    )
-
-
-def shaper(spec: str | Shaper | ScheduledShaper, **params: Any) -> Shaper | ScheduledShaper:
-    """Build a registered shaper from its name and parameters.
-
-    ``advshape.shaper("grpo_k", k=4)`` and ``advshape.shaper("grpo_k:k=4")`` are the same.
-    A :class:`Shaper` passes through unchanged. Unknown names suggest the closest ones;
-    unknown, missing or ill-typed parameters raise ``ValueError``.
-
-    A numeric parameter may follow a schedule over the training run, ``"grpo_k:k=linear(16,1)"``
-    or ``advshape.shaper("rloo_k", k="steps(8@1,4@51,1@101)")``; the result is then a
-    :class:`ScheduledShaper`, whose ``.at(step, total_steps)`` is the shaper of one step (see
-    ``advshape._src.schedule`` for the grammar and the exact resolution rule).
-    """
-    if isinstance(spec, Shaper | ScheduledShaper):
-        if params:
-            raise ValueError("parameters cannot be given with an already-built Shaper")
-        return spec
-    name, from_spec = parse_spec(spec)
+def given_params(
+    spec: str, defaults: Mapping[str, Any] | None, params: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The name and the parameters a call gives: the spec's, the keywords (never both for
+    one parameter), and ``defaults`` for the entry's parameters that neither gives."""
+    name, from_spec = _parse_text(spec)
     both = set(from_spec) & set(params)
     if both:
         raise ValueError(f"parameter {sorted(both)[0]!r} given both in the spec and as a keyword")
-    entry = _lookup(name)
     given = {**from_spec, **params}
-    if any(isinstance(v, Schedule) or is_schedule_text(v) for v in given.values()):
-        return _scheduled_shaper(entry, given)
+    if defaults and name not in _BUILDERS:
+        takes = {p.name for p in lookup(name).params}
+        given.update({k: v for k, v in defaults.items() if k in takes and k not in given})
+    return name, given
+
+
+def build(name: str, given: Mapping[str, Any], text: str | None = None) -> Shaper:
+    """The shaper ``name`` with the parameters ``given`` (no schedules: those are built by
+    ``advshape.scheduled``); ``text`` is the spec as the caller wrote it, for messages."""
+    if name in _BUILDERS:
+        return _build_above(name, given)
+    entry = lookup(name)
+    scheduled_names = [k for k, v in given.items() if is_schedule(v)]
+    if scheduled_names:
+        text = text or format_spec(name, given.items())
+        raise ValueError(
+            f"shaper {text!r} follows a schedule ({', '.join(scheduled_names)}), so it is not one "
+            f"shaper: build it with advshape.scheduled({text!r}), whose .at(step, total_steps) "
+            "is the shaper of one step"
+        )
     resolved = resolve_params(entry, given)
     info = ShaperInfo(
         summary=entry.summary,
@@ -756,13 +723,100 @@ def shaper(spec: str | Shaper | ScheduledShaper, **params: Any) -> Shaper | Sche
         min_n=entry.min_n(resolved),
         k_le_n=entry.k_le_n,
     )
-    built = count_shaper(
+    spec = canonical_spec(entry, resolved)
+    return count_shaper(
         entry.name,
         partial(entry.scores, **resolved),
         params=resolved,
-        spec=canonical_spec(entry, resolved),
+        spec=spec,
         info=info,
         generic=partial(entry.generic, **resolved) if entry.generic is not None else None,
         surrogate=partial(entry.surrogate, **resolved) if entry.surrogate is not None else None,
+        rebuild=(shaper, spec),  # pickles as its canonical spec
     )
-    return set_rebuild(built, shaper, built.spec)  # pickles as its spec string
+
+
+def built_above(name: str) -> bool:
+    """Whether specs named ``name`` are built above the core (``"surrogate"``)."""
+    return name in _BUILDERS
+
+
+def _build_above(name: str, given: Mapping[str, Any]) -> Shaper:
+    """A shaper whose builder lives above the core (see ``_BUILDERS``)."""
+    unknown = [k for k in given if k not in SURROGATE_KEYS]
+    if is_schedule(given.get("lam")):  # F and Ω are expressions, which may look like f(...)
+        raise ValueError(
+            "a surrogate shaper's lam cannot follow a schedule; schedules are for registry "
+            "shapers' numeric parameters such as k"
+        )
+    if unknown:
+        raise ValueError(
+            f"a surrogate shaper has no parameter {unknown[0]!r} (its parameters: "
+            f"{', '.join(SURROGATE_KEYS)}), e.g. 'surrogate:2*asin(sqrt(rho));"
+            "regularizer=rho*(1-rho);lam=0.5'"
+        )
+    if "F" not in given:
+        raise ValueError(
+            "a surrogate shaper needs its surrogate F, e.g. 'surrogate:2*asin(sqrt(rho))' or "
+            "'F=2*asin(sqrt(rho))'"
+        )
+    module, attribute = _BUILDERS[name]
+    rest = {k: v for k, v in given.items() if k != "F"}
+    built: Shaper = getattr(importlib.import_module(module), attribute)(given["F"], **rest)
+    return built
+
+
+def shaper(
+    spec: str | Shaper, /, *, defaults: Mapping[str, Any] | None = None, **params: Any
+) -> Shaper:
+    """The shaper a spec names: ``advshape.shaper("grpo_k:k=4")`` = ``advshape.shaper("grpo_k", k=4)``.
+
+    Every spec form of the command line is read (grammar in :mod:`advshape._src.spec`):
+    registry specs, ``surrogate:F[;regularizer=Ω][;lam=λ][;name=NAME]`` and
+    ``F=F[;Omega=Ω][;lam=λ]``, the last two forward-engineered by ``advshape.from_surrogate``
+    (A± = [F'(ρ̂) + λΩ'(ρ̂)]·A±_RLOO, paper Sec. 1.2 and Eq. 2; SymPy is loaded then). The
+    result pickles as its canonical spec (``.spec``; for a surrogate, its ``surrogate:`` text).
+
+    Args:
+        spec: a spec string, or a :class:`Shaper` (returned unchanged).
+        defaults: values for parameters the shaper takes but neither the spec nor the
+            keywords give, e.g. ``defaults={"k": 8}`` (a testbed's K); ignored otherwise.
+        **params: parameters, as in the spec (each given once, here or there).
+
+    Returns:
+        A :class:`Shaper`, always. A spec whose parameter follows a schedule
+        (``"grpo_k:k=linear(16,1)"``) is not one shaper: ``advshape.scheduled(spec)`` builds it.
+
+    Raises:
+        ValueError: unknown names (the closest are suggested), unknown, missing, ill-typed or
+            out-of-range parameters, a schedule, or a spec that does not parse.
+
+    Example:
+        >>> import advshape
+        >>> s = advshape.shaper("grpo_k:k=4")
+        >>> s.spec, s.info.target_k
+        ('grpo_k:k=4', 4)
+        >>> [round(float(a), 6) for a in s.scores(2, 8)]  # N⁺ = 2 of N = 8
+        [0.989743, -0.164957]
+        >>> advshape.shaper("rloo_k", defaults={"k": 8}).spec
+        'rloo_k:k=8'
+        >>> advshape.shaper("grpo_k:k=linear(16,1)")
+        Traceback (most recent call last):
+        ...
+        ValueError: shaper 'grpo_k:k=linear(16,1)' follows a schedule (k), so it is not one shaper: build it with advshape.scheduled('grpo_k:k=linear(16,1)'), whose .at(step, total_steps) is the shaper of one step
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; Sec. 1.2 for surrogates).
+    """
+    if isinstance(spec, Shaper):
+        if params:
+            raise ValueError("parameters cannot be given with an already-built Shaper")
+        return spec
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"advshape.shaper takes a spec string such as 'grpo_k:k=4' or an advshape.Shaper, got "
+            f"{type(spec).__name__}; a ScheduledShaper's shaper of one step is .at(step, total_steps)"
+        )
+    name, given = given_params(spec, defaults, params)
+    return build(name, given, spec if not params else None)

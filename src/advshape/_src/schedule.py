@@ -36,25 +36,17 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from advshape._src.shaper import Shaper, ShaperInfo
+from advshape._src.spec import DECIMAL_RE, SCHEDULE_RE, ascii_number_hint, is_schedule_text
 
-__all__ = ["KINDS", "Schedule", "ScheduledShaper", "is_schedule_text"]
+__all__ = ["KINDS", "Schedule", "is_schedule_text"]
 
 KINDS = ("linear", "steps")
-_SCHEDULE_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.DOTALL)
 _EXAMPLES = "e.g. 'linear(16,1)', 'linear(16@0%,1@80%)' or 'steps(8@1,4@51,1@101)'"
-
-
-def is_schedule_text(value: Any) -> bool:
-    """Whether ``value`` is written like a schedule, ``name(...)``."""
-    return isinstance(value, str) and _SCHEDULE_RE.match(value) is not None
 
 
 def _number_text(value: Fraction) -> str:
@@ -67,14 +59,14 @@ def _number_text(value: Fraction) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
 def _parse_number(text: str, what: str, schedule: str) -> Fraction:
-    # Decimal text only (no 1/3): every value then has an exact, finite canonical text.
-    if not _DECIMAL_RE.match(text.strip()):
+    # Decimal text in ASCII digits only (no 1/3, no 4_0 or ４, as in every spec value): every
+    # value then has an exact, finite canonical text.
+    if not DECIMAL_RE.fullmatch(text.strip()):
+        hint = ascii_number_hint(text)
         raise ValueError(
-            f"schedule {schedule!r}: {what} {text.strip()!r} is not a decimal number ({_EXAMPLES})"
+            f"schedule {schedule!r}: {what} {text.strip()!r} is not a decimal number "
+            + (f"({hint})" if hint else f"({_EXAMPLES})")
         )
     return Fraction(text.strip())
 
@@ -107,7 +99,7 @@ class Schedule:
             return text
         if not isinstance(text, str):
             raise ValueError(f"a schedule must be text such as {_EXAMPLES}, got {text!r}")
-        match = _SCHEDULE_RE.match(text)
+        match = SCHEDULE_RE.match(text)
         if match is None:
             raise ValueError(f"cannot read schedule {text!r}: write KIND(POINT,...), {_EXAMPLES}")
         kind, body = match.group(1).lower(), match.group(2)
@@ -197,7 +189,7 @@ class Schedule:
 
     def value(self, step: int, total_steps: int | None = None) -> Fraction:
         """The exact value at ``step`` (1-based) of a run of ``total_steps`` steps."""
-        step, total = _check_step(step, total_steps, self.needs_total)
+        step, total = check_step(step, total_steps, self.needs_total)
         if self.unit == "%":
             assert total is not None  # _check_step requires it when points are percentages
             x = Fraction(min(step, total) - 1, total - 1) if total > 1 else Fraction(0)
@@ -222,6 +214,27 @@ class Schedule:
         value = self.value(step, total_steps)
         return math.floor(value + Fraction(1, 2)) if integer else float(value)
 
+    def bounds(self) -> tuple[Fraction, Fraction]:
+        """The smallest and the largest value of the schedule.
+
+        Every value it takes, at any step of any run, lies between its smallest and largest
+        point value (a linear piece stays between its two points; rounding an integer
+        parameter half up keeps a value between two integers there too), and both are taken.
+
+        Returns:
+            ``(smallest, largest)``, exact.
+
+        Example:
+            >>> Schedule.parse("steps(3@1,9@5,2@9)").bounds()
+            (Fraction(2, 1), Fraction(9, 1))
+
+        References:
+            Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+            Walder & Karkhanis (annealing k), https://arxiv.org/abs/2505.15201.
+        """
+        values = [p.value for p in self.points]
+        return min(values), max(values)
+
     def reachable(self, integer: bool) -> tuple[Fraction, ...]:
         """Values the schedule can take (integer parameter) or its corner values (float).
 
@@ -242,7 +255,7 @@ def _place_text(at: Fraction, units: set[str]) -> str:
     return f"{_number_text(at * 100)}%" if "%" in units else _number_text(at)
 
 
-def _check_step(step: Any, total_steps: Any, needs_total: bool) -> tuple[int, int | None]:
+def check_step(step: Any, total_steps: Any, needs_total: bool) -> tuple[int, int | None]:
     if isinstance(step, bool) or not hasattr(step, "__index__"):
         raise ValueError(f"step must be an integer >= 1 (1 = the first update), got {step!r}")
     step = int(step)
@@ -262,161 +275,3 @@ def _check_step(step: Any, total_steps: Any, needs_total: bool) -> tuple[int, in
     if total_steps < 1:
         raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     return step, total_steps
-
-
-class ScheduledShaper:
-    """A shaper whose parameters follow schedules; :meth:`at` gives the shaper of one step.
-
-    Made by ``advshape.shaper("grpo_k:k=linear(16,1)")`` (any spec whose parameter values
-    are schedules) or by ``advshape.scheduled(spec_or_shaper)``, which also wraps a fixed
-    shaper as a constant schedule so that trainers can treat both alike::
-
-        schedule = advshape.scheduled(spec)
-        for step in range(1, total + 1):
-            shaper = schedule.at(step, total)      # an ordinary advshape.Shaper
-            advantages = shaper.advantages(rewards)
-
-    ``spec`` is the canonical text (it rebuilds the object anywhere, and pickles as it);
-    ``schedules`` maps each scheduled parameter to its :class:`Schedule`. Using the object
-    itself as a shaper (``.advantages``, ``.scores``) raises ``ValueError``: it has no single
-    set of parameters until a step is given.
-    """
-
-    __slots__ = ("_build", "_cache", "_fixed", "_integer", "name", "params", "schedules", "spec")
-
-    def __init__(
-        self,
-        name: str,
-        spec: str,
-        params: Mapping[str, Any],
-        schedules: Mapping[str, Schedule],
-        integer: Mapping[str, bool],
-        build: Callable[..., Shaper] | None,
-        fixed: Shaper | None = None,
-    ) -> None:
-        self.name = name
-        self.spec = spec
-        self.params = dict(params)  # fixed values and Schedule objects
-        self.schedules = dict(schedules)
-        self._integer = dict(integer)
-        self._build = build  # build(**values) -> Shaper
-        self._fixed = fixed  # the shaper itself, when nothing is scheduled
-        self._cache: dict[tuple[tuple[str, Any], ...], Shaper] = {}
-
-    @property
-    def is_constant(self) -> bool:
-        return not self.schedules
-
-    @property
-    def needs_total(self) -> bool:
-        """Whether :meth:`at` needs ``total_steps`` (some point is placed by percentage)."""
-        return any(s.needs_total for s in self.schedules.values())
-
-    def values_at(self, step: int, total_steps: int | None = None) -> dict[str, int | float]:
-        """The scheduled parameters' values at ``step`` of a run of ``total_steps``."""
-        try:
-            if not self.schedules:
-                _check_step(step, total_steps, False)
-            return {
-                name: schedule.resolve(step, total_steps, self._integer[name])
-                for name, schedule in self.schedules.items()
-            }
-        except ValueError as err:
-            raise ValueError(f"shaper {self.spec!r}: {err}") from err
-
-    def at(self, step: int, total_steps: int | None = None) -> Shaper:
-        """The :class:`advshape.Shaper` of ``step`` (1 = the first update) of a run of
-        ``total_steps`` steps (needed when a point is placed by percentage)."""
-        values = self.values_at(step, total_steps)
-        if self._fixed is not None:
-            return self._fixed
-        return self._shaper(values)
-
-    def _shaper(self, values: Mapping[str, Any]) -> Shaper:
-        key = tuple(sorted(values.items()))
-        if key not in self._cache:
-            assert self._build is not None  # set whenever a parameter is scheduled
-            fixed = {k: v for k, v in self.params.items() if k not in self.schedules}
-            self._cache[key] = self._build(**fixed, **values)
-        return self._cache[key]
-
-    def variants(self) -> tuple[Shaper, ...]:
-        """Every shaper the schedule can resolve to (integer parameters), or the shapers at
-        the schedules' corner values (float ones): check these to check a whole run, e.g.
-        that every K it reaches is ≤ N. Largest values first, so that a check that stops at
-        the first failure reports the most demanding one (the largest K)."""
-        if self._fixed is not None:
-            return (self._fixed,)
-        names = list(self.schedules)
-        choices = [
-            [
-                int(v) if self._integer[n] else float(v)
-                for v in reversed(self.schedules[n].reachable(self._integer[n]))
-            ]
-            for n in names
-        ]
-        return tuple(self._shaper(dict(zip(names, combo))) for combo in itertools.product(*choices))
-
-    def check_group_size(self, n: int) -> None:
-        """Raise ``ValueError`` unless every shaper of the run accepts groups of ``n``
-        (minimum group size, K ≤ N for the unbiased Pass@K estimators), naming the schedule
-        and the most demanding value it reaches."""
-        import numpy as np
-
-        for variant in self.variants():  # largest values first
-            try:
-                variant.advantages(np.zeros((1, int(n))))
-            except ValueError as err:
-                if self._fixed is not None:
-                    raise
-                raise ValueError(
-                    f"shaper {self.spec!r} becomes {variant.spec!r} during the run: {err}"
-                ) from err
-
-    def _refuse(self, what: str) -> Callable[..., NoReturn]:
-        def refuse(*args: Any, **kwargs: Any) -> NoReturn:
-            raise ValueError(
-                f"shaper {self.spec!r} has a schedule ({', '.join(self.schedules)}), so it has "
-                f"no single {what}: resolve it at a training step first, "
-                f".at(step, total_steps), e.g. advshape.shaper({self.spec!r}).at(1, 100)"
-            )
-
-        return refuse
-
-    @property
-    def advantages(self) -> Callable[..., Any]:
-        return self._fixed.advantages if self._fixed is not None else self._refuse("advantages")
-
-    @property
-    def scores(self) -> Callable[..., Any] | None:
-        return self._fixed.scores if self._fixed is not None else self._refuse("scores")
-
-    @property
-    def weights(self) -> Callable[..., Any] | None:
-        return self._fixed.weights if self._fixed is not None else self._refuse("weights")
-
-    @property
-    def info(self) -> ShaperInfo:
-        """Metadata of the first step's shaper; what does not depend on the scheduled values
-        (paper, formula, binary_only, ...) holds at every step, target_k and min_n do not."""
-        if self._fixed is not None:
-            return self._fixed.info
-        return self._shaper(self.values_at(1, 1)).info
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ScheduledShaper) and other.spec == self.spec
-
-    def __hash__(self) -> int:
-        return hash(self.spec)
-
-    def __repr__(self) -> str:
-        return f"ScheduledShaper({self.spec!r})"
-
-    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        if self._fixed is not None:
-            from advshape._src.registry import scheduled
-
-            return (scheduled, (self._fixed,))
-        from advshape._src.registry import shaper
-
-        return (shaper, (self.spec,))

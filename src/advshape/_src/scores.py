@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from advshape._src.combinatorics import _ratios, fail_at_k, fail_at_k_loo
+from advshape._src.combinatorics import _ratios, fail_estimate, loo_fail_weights
 
 Scores = tuple[NDArray[np.float64], NDArray[np.float64]]
 
@@ -92,20 +92,20 @@ def skew_r(n_pos: ArrayLike, n: ArrayLike) -> Scores:
 
 def reinforce_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """REINFORCE_K (paper Eqs. 12, 14): A⁺ = f̂⁺_{K−1}, A⁻ = 0 (the constant K dropped)."""
-    f_pos, _ = fail_at_k_loo(n, n_pos, k)
+    f_pos, _ = loo_fail_weights(n_pos, n, k)
     return f_pos, np.zeros_like(f_pos)
 
 
 def rloo_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """RLOO_K (paper Eq. 15, Table 1): A⁺ = f̂⁺_{K−1}·N⁻/(N − 1), A⁻ = −f̂⁻_{K−1}·N⁺/(N − 1)."""
-    f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
+    f_pos, f_neg = loo_fail_weights(n_pos, n, k)
     a_pos, a_neg = rloo(n_pos, n)
     return f_pos * a_pos, f_neg * a_neg
 
 
 def grpo_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """GRPO_K (paper Eqs. 16–17): A± = f̂±_{K−1}·A±_GRPO (asymmetric reweighting)."""
-    f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
+    f_pos, f_neg = loo_fail_weights(n_pos, n, k)
     a_pos, a_neg = grpo(n_pos, n)
     return f_pos * a_pos, f_neg * a_neg
 
@@ -113,7 +113,7 @@ def grpo_k(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
 def chen_omega(n_pos: ArrayLike, n: ArrayLike, k: int) -> NDArray[np.float64]:
     """ω̃_K = √((1 − ρ̂_K)/ρ̂_K)·√(ρ̂/(1 − ρ̂)) (paper Eq. 19); 0 where ρ̂ ∈ {0, 1}."""
     rho = _rho(n_pos, n)
-    fail_k = fail_at_k(n, n_pos, k)  # 1 − ρ̂_K, accurate also when ρ̂_K ≈ 1
+    fail_k = fail_estimate(n_pos, n, k)  # 1 − ρ̂_K, accurate also when ρ̂_K ≈ 1
     inner = (rho > 0) & (rho < 1)
     ratio = _safe_div(fail_k * rho, np.where(inner, (1.0 - fail_k) * (1.0 - rho), 0.0))
     return np.sqrt(ratio)
@@ -137,7 +137,7 @@ def mix_chen(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
 def mix_direct(n_pos: ArrayLike, n: ArrayLike, k: int) -> Scores:
     """The direct mix (paper Eq. 24): A± = (1 − ρ̂ + ρ̂·f̂±_{K−1})·A±_GRPO."""
     rho = _rho(n_pos, n)
-    f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
+    f_pos, f_neg = loo_fail_weights(n_pos, n, k)
     a_pos, a_neg = grpo(n_pos, n)
     return (1.0 - rho + rho * f_pos) * a_pos, (1.0 - rho + rho * f_neg) * a_neg
 
@@ -180,7 +180,7 @@ def pkpo(n_pos: ArrayLike, n: ArrayLike, k: int, baseline: str = "loo_minus_one"
     - ``"loo_minus_one"``: A⁺ = f̂⁺_{K−1}, A⁻ = 0, i.e. REINFORCE_K.
     """
     n_pos, n = np.broadcast_arrays(np.asarray(n_pos, np.int64), np.asarray(n, np.int64))
-    f_pos, f_neg = fail_at_k_loo(n, n_pos, k)
+    f_pos, f_neg = loo_fail_weights(n_pos, n, k)
     if baseline == "none":
         return np.ones(n.shape), 1.0 - f_neg
     if baseline == "loo_minus_one":

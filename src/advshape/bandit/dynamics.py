@@ -30,7 +30,7 @@ import advshape
 from advshape._options import OneOf, check_options, count, field_checks, option, real
 from advshape._shaper_option import shaper_option
 from advshape._src.expectation import CountBased
-from advshape._src.schedule import ScheduledShaper
+from advshape._src.scheduled import ScheduledShaper
 from advshape._src.shaper import Shaper
 from advshape.bandit import model as bandit_model
 
@@ -549,7 +549,7 @@ def simulate(
             )
     if not all(np.isfinite(policy.params).ravel()):
         raise FloatingPointError(
-            f"shaper {shaper.spec!r}, seed {seed}: the parameters overflowed to inf/NaN with "
+            f"shaper {schedule.spec!r}, seed {seed}: the parameters overflowed to inf/NaN with "
             f"--optimizer {config.optimizer} --lr {config.lr:g}; lower --lr"
         )
     return records

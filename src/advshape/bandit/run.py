@@ -84,15 +84,32 @@ class StudyConfig:
         return d
 
 
-def resolve_shaper(
-    spec: str, k: int, option: str = "--shapers"
-) -> advshape.Shaper | advshape.ScheduledShaper:
-    """Build a count-based shaper from command-line text, in any spec form
-    (:func:`advshape._shaper_option.shaper_option`); shapers that take ``k`` get ``k`` unless
-    given. A bad spec raises ``ValueError`` naming ``option``.
+def resolve_shaper(spec: str, k: int, option: str = "--shapers") -> advshape.ScheduledShaper:
+    """A count-based shaper from command-line text; shapers that take ``k`` get ``k`` unless
+    the text gives one.
+
+    Args:
+        spec: any spec form (:func:`advshape._shaper_option.shaper_option`: registry,
+            schedules, surrogates).
+        k: the study's K.
+        option: the option named in errors.
+
+    Returns:
+        The (possibly constant) :class:`advshape.ScheduledShaper`.
+
+    Raises:
+        ValueError: a bad spec (naming ``option``), a missing optional dependency (SymPy for a
+            surrogate), or a shaper that is not count-based.
+
+    Example:
+        >>> resolve_shaper("grpo_k", 8).spec, resolve_shaper("grpo_k:k=2", 8).spec
+        ('grpo_k:k=8', 'grpo_k:k=2')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
     """
     shaper = shaper_option(spec, option, default_k=k)
-    if getattr(advshape.scheduled(shaper).variants()[0], "scores", None) is None:
+    if getattr(shaper.extremes()[0], "scores", None) is None:
         raise ValueError(
             f"shaper {spec!r} is not count-based; the bandit needs scores(n_pos, n) -> (A+, A-)"
         )

@@ -138,13 +138,13 @@ def _json_number(x: float) -> float | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    import advshape
     from advshape._options import count
-    from advshape.surrogates.forward import shaper_from_text
 
     count(1, MAX_SHOW_N, why="the group size N of the table").check("--n", args.n)
     count(1, 17, why="a float64 holds 17 significant digits").check("--digits", args.digits)
     try:
-        shaper = shaper_from_text(args.spec)
+        shaper = advshape.shaper(args.spec)
     except (ImportError, ValueError) as err:  # ImportError: e.g. sympy missing for a surrogate
         text = str(err)
         raise ValueError(

@@ -63,6 +63,12 @@ def configure_table(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add the installed verl's outcome estimators, explained at --n (advshape explain)",
     )
+    parser.add_argument(
+        "--trainers",
+        action="store_true",
+        help="add other trainers' own GRPO and outcome estimators (NeMo-RL, prime-rl, OpenRLHF, "
+        "slime, ms-swift, AReaL, SkyRL), each beside its nearest registry shaper, with flags",
+    )
 
 
 def _verl_section(n: int, markdown: bool) -> str:
@@ -124,6 +130,11 @@ def run_table(args: argparse.Namespace) -> int:
     if args.verl:
         print()
         print(_verl_section(args.n, args.markdown))
+    if args.trainers:
+        from advshape.cli.explain_cmds import trainers_section
+
+        print()
+        print(trainers_section(args.n, args.markdown))
     bad = [r for r in rows if r.surrogate_error > 1e-6 or r.weights_error > 1e-12]
     return 1 if bad else 0
 
@@ -147,10 +158,9 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    import advshape
     from advshape._files import check_output_dir
     from advshape._options import count
-    from advshape._src.schedule import ScheduledShaper
-    from advshape.surrogates.forward import shaper_from_text
 
     check_output_dir("--out", args.out)
     count(2, MAX_N, why="the group size N of the weights and F_N").check("--n", args.n)
@@ -177,18 +187,18 @@ def run_plot(args: argparse.Namespace) -> int:
                 f"advshape plot {args.what} grpo skew_r 'F=2*asin(sqrt(rho))'"
             )
         try:
-            built = [shaper_from_text(spec) for spec in args.specs]
+            built = [advshape.scheduled(spec) for spec in args.specs]
         except ImportError as err:  # e.g. sympy missing for a surrogate: a usage error
             raise ValueError(f"{err}; install advshape[surrogates]") from err
         shapers = []
         for s in built:
-            if isinstance(s, ScheduledShaper):  # its weights and surrogate change during a run
+            if not s.is_constant:  # its weights and surrogate change during a run
                 raise ValueError(
                     f"shaper {s.spec!r} has a schedule ({', '.join(s.schedules)}), so it has no "
                     f"single {args.what} curve: plot the spec of one step, e.g. "
                     f"{s.at(1, 1).spec!r}"
                 )
-            shapers.append(s)
+            shapers.append(s.at(1))
         from advshape.plots import figures
 
         draw = figures.plot_weights if args.what == "weights" else figures.plot_surrogates

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from advshape._options import OneOf, check_options, count, real
-from advshape._src.schedule import ScheduledShaper
+from advshape._src.scheduled import ScheduledShaper
 from advshape.digits.data import DigitsSplit
 
 __all__ = [

@@ -83,7 +83,7 @@ class Family(NamedTuple):
 
 
 def _split_values(body: str, text: str, option: str) -> list[str]:
-    from advshape._src.registry import _split_top_level  # the spec parser's own splitter
+    from advshape._src.spec import _split_top_level  # the spec parser's own splitter
 
     try:
         values = [v.strip() for v in _split_top_level(body, text)]

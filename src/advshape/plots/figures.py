@@ -22,7 +22,7 @@ import numpy as np
 
 from advshape._files import file_mode
 from advshape._src.closed_forms import incomplete_beta
-from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
+from advshape._src.registry import shaper
 from advshape._src.shaper import Shaper
 
 if TYPE_CHECKING:

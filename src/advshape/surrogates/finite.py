@@ -166,21 +166,41 @@ def exact_update_coefficient(
 ) -> Fraction:
     """c_N(ρ) exactly: E[(1/N)Σ A_i ∇log π(y_i)] = c_N(ρ)·∇ρ, by Lemma 2.
 
-    ``advantages(rewards)`` gives the exact advantages of a group; responses are exchangeable,
-    so the pattern with m successes first stands for its C(N, m) permutations.
+        c_N(ρ) = Σ_{N⁺=0}^{N} C(N, N⁺) ρ^{N⁺} (1 − ρ)^{N−N⁺} · (1/N) Σ_i A_i·(r_i/ρ − (1 − r_i)/(1 − ρ))
+
+    Responses are exchangeable, so the pattern with N⁺ successes first stands for its
+    C(N, N⁺) permutations.
+
+    Args:
+        advantages: ``advantages(rewards)``, the exact advantages (Fractions) of one group.
+        n: the group size N.
+        rho: ρ strictly inside (0, 1), exact.
+
+    Returns:
+        c_N(ρ) as a Fraction.
+
+    Example:
+        >>> from fractions import Fraction
+        >>> reinforce = lambda rewards: [Fraction(r) for r in rewards]  # A_i = r_i: c_N = 1
+        >>> exact_update_coefficient(reinforce, 4, Fraction(1, 3))
+        Fraction(1, 1)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2).
     """
     rho = Fraction(rho)
     if not 0 < rho < 1:
         raise ValueError(f"rho must lie strictly inside (0, 1) here, got {rho}")
     total = Fraction(0)
-    for m in range(n + 1):
-        rewards = [1] * m + [0] * (n - m)
+    for n_pos in range(n + 1):
+        rewards = [1] * n_pos + [0] * (n - n_pos)
         adv = advantages(rewards)
         drift = sum(
             (a / rho if r else -a / (1 - rho) for a, r in zip(adv, rewards, strict=True)),
             Fraction(0),
         )
-        total += math.comb(n, m) * rho**m * (1 - rho) ** (n - m) * drift / n
+        total += math.comb(n, n_pos) * rho**n_pos * (1 - rho) ** (n - n_pos) * drift / n
     return total
 
 

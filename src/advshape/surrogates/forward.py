@@ -30,19 +30,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from advshape._src import scores as score_formulas
 from advshape._src.closed_forms import as_rho
-from advshape._src.registry import THIS_PAPER, parse_spec, registry
+from advshape._src.registry import THIS_PAPER
 from advshape._src.registry import shaper as registry_shaper
-from advshape._src.schedule import ScheduledShaper
-from advshape._src.shaper import Shaper, ShaperInfo, count_shaper, set_rebuild
+from advshape._src.shaper import Shaper, ShaperInfo, count_shaper
+from advshape._src.spec import surrogate_spec
 from advshape.surrogates._optional import require
 
-__all__ = [
-    "SurrogateFunction",
-    "canonical_spec",
-    "from_surrogate",
-    "numeric_derivative",
-    "shaper_from_text",
-]
+__all__ = ["SurrogateFunction", "from_surrogate", "numeric_derivative"]
 
 Array = NDArray[np.float64]
 
@@ -437,7 +431,10 @@ def from_surrogate(
     refused (found by Ridders' error estimate and by checking F's increments against the
     integral of F' on halved grid cells). The shaper's ``surrogate`` is F + λΩ;
     ``reverse_engineer`` of the shaper recovers it (round trip), and
-    ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to N/(N − 1) (Corollary 1).
+    ``from_surrogate("2*asin(sqrt(rho))")`` is GRPO up to N/(N − 1) (Corollary 1). The spec
+    texts ``surrogate:F;regularizer=Ω;lam=λ;name=NAME`` and ``F=F;Omega=Ω;lam=λ`` build the
+    same shaper through ``advshape.shaper``; a shaper from text or SymPy pickles as that
+    ``surrogate:`` text, one from a Python callable refuses to pickle.
 
     Args:
         F: the surrogate: a string or SymPy expression in ``rho`` (symbolic derivative), or a
@@ -532,93 +529,20 @@ def from_surrogate(
     params: dict[str, Any] = {"F": surrogate.text, "lam": lam}
     if reg is not None:
         params["regularizer"] = reg.text
-    built = count_shaper(name, scores, params=params, spec=spec, info=info, surrogate=value)
+    # Text and SymPy surrogates rebuild exactly from their source, through the spec language
+    # (advshape.shaper reads "surrogate:..."); one built from a Python callable has no text,
+    # so pickle refuses it at dumps, not in the worker.
+    recipe = None
     if surrogate.source is not None and (reg is None or reg.source is not None):
-        # Text and SymPy surrogates rebuild exactly from their source; one built from a Python
-        # callable has no recipe, so pickle refuses it at dumps, not in the worker.
-        set_rebuild(
-            built,
-            from_surrogate,
-            surrogate.source,
-            given_name,
-            None if reg is None else reg.source,
-            lam,
+        recipe = surrogate_spec(
+            surrogate.source, None if reg is None else reg.source, lam, given_name
         )
-    return built
-
-
-SURROGATE_PREFIX = "surrogate:"
-
-
-def shaper_from_text(text: str, default_k: int | None = None) -> Shaper | ScheduledShaper:
-    """A shaper from command-line text, in any of the forms the CLI commands accept:
-
-    - a registry spec, ``grpo_k:k=4`` (shapers taking ``k`` get ``default_k`` if not given);
-    - a surrogate ``F=EXPR`` with optional ``;Omega=EXPR;lam=X``;
-    - a surrogate ``surrogate:EXPR`` with optional ``;regularizer=EXPR;lam=X;name=NAME``.
-
-    Both surrogate forms are forward-engineered with :func:`from_surrogate`.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(
-            f"a shaper spec must be a non-empty string like 'grpo_k:k=8', got {text!r}"
-        )
-    text = text.strip()
-    if text.startswith(SURROGATE_PREFIX):
-        surrogate, kwargs = parse_surrogate_spec(text)
-        return from_surrogate(surrogate, **kwargs)
-    if not text.startswith("F="):
-        name, params = parse_spec(text)
-        entry = registry().get(name)
-        if default_k is not None and entry is not None and "k" not in params:
-            if any(p.name == "k" for p in entry.params):
-                params["k"] = default_k
-        return registry_shaper(name, **params)
-    fields: dict[str, str] = {}
-    for part in text.split(";"):
-        key, eq, value = part.partition("=")
-        key = key.strip()
-        if not eq or key not in ("F", "Omega", "lam") or key in fields:
-            raise ValueError(
-                f"cannot read {part!r} in {text!r}: write a surrogate as 'F=EXPR' or "
-                "'F=EXPR;Omega=EXPR;lam=NUMBER', e.g. 'F=2*asin(sqrt(rho));Omega=-rho*log(rho)"
-                "-(1-rho)*log(1-rho);lam=0.5'"
-            )
-        fields[key] = value.strip()
-    try:
-        lam = float(fields.get("lam", "0"))
-    except ValueError:
-        raise ValueError(f"lam must be a number in {text!r}, got {fields['lam']!r}") from None
-    return from_surrogate(fields["F"], regularizer=fields.get("Omega"), lam=lam)
-
-
-def canonical_spec(text: str, default_k: int | None = None) -> str:
-    """The one canonical spelling of a shaper spec, in any form :func:`shaper_from_text` reads.
-
-    Two texts name the same shaper exactly when their canonical specs are equal:
-    ``grpo`` = ``grpo:std=population``, ``'grpo_k: k=8'`` = ``grpo_k:k=8``, ``surrogate:rho``
-    = ``F=rho``. Every command compares shapers through this (duplicate checks, resumed
-    run folders); it is the ``.spec`` of the built shaper, so the registry and the
-    surrogate parser stay the only places that know how a spec is written.
-    """
-    return shaper_from_text(text, default_k=default_k).spec
-
-
-def parse_surrogate_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``surrogate:F[;regularizer=Ω][;lam=λ][;name=NAME]`` -> (F, keyword arguments of
-    :func:`from_surrogate`). ';' separates the parts because F and Ω may contain commas."""
-    first, *rest = spec.strip()[len(SURROGATE_PREFIX) :].split(";")
-    kwargs: dict[str, Any] = {}
-    for item in rest:
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or key not in ("regularizer", "lam", "name") or not value.strip():
-            raise ValueError(
-                f"cannot parse {item!r} in {spec!r}: write 'surrogate:F;regularizer=OMEGA;lam=0.5' "
-                "(parts after F are regularizer=, lam= or name=, separated by ';')"
-            )
-        try:
-            kwargs[key] = float(value) if key == "lam" else value.strip()
-        except ValueError:
-            raise ValueError(f"lam must be a number in {spec!r}, got {value.strip()!r}") from None
-    return first.strip(), kwargs
+    return count_shaper(
+        name,
+        scores,
+        params=params,
+        spec=spec,
+        info=info,
+        surrogate=value,
+        rebuild=None if recipe is None else (registry_shaper, recipe),
+    )

@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from advshape._src.closed_forms import as_rho, normalise
 from advshape._src.expectation import expected_update_coefficient, finite_n_surrogate
 from advshape._src.registry import shaper as build_shaper
-from advshape._src.schedule import ScheduledShaper
+from advshape._src.scheduled import ScheduledShaper
 from advshape._src.shaper import Shaper
 
 __all__ = ["DEFAULT_RESOLUTION", "SurrogateCurve", "limit_weights", "reverse_engineer"]

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from advshape._src.closed_forms import FORMULAS
-from advshape._src.combinatorics import fail_at_k_loo, pass_at_k
-from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
+from advshape._src.combinatorics import loo_fail_weights, pass_estimate
+from advshape._src.registry import shaper
 from advshape.surrogates.reverse import reverse_engineer
 from advshape.surrogates.verify import sup_normalised_error
 
@@ -36,8 +36,8 @@ def _sigma(rho):
     return np.sqrt(rho * (1 - rho))
 
 
-def _loo(m, n, k):
-    return fail_at_k_loo(n, m, k)
+def _loo(n_pos, n, k):
+    return loo_fail_weights(n_pos, n, k)
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ class _Row:
 
 
 def _w(fn_pos, fn_neg) -> Weights:
-    def weights(m, n, k):
-        rho = m / n
-        return fn_pos(rho, m, n, k), fn_neg(rho, m, n, k)
+    def weights(n_pos, n, k):
+        rho = n_pos / n
+        return fn_pos(rho, n_pos, n, k), fn_neg(rho, n_pos, n, k)
 
     return weights
 
@@ -62,14 +62,14 @@ def _same(fn) -> Weights:
 
 
 ROWS: tuple[_Row, ...] = (
-    _Row("RLOO", "rloo", True, "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", _same(lambda r, m, n, k: r * (1 - r))),
-    _Row("GRPO", "grpo", True, "√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]", _same(lambda r, m, n, k: _sigma(r))),
+    _Row("RLOO", "rloo", True, "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", _same(lambda r, n_pos, n, k: r * (1 - r))),
+    _Row("GRPO", "grpo", True, "√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]", _same(lambda r, n_pos, n, k: _sigma(r))),
     _Row(
         "Skew-R",
         "skew_r",
         True,
         "(1−ρ̂)√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]",
-        _same(lambda r, m, n, k: (1 - r) * _sigma(r)),
+        _same(lambda r, n_pos, n, k: (1 - r) * _sigma(r)),
     ),
     _Row(
         "RLOO_K",
@@ -77,8 +77,8 @@ ROWS: tuple[_Row, ...] = (
         True,
         "f̂⁺ρ̂(1−ρ̂)∇̂₊ − f̂⁻ρ̂(1−ρ̂)∇̂₋",
         _w(
-            lambda r, m, n, k: _loo(m, n, k)[0] * r * (1 - r),
-            lambda r, m, n, k: _loo(m, n, k)[1] * r * (1 - r),
+            lambda r, n_pos, n, k: _loo(n_pos, n, k)[0] * r * (1 - r),
+            lambda r, n_pos, n, k: _loo(n_pos, n, k)[1] * r * (1 - r),
         ),
     ),
     _Row(
@@ -87,8 +87,12 @@ ROWS: tuple[_Row, ...] = (
         True,
         "√((1−ρ̂_K)/ρ̂_K)·ρ̂[∇̂₊ − ∇̂₋]",
         _same(
-            lambda r, m, n, k: (
-                np.sqrt((1 - pass_at_k(n, m, k)) / np.where(m > 0, pass_at_k(n, m, k), 1.0)) * r
+            lambda r, n_pos, n, k: (
+                np.sqrt(
+                    (1 - pass_estimate(n_pos, n, k))
+                    / np.where(n_pos > 0, pass_estimate(n_pos, n, k), 1.0)
+                )
+                * r
             )
         ),
     ),
@@ -98,20 +102,26 @@ ROWS: tuple[_Row, ...] = (
         True,
         "f̂⁺√(ρ̂(1−ρ̂))∇̂₊ − f̂⁻√(ρ̂(1−ρ̂))∇̂₋",
         _w(
-            lambda r, m, n, k: _loo(m, n, k)[0] * _sigma(r),
-            lambda r, m, n, k: _loo(m, n, k)[1] * _sigma(r),
+            lambda r, n_pos, n, k: _loo(n_pos, n, k)[0] * _sigma(r),
+            lambda r, n_pos, n, k: _loo(n_pos, n, k)[1] * _sigma(r),
         ),
     ),
     _Row(
-        "REINFORCE", "reinforce", False, "ρ̂∇̂₊", _w(lambda r, m, n, k: r, lambda r, m, n, k: 0 * r)
+        "REINFORCE",
+        "reinforce",
+        False,
+        "ρ̂∇̂₊",
+        _w(lambda r, n_pos, n, k: r, lambda r, n_pos, n, k: 0 * r),
     ),
-    _Row("Dr. GRPO", "dr_grpo", False, "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", _same(lambda r, m, n, k: r * (1 - r))),
+    _Row(
+        "Dr. GRPO", "dr_grpo", False, "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", _same(lambda r, n_pos, n, k: r * (1 - r))
+    ),
     _Row(
         "REINFORCE_K",
         "reinforce_k:k={k}",
         False,
         "f̂⁺ρ̂∇̂₊",
-        _w(lambda r, m, n, k: _loo(m, n, k)[0] * r, lambda r, m, n, k: 0 * r),
+        _w(lambda r, n_pos, n, k: _loo(n_pos, n, k)[0] * r, lambda r, n_pos, n, k: 0 * r),
     ),
     _Row(
         "mix (Chen et al., Eq. 23)",
@@ -119,11 +129,14 @@ ROWS: tuple[_Row, ...] = (
         False,
         "(1−ρ̂+ρ̂ω̃_K)√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]",
         _same(
-            lambda r, m, n, k: (
+            lambda r, n_pos, n, k: (
                 (
                     1
                     - r
-                    + np.sqrt((1 - pass_at_k(n, m, k)) / np.where(m > 0, pass_at_k(n, m, k), 1.0))
+                    + np.sqrt(
+                        (1 - pass_estimate(n_pos, n, k))
+                        / np.where(n_pos > 0, pass_estimate(n_pos, n, k), 1.0)
+                    )
                     * r
                     / np.sqrt(np.where(r < 1, 1 - r, 1.0))
                     * np.sqrt(r)
@@ -138,8 +151,8 @@ ROWS: tuple[_Row, ...] = (
         False,
         "(1−ρ̂+ρ̂f̂⁺)σ̂∇̂₊ − (1−ρ̂+ρ̂f̂⁻)σ̂∇̂₋",
         _w(
-            lambda r, m, n, k: (1 - r + r * _loo(m, n, k)[0]) * _sigma(r),
-            lambda r, m, n, k: (1 - r + r * _loo(m, n, k)[1]) * _sigma(r),
+            lambda r, n_pos, n, k: (1 - r + r * _loo(n_pos, n, k)[0]) * _sigma(r),
+            lambda r, n_pos, n, k: (1 - r + r * _loo(n_pos, n, k)[1]) * _sigma(r),
         ),
     ),
     _Row(
@@ -147,7 +160,7 @@ ROWS: tuple[_Row, ...] = (
         "biased_k:k={k}",
         False,
         "(1−ρ̂)^{K−1}√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]",
-        _same(lambda r, m, n, k: (1 - r) ** (k - 1) * _sigma(r)),
+        _same(lambda r, n_pos, n, k: (1 - r) ** (k - 1) * _sigma(r)),
     ),
     _Row(
         "entropy-regularised (Eq. 26)",
@@ -155,7 +168,7 @@ ROWS: tuple[_Row, ...] = (
         False,
         "[1 + λσ̂·log((1−ρ̂)/ρ̂)]·σ̂[∇̂₊ − ∇̂₋], λ = 1",
         _same(
-            lambda r, m, n, k: (
+            lambda r, n_pos, n, k: (
                 (
                     1
                     + _sigma(r)
@@ -170,7 +183,7 @@ ROWS: tuple[_Row, ...] = (
         "pkpo:k={k},baseline=none",
         False,
         "ρ̂∇̂₊ + (1−ρ̂)(1−f̂⁻)∇̂₋",
-        _w(lambda r, m, n, k: r, lambda r, m, n, k: -(1 - r) * (1 - _loo(m, n, k)[1])),
+        _w(lambda r, n_pos, n, k: r, lambda r, n_pos, n, k: -(1 - r) * (1 - _loo(n_pos, n, k)[1])),
     ),
 )
 
@@ -200,7 +213,7 @@ def _proportionality_error(ours: tuple, registry: tuple) -> float:
 def compute_table(k: int = 4, n: int = 16, paper_only: bool = False) -> list[TableRow]:
     """Rows of Table 1 (and of the other registry shapers unless ``paper_only``)."""
     out = []
-    m = np.arange(n + 1)
+    n_pos = np.arange(n + 1)
     for row in ROWS:
         if paper_only and not row.in_paper:
             continue
@@ -208,8 +221,8 @@ def compute_table(k: int = 4, n: int = 16, paper_only: bool = False) -> list[Tab
         s = shaper(spec)
         assert s.surrogate is not None and s.weights is not None  # registry shapers have both
         with np.errstate(divide="ignore", invalid="ignore"):
-            ours = row.weights(m, n, k)
-        weights_error = _proportionality_error(ours, s.weights(m, np.full(n + 1, n)))
+            ours = row.weights(n_pos, n, k)
+        weights_error = _proportionality_error(ours, s.weights(n_pos, np.full(n + 1, n)))
         surrogate_error = sup_normalised_error(reverse_engineer(s), s.surrogate)
         out.append(
             TableRow(

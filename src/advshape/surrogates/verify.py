@@ -21,7 +21,7 @@ import numpy as np
 from advshape._src.closed_forms import incomplete_beta, normalise
 from advshape._src.combinatorics import binom_ratio_table
 from advshape._src.expectation import expected_update_coefficient
-from advshape._src.registry import fixed_shaper as shaper  # registry specs: no schedules
+from advshape._src.registry import shaper
 from advshape.surrogates.finite import (
     brute_force_advantages,
     exact_update_coefficient,
@@ -72,8 +72,8 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _scores(s, n: int):
-    m = np.arange(n + 1)
-    return s.scores(m, np.full(n + 1, n))
+    n_pos = np.arange(n + 1)
+    return s.scores(n_pos, np.full(n + 1, n))
 
 
 def _score_gap(ours, theirs, ns, factor: Callable[[int], float]) -> float:
@@ -133,11 +133,11 @@ def _claim_2(curve: _Curves) -> Iterator[Check]:
         for n in (k, 16, 64):
             chen_pos, chen_neg = _scores(shaper(f"grpo_k_chen:k={k}"), n)
             rloo_pos, rloo_neg = _scores(shaper("rloo"), n)
-            m = np.arange(n + 1)
-            rho = m / n
-            fail_k = binom_ratio_table(n, k)[n - m]  # 1 − ρ̂_K = C(N⁻, K)/C(N, K), Eq. (11)
+            n_pos = np.arange(n + 1)
+            rho = n_pos / n
+            fail_k = binom_ratio_table(n, k)[n - n_pos]  # 1 − ρ̂_K = C(N⁻, K)/C(N, K), Eq. (11)
             rho_k = 1 - fail_k
-            ok = (m > 0) & (m < n) & (fail_k > 0)
+            ok = (n_pos > 0) & (n_pos < n) & (fail_k > 0)
             if not np.any(ok):  # N = K: every non-constant group has ρ̂_K = 1
                 continue
             # Eq. (22) with ρ, ρ_K replaced by ρ̂, ρ̂_K; RLOO's N/(N−1) undone (Eq. 7)
@@ -422,10 +422,10 @@ def _table_1(curve: _Curves) -> Iterator[Check]:
 
 
 def _maxrl_advantage(rewards) -> list[Fraction]:
-    """MaxRL from its definition: (1/K)·Σ_{successes} ∇log π − (1/N)·Σ ∇log π, as coefficients
-    of (1/N)·∇log π(y_i): N·r_i/K − 1; nothing when K = 0."""
-    k = sum(rewards)
-    return [Fraction(len(rewards) * r, k) - 1 if k else Fraction(0) for r in rewards]
+    """MaxRL from its definition: (1/N⁺)·Σ_{successes} ∇log π − (1/N)·Σ ∇log π, as
+    coefficients of (1/N)·∇log π(y_i): N·r_i/N⁺ − 1; nothing when N⁺ = 0."""
+    n_pos = sum(rewards)
+    return [Fraction(len(rewards) * r, n_pos) - 1 if n_pos else Fraction(0) for r in rewards]
 
 
 def _two_level_advantage(a: Fraction, b: Fraction):
@@ -439,17 +439,17 @@ def bernoulli_update_moments(shaper_scores, n: int, rho: Fraction) -> tuple[Frac
     """Exact mean and variance of the update g = (1/N)·Σ A_i·∂_ρ log π(y_i) when the policy is a
     single Bernoulli(ρ) parameterised by ρ itself (∂_ρ log π = r/ρ − (1 − r)/(1 − ρ)).
 
-    ``shaper_scores(m, n) -> (A⁺, A⁻)`` as Fractions. E[g] = c_N(ρ) (Lemma 2); Var[g] is where
+    ``shaper_scores(n_pos, n) -> (A⁺, A⁻)`` as Fractions. E[g] = c_N(ρ) (Lemma 2); Var[g] is where
     shapers with the same c_N still differ at finite N.
     """
     from math import comb
 
     mean = Fraction(0)
     second = Fraction(0)
-    for m in range(n + 1):
-        a_pos, a_neg = shaper_scores(m, n)
-        g = (m * a_pos / rho - (n - m) * a_neg / (1 - rho)) / n
-        p = comb(n, m) * rho**m * (1 - rho) ** (n - m)
+    for n_pos in range(n + 1):
+        a_pos, a_neg = shaper_scores(n_pos, n)
+        g = (n_pos * a_pos / rho - (n - n_pos) * a_neg / (1 - rho)) / n
+        p = comb(n, n_pos) * rho**n_pos * (1 - rho) ** (n - n_pos)
         mean += p * g
         second += p * g * g
     return mean, second - mean * mean
@@ -470,7 +470,7 @@ def zhu_relative_std(n: int, rhos=(Fraction(1, 10), Fraction(1, 2), Fraction(9, 
     for name, a_pos, a_neg in ZHU_SHAPERS:
         stds = []
         for rho in rhos:
-            mean, var = bernoulli_update_moments(lambda m, n, a=a_pos, b=a_neg: (a, b), n, rho)
+            mean, var = bernoulli_update_moments(lambda n_pos, n, a=a_pos, b=a_neg: (a, b), n, rho)
             stds.append(float(var) ** 0.5 / float(mean))
         rows.append((name, stds))
     return rows
