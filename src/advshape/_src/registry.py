@@ -37,7 +37,8 @@ __all__ = [
     "shaper",
 ]
 
-THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025)"
+# The seed paper, as every shaper it defines cites it (``advshape list --format markdown``, ``show``).
+THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025), arXiv 2510.23049"
 
 
 class _Required:
