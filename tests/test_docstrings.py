@@ -4,7 +4,8 @@ For each module of ``MODULES`` (its ``__all__`` is its public API):
 
 - ``__all__`` is accurate: every name exists, none is private, none is listed twice;
 - every public function and class has a Google-style docstring: a one-line summary, ``Args:``
-  naming each parameter of its signature (``Attributes:`` for a record's fields), ``Returns:``
+  naming each parameter of its signature (``Attributes:`` for a record's fields, or a string
+  under each field, as the options' dataclasses have for tyro), ``Returns:``
   (``Yields:`` for a generator) unless it returns None, an ``Example:`` with doctest lines
   (tests/test_docstring_examples.py runs them) and ``References:`` whose first arXiv link is
   the seed paper's, https://arxiv.org/abs/2510.23049;
@@ -99,6 +100,18 @@ def _parameters(obj: Any) -> list[str]:
     return [p for p in signature.parameters if p not in ("self", "cls") and not p.startswith("_")]
 
 
+def _field_docstrings(obj: Any) -> set[str]:
+    """The fields of a class documented by a string under the field (as a dataclass of options
+    documents them for tyro; mkdocstrings shows them as the class's attributes)."""
+    if not inspect.isclass(obj):
+        return set()
+    try:
+        static = _static(f"{obj.__module__}.{obj.__qualname__}")
+    except KeyError:
+        return set()
+    return {n for n, m in static.members.items() if m.is_attribute and m.has_docstring}
+
+
 def _returns_none(obj: Any) -> bool:
     annotation = inspect.signature(obj).return_annotation
     return annotation in (None, "None")
@@ -117,8 +130,10 @@ def docstring_problems(obj: Any) -> list[str]:
     sections = _sections(doc)
     params = _parameters(obj)
     if params:
-        documented = _documented_names(sections.get("Args", "")) | _documented_names(
-            sections.get("Attributes", "")
+        documented = (
+            _documented_names(sections.get("Args", ""))
+            | _documented_names(sections.get("Attributes", ""))
+            | _field_docstrings(obj)
         )
         missing = [p for p in params if p not in documented]
         if missing:
