@@ -97,7 +97,7 @@ def _parameters(obj: Any) -> list[str]:
     except (TypeError, ValueError):  # some builtins and C types have none
         return []
     # a record's private fields (``_cache``) are set by its constructor functions, not by users
-    return [p for p in signature.parameters if p not in ("self", "cls") and not p.startswith("_")]
+    return [p for p in signature.parameters if not p.startswith("_")]
 
 
 def _field_docstrings(obj: Any) -> set[str]:
