@@ -109,7 +109,7 @@ def _field_docstrings(obj: Any) -> set[str]:
         static = _static(f"{obj.__module__}.{obj.__qualname__}")
     except KeyError:
         return set()
-    return {n for n, m in static.members.items() if m.is_attribute and m.has_docstring}
+    return {n for n, m in static.all_members.items() if m.is_attribute and m.has_docstring}
 
 
 def _returns_none(obj: Any) -> bool:
