@@ -142,7 +142,7 @@ def docstring_problems(obj: Any) -> list[str]:
         if extra and not inspect.isclass(obj):
             problems.append(f"Args naming no parameter: {', '.join(extra)}")
     if inspect.isfunction(obj) and not _returns_none(obj):
-        wanted = "Yields" if inspect.isgeneratorfunction(obj) else "Returns"
+        wanted = "Yields" if inspect.isgeneratorfunction(inspect.unwrap(obj)) else "Returns"
         if wanted not in sections:
             problems.append(f"no {wanted}:")
     example = sections.get("Example", sections.get("Examples"))

@@ -249,7 +249,7 @@ def resolve_reward_mode(args: Args, shaper) -> str:
     return args.reward
 
 
-def validate(args: Args, shaper_option_name: str = "--shaper"):
+def validate(args: Args, shaper_option_name: str = "--shaper") -> advshape.ScheduledShaper:
     """Check every option of a run before any work starts, and return its shaper.
 
     Each field's own range comes from its declaration in :class:`Args`; the relations between

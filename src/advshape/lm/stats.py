@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 import advshape
 
@@ -74,7 +75,7 @@ class Difference(NamedTuple):
         return f"{self.mean:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
 
 
-def per_problem_pass_at_k(counts, n: int, k: int):
+def per_problem_pass_at_k(counts: ArrayLike, n: int, k: int) -> NDArray[np.float64]:
     """The unbiased Pass@K estimate of every problem: p̂_i(K) = 1 − C(n − c_i, K)/C(n, K).
 
     Args:
@@ -97,7 +98,7 @@ def per_problem_pass_at_k(counts, n: int, k: int):
     return np.asarray(advshape.pass_at_k(n, np.asarray(counts, dtype=np.int64), k), dtype=float)
 
 
-def pass_at_ks(counts, n: int, ks: Sequence[int]) -> dict[str, float]:
+def pass_at_ks(counts: ArrayLike, n: int, ks: Sequence[int]) -> dict[str, float]:
     """The mean over problems of p̂_i(K), for each K.
 
     Args:
