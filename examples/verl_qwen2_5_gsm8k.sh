@@ -5,10 +5,10 @@
 #   python3 examples/data_preprocess/gsm8k.py --local_save_dir ~/data/gsm8k   # from verl's repo
 #   bash examples/verl_qwen2_5_gsm8k.sh [more hydra overrides]
 #
-# advshape registers its estimators through verl's "verl.plugins" entry point (verl >= 0.9),
-# so `algorithm.adv_estimator=advshape_<shaper>` works in the driver and every Ray worker.
-# With verl 0.6-0.8, export VERL_USE_EXTERNAL_MODULES=advshape.integrations.verl instead
-# (on every node, before `ray start`). Shaper parameters: +algorithm.advshape_<param>=<value>.
+# advshape registers its estimators through verl's "verl.plugins" entry point (verl >= 0.9,
+# < 0.10), so `algorithm.adv_estimator=advshape_<shaper>` works in the driver and every Ray
+# worker. Shaper parameters: +algorithm.advshape_<param>=<value>; every K is checked against
+# actor_rollout_ref.rollout.n when the trainer is built.
 # Every override below is checked against the installed verl's config by
 # tests/test_integrations_verl.py::test_documented_command_line_composes.
 set -euo pipefail

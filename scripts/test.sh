@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run every check: lint, the documentation site, the wheel and
-# sdist, then the whole test suite (its Python code blocks of README.md and docs/ included).
+# sdist, the whole test suite (its Python code blocks of README.md and docs/ included), then the
+# trainer integration tests in their own environments (scripts/integration_envs.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,3 +14,5 @@ NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$scrat
 echo "docs: mkdocs build --strict OK"
 .venv/bin/python scripts/check_dist.py --outdir "$scratch/dist"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# the trainer integrations on the lowest supported TRL and verl, and on SkyRL: their own venvs
+bash scripts/integration_envs.sh

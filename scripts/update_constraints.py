@@ -7,6 +7,7 @@ reproduces them. Rerun after a deliberate upgrade, in the environment the number
 
     .venv/bin/python scripts/update_constraints.py          # rewrite constraints.txt
     .venv/bin/python scripts/update_constraints.py --check  # exit 1 if it is out of date
+    .venv-skyrl/bin/python scripts/update_constraints.py --skyrl  # constraints-skyrl.txt
 
 Only packages reachable from pyproject's requirements are pinned (not whatever else happens to be
 installed), and a local version label is dropped (`torch==2.13.0` also matches `2.13.0+cpu`).
@@ -29,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "constraints.txt"
 # the extras scripts/setup.sh installs (keep in step with it)
 EXTRAS = ("dev", "docs", "surrogates", "bandit", "lm", "trl", "verl", "jax")
+# The skyrl extra lives in its own environment (scripts/integration_envs.sh): its own pins.
+SKYRL_OUT = ROOT / "constraints-skyrl.txt"
+SKYRL_EXTRAS = ("skyrl",)
 
 HEADER = """\
 # Exact versions behind the numbers in README.md and docs/ (generated: do not edit by hand).
@@ -46,12 +50,12 @@ def _applies(req: Requirement, extras: set[str]) -> bool:
     return any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""}))
 
 
-def closure() -> dict[str, str]:
-    """name -> installed version for every distribution advshape[EXTRAS] needs."""
+def closure(extras: tuple[str, ...] = EXTRAS) -> dict[str, str]:
+    """name -> installed version for every distribution advshape[extras] needs."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     own = canonicalize_name(project["name"])
     todo = [Requirement(r) for r in project["dependencies"]]
-    for extra in EXTRAS:
+    for extra in extras:
         todo += [Requirement(r) for r in project["optional-dependencies"][extra]]
     pinned: dict[str, str] = {}
     seen: set[tuple[str, frozenset[str]]] = set()
@@ -81,15 +85,19 @@ def render(pinned: dict[str, str]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if constraints.txt differs")
+    parser.add_argument(
+        "--skyrl", action="store_true", help="write constraints-skyrl.txt (run in .venv-skyrl)"
+    )
     args = parser.parse_args()
-    text = render(closure())
+    out = SKYRL_OUT if args.skyrl else OUT
+    text = render(closure(SKYRL_EXTRAS if args.skyrl else EXTRAS))
     if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print("constraints.txt is out of date: run scripts/update_constraints.py")
+        if not out.exists() or out.read_text() != text:
+            print(f"{out.name} is out of date: run scripts/update_constraints.py")
             return 1
         return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10)) - HEADER.count(chr(10))} pins)")
+    out.write_text(text)
+    print(f"wrote {out.relative_to(ROOT)} ({text.count(chr(10)) - HEADER.count(chr(10))} pins)")
     return 0
 
 

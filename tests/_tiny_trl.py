@@ -99,7 +99,8 @@ class RewardRecorder:
         self.calls: list[tuple[list[str], list[tuple[int, ...]], list[float]]] = []
 
     def __call__(self, prompts, completions, completion_ids, **kwargs):
-        rewards = [float(self.score(ids)) for ids in completion_ids]
+        scores = [self.score(ids) for ids in completion_ids]
+        rewards = [None if v is None else float(v) for v in scores]  # None: not scored
         self.calls.append((list(prompts), [tuple(ids) for ids in completion_ids], rewards))
         return rewards
 

@@ -128,33 +128,50 @@ def test_trl_uses_advshape_advantages(spec, score, tokenizer_dir, tmp_path):
     assert_diagnostics_logged(trainer, reward.calls, batches)
 
 
+def direct_stats(groups, advantages, **counts):
+    """The documented advshape/* statistics of pooled groups (lists of rewards, of
+    advantages), computed with plain NumPy, one group at a time."""
+    sizes = np.array([len(g) for g in groups])
+    correct = np.array([sum(r >= 1 for r in g) for g in groups])
+    adv = [np.array(a, dtype=np.float64) for a in advantages]
+    flat = np.concatenate(adv)
+    live = [a for a in adv if np.any(a != 0)]
+    out = {
+        "groups": len(groups),
+        "frac_all_correct": np.mean(correct == sizes),
+        "frac_all_wrong": np.mean(correct == 0),
+        "frac_mixed": np.mean((correct > 0) & (correct < sizes)),
+        "frac_zero_advantage": np.mean(flat == 0),
+        "ess_fraction": np.mean(
+            [np.abs(a).sum() ** 2 / (len(a) * (a**2).sum()) for a in live] or [0.0]
+        ),
+        "max_abs_group_sum": max(abs(a.sum()) for a in adv),
+        "responses": flat.size,
+        "advantage_mean": np.mean(flat),
+        "advantage_std": np.std(flat),
+        "advantage_abs_max": np.max(np.abs(flat)),
+        **counts,
+    }
+    k = 1
+    while k <= sizes.min():
+        out[f"pass@{k}"] = np.mean(
+            [1 - math.comb(n - c, k) / math.comb(n, k) for n, c in zip(sizes, correct)]
+        )
+        k *= 2
+    return out
+
+
 def assert_diagnostics_logged(trainer, calls, batches):
     """The advshape/* diagnostics of each step equal a direct per-group computation."""
     logged = [h for h in trainer.state.log_history if "advshape/frac_mixed" in h]
     assert len(logged) == len(calls)
     for entry, (_, _, rewards), batch in zip(logged, calls, batches):
-        groups = np.array(rewards).reshape(-1, NUM_GENERATIONS)
-        adv = np.array(batch, dtype=np.float64).reshape(-1, NUM_GENERATIONS)
-        correct = (groups >= 1).sum(axis=1)
-        direct = {
-            "groups": len(groups),
-            "frac_all_correct": np.mean(correct == NUM_GENERATIONS),
-            "frac_all_wrong": np.mean(correct == 0),
-            "frac_mixed": np.mean((correct > 0) & (correct < NUM_GENERATIONS)),
-            "frac_zero_advantage": np.mean(adv == 0),
-            "ess_fraction": np.mean(
-                [np.abs(a).sum() ** 2 / (len(a) * (a**2).sum()) for a in adv if np.any(a != 0)]
-                or [0.0]
-            ),
-            "max_abs_group_sum": np.max(np.abs(adv.sum(axis=1))),
-        }
-        for k in (1, 2, 4):
-            direct[f"pass@{k}"] = np.mean(
-                [
-                    1 - math.comb(NUM_GENERATIONS - c, k) / math.comb(NUM_GENERATIONS, k)
-                    for c in correct
-                ]
-            )
+        n = NUM_GENERATIONS
+        groups = [rewards[i : i + n] for i in range(0, len(rewards), n)]
+        adv = [batch[i : i + n] for i in range(0, len(batch), n)]
+        direct = direct_stats(groups, adv, skipped_groups=0)
+        logged_keys = {k for k in entry if k.startswith("advshape/")}
+        assert logged_keys == {f"advshape/{k}" for k in direct}  # one definition per key
         for key, value in direct.items():
             # TRL logs float32-rounded means; the advantages in `batch` are float32 too
             assert entry[f"advshape/{key}"] == pytest.approx(value, rel=1e-5, abs=1e-6), key
@@ -173,6 +190,7 @@ class StopAt(TrainerCallback):
 
 
 def scheduled_trainer(tokenizer_dir, out, reward, spec, **config):
+    """A RecordingTrainer of PROMPTS_PER_STEP groups of NUM_GENERATIONS per step (4 steps)."""
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     return RecordingTrainer(
         model=tiny_model(len(tokenizer)),
@@ -181,8 +199,7 @@ def scheduled_trainer(tokenizer_dir, out, reward, spec, **config):
             out,
             per_device_train_batch_size=PROMPTS_PER_STEP * NUM_GENERATIONS,
             num_generations=NUM_GENERATIONS,
-            max_steps=4,
-            **config,
+            **{"max_steps": 4, **config},
         ),
         train_dataset=prompts_dataset(),
         processing_class=tokenizer,
@@ -411,3 +428,110 @@ def rows_shaped_per_prompt(shaper, calls):
         adv = shaper.advantages(torch.tensor([r for _, r in members], dtype=torch.float64))
         rows += [(prompt, c, a) for (c, _), a in zip(members, adv.to(torch.float32).tolist())]
     return rows
+
+
+# ---- unscored completions (a verifier returning None) and logging over several steps ----
+
+
+class PartialVerifier:
+    """A verifier that cannot score everything: None for every completion of the prompts
+    '0+b=' and '3+b=' (no reference answer), and None for a completion whose token ids sum
+    to a multiple of 5 (a timeout, say); otherwise the parity reward. Records every call."""
+
+    __name__ = "partial_verifier"
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, prompts, completions, completion_ids, **kwargs):
+        rewards = [
+            None if p[0] in "03" or sum(ids) % 5 == 0 else float(parity_reward(ids))
+            for p, ids in zip(prompts, completion_ids)
+        ]
+        self.calls.append((list(prompts), [tuple(i) for i in completion_ids], rewards))
+        return rewards
+
+
+@pytest.mark.parametrize(("spec", "needed"), [("rloo", 2), ("grpo_k:k=4", 4)])
+def test_unscored_completions_train_on_like_plain_trl(spec, needed, tokenizer_dir, tmp_path):
+    """Training goes on; a group with fewer scored completions than the shaper needs gets
+    advantage 0 (TRL gives 0 below two), the others are shaped over their scored ones, the
+    skipped groups are counted per step, and a warning names the reward function."""
+    verifier = PartialVerifier()
+    trainer = scheduled_trainer(tokenizer_dir, tmp_path / "out", verifier, spec, max_steps=6)
+    with pytest.warns(UserWarning, match=r"partial_verifier returned None.*advantage 0"):
+        trainer.train()
+    assert trainer.state.global_step == 6
+
+    shaper = advshape.shaper(spec)
+    expected, skipped_per_step, partly = [], [], 0
+    for prompts, completions, rewards in verifier.calls:
+        skipped = 0
+        for start in range(0, len(rewards), NUM_GENERATIONS):
+            group = rewards[start : start + NUM_GENERATIONS]
+            scored = [i for i, r in enumerate(group) if r is not None]
+            adv = [0.0] * NUM_GENERATIONS
+            if len(scored) >= needed:
+                partly += len(scored) < NUM_GENERATIONS
+                values = shaper.advantages(np.array([group[i] for i in scored]))
+                for i, a in zip(scored, values.tolist()):
+                    adv[i] = float(np.float32(a))
+            else:
+                skipped += 1
+            expected += zip(
+                prompts[start : start + NUM_GENERATIONS],
+                completions[start : start + NUM_GENERATIONS],
+                adv,
+            )
+        skipped_per_step.append(skipped)
+    assert sum(skipped_per_step) > 0 and any(a != 0 for *_, a in expected)
+    if spec == "rloo":
+        assert partly > 0  # some groups were shaped over a subset of their completions
+    assert Counter(trainer.loss_rows) == Counter(expected)
+    logged = [
+        h["advshape/skipped_groups"]
+        for h in trainer.state.log_history
+        if "advshape/skipped_groups" in h
+    ]
+    assert logged == skipped_per_step
+
+
+def test_metrics_pool_correctly_over_logging_steps(tokenizer_dir, tmp_path):
+    """logging_steps=2: each log entry is the two batches pooled (counts summed, maxima
+    maximised, fractions over all their groups), not an average of per-batch values."""
+    reward = RewardRecorder(parity_reward, "recorded_reward")
+    trainer = scheduled_trainer(
+        tokenizer_dir, tmp_path / "out", reward, "grpo_k:k=linear(4,2)", logging_steps=2
+    )
+    trainer.train()
+    _, batches = expected_rows(advshape.shaper("grpo_k:k=4"), reward.calls[:1])
+    logged = [h for h in trainer.state.log_history if "advshape/groups" in h]
+    assert [h["step"] for h in logged] == [2, 4]
+    n = NUM_GENERATIONS
+    ks = (4, 3, 3, 2)  # linear(4,2) over 4 steps: ⌊4 − 2(s−1)/3 + ½⌋
+    for entry, window in zip(logged, ((0, 1), (2, 3))):
+        groups, adv = [], []
+        for step in window:
+            rewards = reward.calls[step][2]
+            shaper = advshape.shaper(f"grpo_k:k={ks[step]}")
+            for i in range(0, len(rewards), n):
+                groups.append(rewards[i : i + n])
+                values = shaper.advantages(np.array(rewards[i : i + n]))
+                adv.append(values.astype(np.float32).tolist())
+        direct = direct_stats(groups, adv, skipped_groups=0, k=np.mean([ks[s] for s in window]))
+        assert direct["groups"] == 2 * PROMPTS_PER_STEP
+        assert {k for k in entry if k.startswith("advshape/")} == {f"advshape/{k}" for k in direct}
+        for key, value in direct.items():
+            assert entry[f"advshape/{key}"] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    assert batches  # the first batch was shaped with K = 4
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from advshape.integrations import trl as advshape_trl
+
+    result = doctest.testmod(
+        advshape_trl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0

@@ -313,7 +313,7 @@ def test_ray_worker_finds_the_estimators():
 # ---- per-group diagnostics: computed by the estimator, delivered into verl's metrics ----
 
 
-def direct_diagnostics(uids, rewards, advantages):
+def direct_diagnostics(uids, rewards, advantages, padding=0):
     """The documented statistics, computed group by group with plain loops."""
     groups = {}
     for uid, r, a in zip(uids, rewards, advantages):
@@ -330,6 +330,11 @@ def direct_diagnostics(uids, rewards, advantages):
         "frac_zero_advantage": np.mean(np.asarray(advantages) == 0),
         "ess_fraction": np.mean(ess) if ess else 0.0,
         "max_abs_group_sum": max(abs(sum(a for _, a in g)) for g in groups.values()),
+        "responses": len(advantages),
+        "advantage_mean": float(np.mean(advantages)),
+        "advantage_std": float(np.std(advantages)),
+        "advantage_abs_max": float(np.max(np.abs(advantages))),
+        "padding_rows": padding,
     }
     k = 1
     while k <= min(sizes):
@@ -394,15 +399,25 @@ def test_diagnostics_reach_verls_step_metrics(overrides, spec, rewards_of):
     assert advshape_verl.collect_metrics() == {}  # delivered once
 
 
-def test_collect_metrics_combines_calls_by_group_count():
+def test_collect_metrics_pools_several_calls():
+    """Two advantage calls in one step (v1's parameter_sync_step = 2) report as one batch."""
     advshape_verl.collect_metrics()
-    advshape_verl._record_metrics({"groups": 1.0, "frac_mixed": 1.0, "max_abs_group_sum": 0.5})
-    advshape_verl._record_metrics({"groups": 3.0, "frac_mixed": 0.0, "max_abs_group_sum": 0.25})
-    assert advshape_verl.collect_metrics() == {
-        "advshape/groups": 4.0,
-        "advshape/frac_mixed": 0.25,
-        "advshape/max_abs_group_sum": 0.5,
-    }
+    config = algorithm_config("algorithm.adv_estimator=advshape_rloo")
+    pooled_uids, pooled_rewards, pooled_adv = [], [], []
+    for seed, rewards_of in ((1, binary_with_dead_groups), (2, binary)):
+        data, uids, rewards, mask = shuffled_batch(rewards_of, seed=seed)
+        uids = np.array([f"{seed}-{u}" for u in uids], dtype=object)
+        data.non_tensor_batch["uid"] = uids
+        ray_trainer.compute_advantage(data, adv_estimator=config.adv_estimator, config=config)
+        expected = expected_advantages(advshape.shaper("rloo"), uids, rewards, mask)
+        pooled_uids += list(uids)
+        pooled_rewards += list(rewards)
+        pooled_adv += (expected.sum(-1) / mask.sum(-1)).double().tolist()
+    got = advshape_verl.collect_metrics()
+    want = direct_diagnostics(np.array(pooled_uids), pooled_rewards, pooled_adv)
+    assert set(got) == set(want)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
 
 
 # ---- K schedules: the step comes from verl's SkipManager, set by both trainers ----
@@ -627,3 +642,322 @@ def test_fresh_verl_process_gets_the_wrappers_on_import():
         check=True,
     )
     assert result.stdout.split() == ["False", "True", "True", "True"]
+
+
+# ---- verl v1's padding rows (_balance_batch -> upsample_batch_to_divisible_size) ----
+
+
+def padded_multi_turn_batch(pad, seed=0):
+    """multi_turn_batch plus `pad` rows built exactly as verl's upsample_batch_to_divisible_size
+    builds them: construct_minimal_padding_template's fields (1-token response, zero response
+    mask, zero rm_scores) under one 'pad<hex>' uid, keys '{pad_uid}_{i}_0'."""
+    from verl.trainer.ppo.padding_utils import construct_minimal_padding_template
+
+    data, keys, uids, rewards, mask = multi_turn_batch(seed=seed)
+    template, tag = construct_minimal_padding_template(
+        {"response_mask": torch.ones(RESPONSE_LENGTH, dtype=torch.int64)}, {}, eos_token_id=1
+    )
+    assert tag["is_padding"] and not template["response_mask"].any()
+    pad_uid = f"pad{uuid.UUID(int=seed + 1).hex}"
+    pad_rows = DataProto.from_dict(
+        tensors={
+            "token_level_rewards": torch.zeros(pad, RESPONSE_LENGTH),
+            "response_mask": torch.zeros(pad, RESPONSE_LENGTH),
+        },
+        non_tensors={"uid": np.array([pad_uid] * pad, dtype=object)},
+    )
+    padded = DataProto.concat([data, pad_rows])
+    pad_keys = [f"{pad_uid}_{i}_0" for i in range(pad)]
+    return padded, keys + pad_keys, uids, rewards, mask
+
+
+@pytest.mark.parametrize("name", advshape.names())
+def test_v1_padding_rows_get_zero_and_count_nowhere(name):
+    """Every estimator, any pad size: verl's own grpo handles these; so must advshape's."""
+    from verl.trainer.ppo.v1 import utils as v1_utils
+
+    from tests._registry_helpers import example_shaper
+
+    shaper = example_shaper(name, k=3)
+    overrides = [f"algorithm.adv_estimator=advshape_{name}"] + [
+        f"+algorithm.advshape_{key}={value}" for key, value in shaper.params.items()
+    ]
+    config = algorithm_config(*overrides)
+    for pad in (1, 2, 3, 8):
+        data, keys, uids, rewards, mask = padded_multi_turn_batch(pad, seed=pad)
+        advshape_verl.collect_metrics()
+        out = v1_utils.compute_advantage_for_multi_trajectories(
+            data, batch_keys=keys, adv_estimator=config.adv_estimator, config=config
+        )
+        real = len(keys) - pad
+        expected = expected_session_advantages(shaper, keys[:real], uids, rewards, mask)
+        torch.testing.assert_close(out.batch["advantages"][:real], expected, rtol=0, atol=0)
+        assert torch.all(out.batch["advantages"][real:] == 0)
+        metrics = advshape_verl.collect_metrics()
+        final = {}
+        for row, key in enumerate(keys[:real]):
+            session, _, index = key.rpartition("_")
+            if session not in final or final[session][0] < int(index):
+                final[session] = (int(index), row)
+        session_rows = [row for _, row in final.values()]
+        want = direct_diagnostics(
+            uids[session_rows],
+            rewards[session_rows],
+            (expected[session_rows].sum(-1) / mask[session_rows].sum(-1)).double().numpy(),
+            padding=pad,
+        )
+        assert metrics["advshape/groups"] == 3 and metrics["advshape/padding_rows"] == pad
+        for key, value in want.items():  # `expected` holds float32 advantages: 1e-6
+            assert metrics[key] == pytest.approx(value, rel=1e-6, abs=1e-6), (pad, key)
+
+
+def test_padding_needs_both_of_verls_markers():
+    pad_uid = "pad" + "ab" * 16
+    mask = torch.tensor([[0, 0], [1, 0], [0, 0]])
+    got = advshape_verl.padding_rows(np.array([pad_uid, pad_uid, "pad-not-hex"]), mask)
+    assert got.tolist() == [True, False, False]  # a pad uid with a response is not padding
+
+
+@pytest.mark.slow
+def test_v1_padding_through_verls_balance_batch(tmp_path):
+    """verl's own _balance_batch pads a batch stored in a real TransferQueue (local Ray), and
+    its own _compute_advantage shapes it: 1, 2, 3 and 8 padding rows, for every estimator."""
+    pytest.importorskip("transfer_queue")
+    from tests._registry_helpers import example_shaper
+
+    specs = [example_shaper(name, k=3).spec for name in advshape.names()]
+    out = tmp_path / "padding.json"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
+    subprocess.run(
+        [sys.executable, "-m", "tests._verl_v1_padding", str(out), *specs],
+        cwd=Path(__file__).resolve().parents[1],
+        env=base,
+        capture_output=True,
+        timeout=480,
+        check=True,
+    )
+    import json
+
+    cases = json.loads(out.read_text())
+    assert len(cases) == 4 * len(specs)
+    for case in cases:
+        shaper = advshape.shaper(case["spec"])
+        rows = {key: (uid, reward) for key, uid, reward, _ in case["rows"]}
+        pads = [key for key, tag in zip(case["keys"], case["padding_tags"]) if tag]
+        assert len(pads) == len(case["keys"]) - len(rows) > 0
+        assert all(advshape_verl.PAD_UID.fullmatch(k.split("_")[0]) for k in pads)
+        final = {}
+        for key in rows:
+            session, _, index = key.rpartition("_")
+            final[session] = max(final.get(session, -1), int(index))
+        session_adv = {}
+        for uid in dict.fromkeys(u for u, _ in rows.values()):
+            sessions = [s for s in final if rows[f"{s}_0"][0] == uid]
+            adv = shaper.advantages(np.array([rows[f"{s}_{final[s]}"][1] for s in sessions]))
+            session_adv.update(zip(sessions, adv.tolist()))
+        for key, advantages in zip(case["keys"], case["advantages"]):
+            if key in rows:
+                want = session_adv[key.rpartition("_")[0]]
+                assert advantages == pytest.approx([want] * len(advantages), abs=1e-6), key
+            else:
+                assert advantages == [0.0], key
+        assert case["metrics"]["advshape/groups"] == 3
+        assert case["metrics"]["advshape/padding_rows"] == len(pads)
+
+
+# ---- up-front checks: every K of a schedule against rollout.n, before the first update ----
+
+
+def trainer_config(*overrides):
+    config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
+    with initialize_config_dir(config_dir=config_dir, version_base=None):
+        return compose(config_name="ppo_trainer", overrides=list(overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "total", "message"),
+    [
+        (  # the issue's case: K reaches 8 at step 4 of a run with groups of 4
+            [
+                "algorithm.adv_estimator=advshape_grpo_k",
+                "+algorithm.advshape_k='linear(2,8)'",
+                "actor_rollout_ref.rollout.n=4",
+            ],
+            10,
+            r"actor_rollout_ref\.rollout\.n=4 does not suit shaper 'grpo_k:k=linear\(2,8\)'.*"
+            r"becomes 'grpo_k:k=8'.*k=8 > group size n=4",
+        ),
+        (
+            ["algorithm.adv_estimator=advshape_grpo_k", "+algorithm.advshape_k=2"],
+            None,
+            r"rollout\.n=1 does not suit shaper 'grpo_k:k=2'",
+        ),
+        (
+            ["algorithm.adv_estimator=advshape_grpo_k", "actor_rollout_ref.rollout.n=4"],
+            None,
+            r"needs parameter 'k'",
+        ),
+        (
+            [
+                "algorithm.adv_estimator=advshape_grpo_k",
+                "+algorithm.advshape_k='linear(4,1)'",
+                "actor_rollout_ref.rollout.n=4",
+            ],
+            None,
+            r"places its schedule by percentage and needs the run's length",
+        ),
+        (
+            [
+                "algorithm.adv_estimator=advshape_grpo_k",
+                "+algorithm.advshape_k='linear(4,1)'",
+                "+algorithm.advshape_total_steps=50",
+                "actor_rollout_ref.rollout.n=4",
+            ],
+            60,
+            r"advshape_total_steps=50 but verl's trainer runs 60 steps",
+        ),
+    ],
+)
+def test_trainer_config_is_checked_up_front(overrides, total, message):
+    advshape_verl._TRAINER_TOTAL_STEPS.clear()
+    with pytest.raises(ValueError, match=message):
+        advshape_verl.check_trainer_config(trainer_config(*overrides), total)
+
+
+def test_trainer_length_stands_in_for_total_steps(verl_step):
+    advshape_verl._TRAINER_TOTAL_STEPS.clear()
+    overrides = [
+        "algorithm.adv_estimator=advshape_grpo_k",
+        "+algorithm.advshape_k='linear(4,2)'",
+        "actor_rollout_ref.rollout.n=4",
+    ]
+    advshape_verl.check_trainer_config(trainer_config(*overrides), 3)  # what fit() records
+    try:
+        verl_step(2)
+        advshape_verl.collect_metrics()
+        run_advantage(overrides[:2], group_sizes=(4, 4))
+        assert advshape_verl.collect_metrics()["advshape/k"] == 3  # linear(4,2) over 3 steps
+    finally:
+        advshape_verl._TRAINER_TOTAL_STEPS.clear()
+
+
+def test_other_estimators_are_not_checked():
+    advshape_verl.check_trainer_config(trainer_config("algorithm.adv_estimator=grpo"), None)
+
+
+@pytest.mark.parametrize(
+    ("module", "cls"),
+    [
+        ("verl.trainer.ppo.ray_trainer", "RayPPOTrainer"),
+        ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer"),
+    ],
+)
+def test_both_trainers_check_at_init_and_fit(module, cls):
+    """The wrappers run the check on the trainer's own config, after __init__ and before fit."""
+    import importlib
+    import types
+
+    trainer_cls = getattr(importlib.import_module(module), cls)
+    assert hasattr(trainer_cls.__init__, "__advshape_wrapped__")
+    assert hasattr(trainer_cls.fit, "__advshape_wrapped__")
+    bad = trainer_config(
+        "algorithm.adv_estimator=advshape_grpo_k",
+        "+algorithm.advshape_k='linear(2,8)'",
+        "actor_rollout_ref.rollout.n=4",
+        "trainer.total_training_steps=10",
+    )
+    trainer = types.SimpleNamespace(config=bad, total_training_steps=10)
+    with pytest.raises(ValueError, match=r"k=8 > group size n=4"):
+        trainer_cls.fit(trainer)  # raises before verl's fit touches anything
+    # __init__: the wrapper checks once verl's own __init__ (here a stand-in) has run
+    built = []
+
+    def verl_init(self, config):
+        built.append(config)
+        self.config, self.total_training_steps = config, 10
+
+    with pytest.raises(ValueError, match=r"k=8 > group size n=4"):
+        advshape_verl._checked_init(verl_init)(types.SimpleNamespace(), bad)
+    assert built == [bad]
+    # the v1 trainer computes its length in init(), after __init__: a percentage schedule
+    # without a length passes __init__ and is refused at fit if still unknown
+    unknown = trainer_config(
+        "algorithm.adv_estimator=advshape_grpo_k",
+        "+algorithm.advshape_k='linear(4,2)'",
+        "actor_rollout_ref.rollout.n=4",
+    )
+    advshape_verl._TRAINER_TOTAL_STEPS.clear()
+
+    def v1_init(self, config):
+        self.config = config
+
+    v1 = types.SimpleNamespace()
+    advshape_verl._checked_init(v1_init)(v1, unknown)
+    with pytest.raises(ValueError, match=r"needs the run's length"):
+        trainer_cls.fit(v1)
+
+
+def test_a_renamed_verl_function_is_loud(monkeypatch):
+    import types
+
+    module = types.ModuleType("verl.trainer.ppo.metric_utils")  # without compute_data_metrics
+    monkeypatch.setattr(advshape_verl, "_MISSING_PATCHES", set())
+    with pytest.warns(RuntimeWarning, match=r"has no verl\.trainer\.ppo\.metric_utils\.compute"):
+        advshape_verl._patch(module)
+    with pytest.raises(ValueError, match=r"no longer has .*would be silently wrong.*verl>=0\.9"):
+        run_advantage(["algorithm.adv_estimator=advshape_rloo"], group_sizes=(4, 4))
+
+
+BROKEN = textwrap.dedent(
+    """
+    import sys
+    sys.modules["advshape.integrations.verl"] = None  # its import now fails, as a broken install's
+    import torch
+    import verl
+    from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+    estimator = get_adv_estimator_fn("advshape_grpo_k")
+    try:
+        estimator(token_level_rewards=torch.zeros(2, 3), response_mask=torch.ones(2, 3))
+    except ValueError as err:
+        print("RAISED", err)
+    """
+)
+
+
+def test_a_plugin_that_fails_to_load_says_why():
+    """verl swallows a plugin's import error; advshape's entry point reports it on stderr and
+    its estimators raise the cause instead of verl's 'Unknown advantage estimator'."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
+    result = subprocess.run(
+        [sys.executable, "-c", BROKEN],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    assert "advshape: the verl plugin failed to load (ModuleNotFoundError" in result.stderr
+    assert "pip install 'advshape[verl]'" in result.stderr
+    assert result.stdout.startswith("RAISED advshape: the verl plugin failed to load")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(
+        advshape_verl, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_explain_advshapes_own_verl_estimator(capsys):
+    """`advshape explain verl:advshape_grpo_k:k=4` probes it through verl; without k, the
+    error says how to give it on the command line."""
+    from advshape.cli import main
+
+    assert main(["explain", "verl:advshape_grpo_k:k=4", "--n", "8", "--population", "off"]) == 0
+    assert "grpo_k:k=4                   distance 0.00e+00" in capsys.readouterr().out
+    assert main(["explain", "verl:advshape_grpo_k", "--n", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "needs parameter 'k'" in err and "verl:advshape_grpo_k:k=4" in err
+    assert "+algorithm.advshape_k=4" in err

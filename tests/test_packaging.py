@@ -48,9 +48,9 @@ def test_licence_is_an_spdx_expression():
     assert not setuptools.specifier.contains("76.9")  # SPDX `license` needs setuptools >= 77
 
 
-def _pins() -> dict[str, str]:
+def _pins(path: Path | None = None) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
+    for line in (path or ROOT / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             pins[canonicalize_name(name)] = version
@@ -63,8 +63,9 @@ def test_constraints_pin_every_requirement():
     pins = _pins()
     project = PYPROJECT["project"]
     wanted = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        wanted += extra
+    for name, extra in project["optional-dependencies"].items():
+        if name != "skyrl":  # its own environment and pins: test_skyrl_constraints
+            wanted += extra
     missing, outside = [], []
     for line in wanted:
         req = Requirement(line)
@@ -78,3 +79,16 @@ def test_constraints_pin_every_requirement():
     assert pins["torch"] == "2.13.0"  # scripts/setup.sh installs this CPU build first
     setup = (ROOT / "scripts/setup.sh").read_text()
     assert setup.count("-c constraints.txt") == 2
+
+
+def test_skyrl_constraints_pin_the_skyrl_extra():
+    """The skyrl extra (its own environment, scripts/integration_envs.sh) is pinned by
+    constraints-skyrl.txt within pyproject's ranges, with the main environment's torch."""
+    pins = _pins(ROOT / "constraints-skyrl.txt")
+    project = PYPROJECT["project"]
+    for line in [*project["dependencies"], *project["optional-dependencies"]["skyrl"]]:
+        req = Requirement(line)
+        pin = pins.get(canonicalize_name(req.name))
+        assert pin is not None and req.specifier.contains(pin, prereleases=True), line
+    assert pins["torch"] == "2.13.0"
+    assert "-c constraints-skyrl.txt" in (ROOT / "scripts/integration_envs.sh").read_text()

@@ -11,9 +11,13 @@ import sys
 from advshape.cli import UsageError
 
 TARGET_HELP = (
-    "verl:NAME (the installed verl's registered estimator, e.g. verl:grpo, verl:rloo_vectorized), "
-    "trl (TRL GRPOTrainer's formula, see --scale-rewards), a registry spec (grpo_k:k=4), or a "
-    "Python function module:function mapping rewards [G, N] to advantages [G, N]"
+    "verl:NAME (the installed verl's registered estimator, e.g. verl:grpo, verl:rloo_vectorized; "
+    "advshape's own with their parameters, verl:advshape_grpo_k:k=4), trl (TRL GRPOTrainer's "
+    "formula, see --scale-rewards), another trainer's estimator TRAINER:NAME[:key=value,...] "
+    "(nemo-rl:grpo, prime-rl:grpo, prime-rl:max_rl, openrlhf:group_norm, openrlhf:rloo, "
+    "openrlhf:dr_grpo, slime:grpo, ms-swift:grpo, ms-swift:rloo, areal:group_norm, skyrl:grpo, "
+    "skyrl:rloo, skyrl:maxrl; `advshape table --trainers` lists them), a registry spec "
+    "(grpo_k:k=4), or a Python function module:function mapping rewards [G, N] to advantages [G, N]"
 )
 RHO_POINTS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 MATCH_TOL = 1e-6  # distance below which fn "is" a registry shaper up to scale
@@ -55,6 +59,12 @@ def _resolve_target(args):
         raise UsageError("--scale-rewards applies to the target trl only")
     if args.no_std and not target.startswith("verl:"):
         raise UsageError("--no-std applies to verl:NAME targets only")
+    trainer = target.partition(":")[0].strip()
+    from advshape.integrations import trainers
+
+    if trainer in trainers.TRAINERS:
+        fn, label, notes = trainers.trainer_estimator(target)
+        return fn, label, notes, 1e-9, 1e-12
     if target.startswith("verl:"):
         from advshape.integrations import probes
 
@@ -122,6 +132,14 @@ def _resolve_target(args):
     return fn, target, [f"Python function {target}"], 1e-9, 1e-12
 
 
+def _is_trainer(target: str) -> bool:
+    """TRAINER:NAME, another trainer's estimator (flagged for its users; verl's show what a
+    group of one gets in ``advshape table --verl``)."""
+    from advshape.integrations.trainers import TRAINERS
+
+    return target.strip().partition(":")[0].strip() in TRAINERS
+
+
 def _g(x: float) -> str:
     return "-" if x != x else f"{x:.6g}"
 
@@ -153,6 +171,13 @@ def run_explain(args: argparse.Namespace) -> int:
     for c in result.counterexamples:
         print(f"  counterexample ({c.check}): {c.detail}", file=out)
     print(f"scores read at: {result.composition}", file=out)
+    if _is_trainer(args.target):
+        from advshape.integrations.trainers import flags
+
+        found = flags(fn, result.a_pos, result.a_neg, args.n)
+        print("flags:" + ("" if found else " none (zero-sum, monotone in N+, 0 for a group of one)"), file=out)
+        for flag in found:
+            print(f"  {flag}", file=out)
     w_pos, w_neg = result.weights()
     print("N+  rho_hat   A+           A-           w+           w-", file=out)
     for m in range(args.n + 1):
@@ -225,3 +250,40 @@ def _surrogates(args, result, best, out, np) -> None:
             "  F normalised to F(0) = 0, F(1) = 1:  " + "  ".join(f"{v:.4f}" for v in normalised),
             file=out,
         )
+
+
+def trainers_section(n: int, markdown: bool) -> str:
+    """``advshape table --trainers``: every transcribed (or installed) trainer estimator beside
+    its nearest registry shaper, with what its users should know."""
+    from advshape.integrations.trainers import trainer_rows
+
+    rows = trainer_rows(n)
+    title = (
+        f"Other trainers' estimators, explained at N = {n} (`advshape explain TRAINER:NAME` for "
+        "the details; source = repository@commit and file the formula was read from). "
+        "distance = min over c > 0 of max |A − c·A_reg| / max |A|."
+    )
+    head = ["estimator", "source", "how", "checks", "nearest registry shaper", "distance", "flags"]
+    body = [
+        [
+            r.target,
+            r.source,
+            r.how,
+            r.checks,
+            r.nearest,
+            _g(r.distance) if r.distance != r.distance else f"{r.distance:.0e}",
+            "; ".join(r.flags) or "-",
+        ]
+        for r in rows
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in body]
+        return title + "\n\n" + "\n".join(lines)
+    lines = [title, ""]
+    for cells in body:
+        lines.append(f"{cells[0]}  [{cells[2]}; {cells[3]}]  {cells[1]}")
+        lines.append(f"  nearest {cells[4]} (distance {cells[5]})")
+        for flag in cells[6].split("; ") if cells[6] != "-" else []:
+            lines.append(f"  ! {flag}")
+    return "\n".join(lines)

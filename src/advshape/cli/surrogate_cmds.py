@@ -63,6 +63,12 @@ def configure_table(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add the installed verl's outcome estimators, explained at --n (advshape explain)",
     )
+    parser.add_argument(
+        "--trainers",
+        action="store_true",
+        help="add other trainers' own GRPO and outcome estimators (NeMo-RL, prime-rl, OpenRLHF, "
+        "slime, ms-swift, AReaL, SkyRL), each beside its nearest registry shaper, with flags",
+    )
 
 
 def _verl_section(n: int, markdown: bool) -> str:
@@ -124,6 +130,11 @@ def run_table(args: argparse.Namespace) -> int:
     if args.verl:
         print()
         print(_verl_section(args.n, args.markdown))
+    if args.trainers:
+        from advshape.cli.explain_cmds import trainers_section
+
+        print()
+        print(trainers_section(args.n, args.markdown))
     bad = [r for r in rows if r.surrogate_error > 1e-6 or r.weights_error > 1e-12]
     return 1 if bad else 0
 

@@ -1,4 +1,4 @@
-"""Start-up checks shared by the trainer integrations (TRL, verl).
+"""Start-up checks shared by the trainer integrations (TRL, verl, SkyRL).
 
 Both integrations take a shaper from user configuration and must fail before training, or at
 the latest on the first batch, with a message that names the setting to change. The shaper's
@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
+import numpy as np
 from packaging.version import Version
 
 import advshape
@@ -60,3 +61,33 @@ def require_version(dist: str, low: str, high: str | None, module: str, extra: s
             f"Install a supported version: pip install '{dist}{wanted}'"
         )
     return found
+
+
+def shape_rows(shaper: Shaper, rewards: Any, groups: np.ndarray, real: np.ndarray) -> Any:
+    """float64 advantages of 1-D torch ``rewards`` grouped by ``groups``; rows where ``real``
+    is False (a trainer's padding) get 0 and join no group."""
+    import torch
+
+    rewards = rewards.detach().to(torch.float64)
+    if real.all():
+        return shaper.advantages(rewards, groups=groups)
+    advantages = torch.zeros_like(rewards)
+    if real.any():
+        keep = torch.as_tensor(real, device=rewards.device)
+        advantages[keep] = shaper.advantages(rewards[keep], groups=groups[real])
+    return advantages
+
+
+def scheduled_from_params(
+    shaper_name: str, params: tuple[tuple[str, Any], ...], setting: str, how: str
+) -> ScheduledShaper:
+    """``advshape.scheduled(shaper_name, **params)``; an error names the trainer's
+    ``setting`` (which selected the shaper), ``how`` its parameters are given, and what was."""
+    try:
+        return advshape.scheduled(shaper_name, **dict(params))
+    except ValueError as err:
+        pattern = how.split()[0]  # "+algorithm.advshape_<param>=<value>"
+        given = " ".join(pattern.replace("<param>", k).replace("<value>", str(v)) for k, v in params)
+        raise ValueError(
+            f"{setting}: {err}. Give shaper parameters as {how}; given: {given or 'none'}"
+        ) from err

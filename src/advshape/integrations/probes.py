@@ -2,7 +2,8 @@
 
 These are the inputs of :func:`advshape.surrogates.explain.explain`:
 
-- :func:`verl_estimator` calls the installed verl's registered estimator, looked up with
+- :func:`verl_estimator` calls the installed verl's registered estimator (advshape's own with
+  their parameters: ``advshape_grpo_k:k=4``), looked up with
   ``verl.trainer.ppo.core_algos.get_adv_estimator_fn``, on synthetic ``token_level_rewards``
   (the outcome reward on the last token), ``response_mask`` (all ones: equal lengths),
   ``index`` (one uid per group) and verl's default ``AlgoConfig``, with the keyword arguments
@@ -20,7 +21,7 @@ verl and torch are imported when an estimator is built, never at module import.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -91,7 +92,13 @@ def verl_estimator(name: str, *, norm_adv_by_std_in_grpo: bool = True) -> Callab
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ValueError(f"explaining verl estimators needs verl installed ({err})") from err
 
+    name, _, settings = name.partition(":")
     known = tuple(core_algos.ADV_ESTIMATOR_REGISTRY)
+    if settings and not name.startswith("advshape_"):
+        raise ValueError(
+            f"verl:{name} takes no settings ({settings!r}); only advshape's own estimators "
+            "do, e.g. verl:advshape_grpo_k:k=4"
+        )
     if name not in known:
         raise ValueError(
             f"verl has no advantage estimator {name!r}; the installed verl registers: "
@@ -105,11 +112,13 @@ def verl_estimator(name: str, *, norm_adv_by_std_in_grpo: bool = True) -> Callab
             f"(it can explain: {', '.join(VERL_OUTCOME)} and advshape's own advshape_*)"
         )
     estimator = core_algos.get_adv_estimator_fn(name)
-    config = AlgoConfig(
+    config: Any = AlgoConfig(
         adv_estimator=name,
         norm_adv_by_std_in_grpo=norm_adv_by_std_in_grpo,
         gdpo_reward_keys=["acc"] if name == "gdpo" else None,
     )
+    if name.startswith("advshape_"):
+        config = _advshape_config(name, settings)
 
     def fn(rewards: np.ndarray) -> np.ndarray:
         rewards = np.asarray(rewards, dtype=np.float64)
@@ -140,6 +149,22 @@ def verl_estimator(name: str, *, norm_adv_by_std_in_grpo: bool = True) -> Callab
 
     fn.__name__ = f"verl:{name}"
     return fn
+
+
+def _advshape_config(name: str, settings: str) -> dict[str, Any]:
+    """The ``algorithm`` config of a verl run that selects advshape's estimator ``name`` with
+    ``settings`` (``"k=4"``): ``{"advshape_k": 4}``, as ``+algorithm.advshape_k=4`` gives."""
+    import advshape
+
+    shaper_name = name.removeprefix("advshape_")
+    try:
+        built = advshape.shaper(f"{shaper_name}:{settings}" if settings else shaper_name)
+    except ValueError as err:
+        raise ValueError(
+            f"{err}. On the command line the parameters follow the estimator, as in a spec: "
+            f"verl:{name}:k=4 (a verl run takes them as +algorithm.advshape_k=4)"
+        ) from err
+    return {f"advshape_{key}": value for key, value in built.params.items()}
 
 
 TRL_SCALE_REWARDS = ("group", "batch", "none")

@@ -25,7 +25,10 @@ normalisation it configures play no part: the shaper defines the advantage compl
 with the sample std; TRL evaluates it in float32, advshape in float64).
 
 A completion for which every reward function returned None gets advantage 0 and is left out
-of its group, as in TRL; the rest of its group is shaped as a smaller group.
+of its group, as in TRL; the rest of its group is shaped as a smaller group, unless it is
+smaller than the shaper needs (two for RLOO, K for the unbiased Pass@K shapers): then the whole
+group gets 0, as plain TRL gives 0 below two, training goes on, a warning names the reward
+functions that returned None, and ``advshape/skipped_groups`` counts such groups.
 
 **K schedules.** A spec with a schedule (``shaper="grpo_k:k=linear(8,1)"``, see
 ``advshape.shaper``) is resolved for each generation batch at step s = ``state.global_step``
@@ -35,32 +38,41 @@ from its checkpoint, so a resumed run uses the same K at every step as an uninte
 With ``steps_per_generation`` > 1 one batch serves several steps; it is shaped with the K of
 the first. The resolved values are logged as ``advshape/<param>`` (``advshape/k``).
 
-**Diagnostics.** Every batch logs, group by group (:func:`advshape.group_diagnostics` on the
-gathered batch; a completion counts as correct when its reward is ≥ 1):
-``advshape/frac_all_correct``, ``advshape/frac_all_wrong``, ``advshape/frac_mixed``,
-``advshape/frac_zero_advantage``, ``advshape/ess_fraction``, ``advshape/max_abs_group_sum``,
-``advshape/groups`` and the unbiased ``advshape/pass@k`` of the rollouts for k = 1, 2, 4, …,
-``num_generations``.
+**Diagnostics.** Every batch's per-group statistics (:func:`advshape.group_diagnostics` on
+the shaped rows of the gathered batch; a completion counts as correct when its reward is ≥ 1)
+are kept as a record, and :meth:`GRPOTrainer.log` combines the records of its logging window
+exactly (``advshape.integrations._metrics``: counts summed, maxima maximised, fractions over
+all the window's groups), so ``logging_steps`` > 1 reports the pooled values, not averages of
+per-batch ones. The keys and their definitions: docs/trl.md.
 
-Supported TRL versions: 1.0 ≤ TRL < 2. The test suite passes with TRL 1.0.0 and 1.16.0 (the
-two methods and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract
-across 1.x); an unsupported version fails at import with the versions to install.
+Supported TRL versions: 1.0 ≤ TRL < 2. CI runs the integration tests with TRL 1.0.0 and
+1.16.0 (the overridden methods ``_calculate_rewards``, ``_generate_and_score_completions`` and
+``log`` and the ``_logs``/``_metrics``/``reward_weights`` attributes keep their contract across
+1.x); an unsupported version fails at import with the versions to install.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections import deque
-from typing import Any, cast
+from collections import defaultdict, deque
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
 
 import advshape
 from advshape import ScheduledShaper, Shaper
+from advshape.integrations import _metrics
 from advshape.integrations._checks import check_group_size, require_version, resolve_shaper
 
-__all__ = ["SUPPORTED_TRL", "GRPOTrainer", "check_settings", "shaped_advantages"]
+__all__ = [
+    "SUPPORTED_TRL",
+    "GRPOTrainer",
+    "ShapedBatch",
+    "check_settings",
+    "shape_batch",
+    "shaped_advantages",
+]
 
 SUPPORTED_TRL = ("1.0", "2")  # TRL >= 1.0, < 2
 
@@ -86,18 +98,76 @@ def _weighted_rewards(
     return rewards, ~torch.isnan(rewards_per_func).all(dim=1)
 
 
-def shaped_advantages(
+class ShapedBatch(NamedTuple):
+    """What :func:`shape_batch` did with one gathered TRL batch."""
+
+    advantages: torch.Tensor  # float64 [B·N]; 0 on every row of a skipped group or unscored
+    shaped: np.ndarray  # bool [B·N]: the rows that were shaped
+    group_ids: np.ndarray  # int [B·N]: row i belongs to group i // num_generations
+    rewards: torch.Tensor  # float64 [B·N]: r_i = Σ_f w_f·r_{f,i} (0 where unscored)
+    skipped_sizes: tuple[int, ...]  # scored sizes of the skipped groups (0: none scored)
+    unscoring: tuple[str, ...]  # reward functions that returned None in a skipped group
+
+
+_ACCEPTS: dict[tuple[str, int], bool] = {}
+
+
+def _accepts(shaper: Shaper, size: int) -> bool:
+    """Whether ``shaper`` is defined for a group of ``size`` (the core's own rule)."""
+    key = (shaper.spec, size)
+    if key not in _ACCEPTS:
+        try:
+            advshape.scheduled(shaper).check_group_size(size) if size > 0 else None
+            _ACCEPTS[key] = size > 0
+        except ValueError:
+            _ACCEPTS[key] = False
+    return _ACCEPTS[key]
+
+
+def shape_batch(
     shaper: Shaper,
     rewards_per_func: torch.Tensor,
     reward_weights: torch.Tensor,
     num_generations: int,
     reward_func_names: list[str] | None = None,
-) -> torch.Tensor:
-    """Advantages of a gathered TRL batch: one group per run of ``num_generations`` rows.
+) -> ShapedBatch:
+    """Shape a gathered TRL batch: one group per run of ``num_generations`` rows.
 
-    ``rewards_per_func`` is ``[B·N, F]`` (NaN where a reward function returned None). The
-    reward of completion i is r_i = Σ_f w_f·r_{f,i} over the functions that scored it; a row
-    no function scored gets advantage 0 and is left out of its group. Returns float64 ``[B·N]``.
+    The reward of completion i is r_i = Σ_f w_f·r_{f,i} over the reward functions that scored
+    it; a row no function scored (all returned None) is *unscored*. A group is shaped over its
+    scored rows when the shaper is defined for that many (its minimum group size; K ≤ N for
+    the unbiased Pass@K estimators, paper Eq. 11); otherwise the whole group gets A = 0, as
+    plain TRL gives 0 to a group with fewer than two scored completions.
+
+    Args:
+        shaper: the step's shaper.
+        rewards_per_func: ``[B·N, F]``, NaN where a reward function returned None; each
+            prompt's completions contiguous (TRL's sampler).
+        reward_weights: ``[F]``, TRL's ``reward_weights``.
+        num_generations: the group size N.
+        reward_func_names: for messages.
+
+    Returns:
+        A :class:`ShapedBatch`: float64 advantages, the shaped rows, group ids, rewards, the
+        scored sizes of the skipped groups and the functions that returned None in them.
+
+    Raises:
+        ValueError: rewards the shaper refuses (non-binary for a binary-only one), naming the
+            reward functions and their weights.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shape_batch
+        >>> nan = float("nan")
+        >>> rewards = torch.tensor([[1.], [0.], [nan], [1.], [nan], [nan], [nan], [1.]])
+        >>> batch = shape_batch(advshape.shaper("rloo"), rewards, torch.ones(1), 4)
+        >>> batch.advantages.tolist()   # group 2 has one scored completion: 0
+        [0.5, -1.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+        >>> batch.skipped_sizes
+        (1,)
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
     """
     total = int(rewards_per_func.shape[0])
     if total % num_generations:
@@ -106,22 +176,76 @@ def shaped_advantages(
             "TRL must deliver whole groups"
         )
     rewards, scored = _weighted_rewards(rewards_per_func, reward_weights)
-    weights = reward_weights
+    group_ids = np.arange(total) // num_generations
+    kept = scored.cpu().numpy()
+    sizes = np.bincount(group_ids[kept], minlength=total // num_generations)
+    usable = np.array([_accepts(shaper, int(m)) for m in sizes], dtype=bool)
+    rows = kept & usable[group_ids]
+    skipped = np.flatnonzero(~usable)
+    unscoring: tuple[str, ...] = ()
+    if skipped.size:
+        in_skipped = np.isin(group_ids, skipped)
+        missing = torch.isnan(rewards_per_func[torch.as_tensor(in_skipped)]).any(dim=0)
+        names = reward_func_names or [f"reward function {f}" for f in range(missing.numel())]
+        unscoring = tuple(n for n, m in zip(names, missing.tolist()) if m)
     try:
-        if bool(scored.all()):
-            return shaper.advantages(rewards.view(-1, num_generations)).reshape(-1)
-        advantages = torch.zeros_like(rewards)
-        # Group ids of the scored rows, as a host NumPy array (B·N small integers).
-        group_ids = np.arange(total) // num_generations
-        kept = scored.cpu().numpy()
-        advantages[scored] = shaper.advantages(rewards[scored], groups=group_ids[kept])
-        return advantages
+        if rows.all():
+            advantages = shaper.advantages(rewards.view(-1, num_generations)).reshape(-1)
+        else:
+            advantages = torch.zeros_like(rewards)
+            if rows.any():
+                keep = torch.as_tensor(rows, device=rewards.device)
+                advantages[keep] = shaper.advantages(rewards[keep], groups=group_ids[rows])
     except ValueError as err:
-        names = ", ".join(reward_func_names or []) or "the reward functions"
+        names_text = ", ".join(reward_func_names or []) or "the reward functions"
         raise ValueError(
             f"advshape GRPOTrainer(shaper={shaper.spec!r}) cannot shape the rewards of "
-            f"{names} (weights {weights.tolist()}): {err}"
+            f"{names_text} (weights {reward_weights.tolist()}): {err}"
         ) from err
+    return ShapedBatch(
+        advantages,
+        rows,
+        group_ids,
+        torch.where(scored, rewards, torch.zeros_like(rewards)),
+        tuple(int(sizes[g]) for g in skipped),
+        unscoring,
+    )
+
+
+def shaped_advantages(
+    shaper: Shaper,
+    rewards_per_func: torch.Tensor,
+    reward_weights: torch.Tensor,
+    num_generations: int,
+    reward_func_names: list[str] | None = None,
+) -> torch.Tensor:
+    """Advantages of a gathered TRL batch (float64 ``[B·N]``), as :func:`shape_batch`.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shaped_advantages
+        >>> rewards = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
+        >>> shaped_advantages(advshape.shaper("rloo"), rewards, torch.ones(1), 4).tolist()
+        [1.0, -0.3333333333333333, -0.3333333333333333, -0.3333333333333333]
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (7) (RLOO).
+
+    Args:
+        shaper: the step's shaper.
+        rewards_per_func: ``[B·N, F]`` rewards of each reward function, NaN where it returned
+            None; each prompt's ``num_generations`` completions contiguous.
+        reward_weights: ``[F]``, TRL's ``reward_weights``.
+        num_generations: the group size N.
+        reward_func_names: names for error messages.
+
+    Returns:
+        A_i = shaper(r of i's group's scored rows)_i with r_i = Σ_f w_f·r_{f,i}; 0 on unscored
+        rows and on every row of a group with fewer scored rows than the shaper needs.
+    """
+    return shape_batch(
+        shaper, rewards_per_func, reward_weights, num_generations, reward_func_names
+    ).advantages
 
 
 def check_settings(shaper: Shaper | ScheduledShaper, config: trl.GRPOConfig) -> None:
@@ -170,6 +294,9 @@ class GRPOTrainer(trl.GRPOTrainer):
             check_settings(resolved, cast(trl.GRPOConfig, self.args))  # TRL made a GRPOConfig
         self.shaper = resolved
         self._advshape_rewards_per_func: torch.Tensor | None = None
+        # per-batch metric records since the last log, combined exactly at log time
+        self._advshape_records: dict[str, list[dict[str, float]]] = defaultdict(list)
+        self._advshape_warned: set[tuple[int, ...]] = set()
 
     def _advshape_step(self) -> tuple[int, int | None]:
         """(s, T): the step the current batch is generated for (1-based) and the run's length."""
@@ -206,56 +333,73 @@ class GRPOTrainer(trl.GRPOTrainer):
                 f"GRPOTrainer(shaper={self.shaper.spec!r}) at step {step} of {total}: {err} "
                 "(TRL knows the run's length once train() starts; set GRPOConfig.max_steps)"
             ) from err
-        all_advantages = shaped_advantages(
+        batch = shape_batch(
             shaper,
             rewards_per_func,
             self.reward_weights,
             num_generations,
             list(self.reward_func_names),
         )
+        if batch.skipped_sizes:
+            self._warn_skipped(shaper, batch, num_generations)
         local = output["advantages"]
         start = self.accelerator.process_index * local.shape[0]  # TRL's own process slice
-        output["advantages"] = all_advantages[start : start + local.shape[0]].to(
+        output["advantages"] = batch.advantages[start : start + local.shape[0]].to(
             dtype=local.dtype, device=local.device
         )
-        self._log_shaped(mode, all_advantages)
-        self._log_diagnostics(mode, rewards_per_func, all_advantages, num_generations, step, total)
+        self._log_shaped(batch.advantages)
+        self._advshape_records[mode].append(
+            _metrics.batch_record(
+                batch.rewards.cpu().numpy()[batch.shaped],
+                batch.advantages.detach().cpu().numpy()[batch.shaped],
+                batch.group_ids[batch.shaped],
+                scheduled=self.shaper.values_at(step, total),
+                skipped_groups=len(batch.skipped_sizes),
+            )
+        )
         return output
 
-    def _log_diagnostics(
-        self,
-        mode: str,
-        rewards_per_func: torch.Tensor,
-        all_advantages: torch.Tensor,
-        num_generations: int,
-        step: int,
-        total: int | None,
-    ) -> None:
-        """``advshape/*`` per-group diagnostics of the gathered batch (see the module doc)."""
-        rewards, scored = _weighted_rewards(rewards_per_func, self.reward_weights)
-        kept = scored.cpu().numpy()
-        group_ids = np.arange(kept.size) // num_generations
-        metrics = self._metrics[mode]
-        if kept.any():
-            diagnostics = advshape.group_diagnostics(
-                rewards.cpu().numpy()[kept],
-                all_advantages.detach().cpu().numpy()[kept],
-                group_ids[kept],
-            )
-            for key, value in diagnostics.items():
-                metrics[f"advshape/{key}"].append(value)
-        for key, value in self.shaper.values_at(step, total).items():
-            metrics[f"advshape/{key}"].append(float(value))
+    def _warn_skipped(self, shaper: Shaper, batch: ShapedBatch, num_generations: int) -> None:
+        """Say once per set of scored sizes why groups got advantage 0 (training goes on)."""
+        sizes = tuple(sorted(set(batch.skipped_sizes)))
+        if sizes in self._advshape_warned:
+            return
+        self._advshape_warned.add(sizes)
+        info = shaper.info
+        needed = max(info.min_n, info.target_k if info.k_le_n else 1)
+        reason = f"it needs {needed} scored completions per group" + (
+            f" (K = {info.target_k}: its unbiased Pass@K estimator needs K <= N)"
+            if info.k_le_n and info.target_k >= info.min_n
+            else ""
+        )
+        who = ", ".join(batch.unscoring) or "the reward functions"
+        warnings.warn(
+            f"advshape GRPOTrainer: {len(batch.skipped_sizes)} of "
+            f"{batch.group_ids.size // num_generations} groups have too few scored completions "
+            f"for shaper {shaper.spec!r}: {who} returned None for some of their "
+            f"{num_generations} completions (scored: {', '.join(map(str, sizes))}), and "
+            f"{reason}. Those groups get advantage 0, as plain TRL gives 0 to a group with "
+            "fewer than two scored completions; each batch's count is logged as "
+            "advshape/skipped_groups.",
+            UserWarning,
+            stacklevel=3,
+        )
 
-    def _log_shaped(self, mode: str, all_advantages: torch.Tensor) -> None:
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        # TRL averages each metric's list over the logging window; advshape's keys have their
+        # own aggregation (sums, maxima, group-weighted means): combine the batch records here.
+        mode = "train" if self.model is not None and self.model.training else "eval"
+        records = self._advshape_records[mode]
+        if records:
+            metrics = self._metrics[mode]
+            for key, value in _metrics.combine(records).items():
+                metrics[key] = [value]
+            records.clear()
+        super().log(logs, start_time)
+
+    def _log_shaped(self, all_advantages: torch.Tensor) -> None:
         # TRL appended its own advantages of this batch to the completions table; swap them.
         logged = cast("deque[float]", self._logs["advantages"])  # TRL's dict mixes value types
         for _ in range(min(len(logged), all_advantages.numel())):
             logged.pop()
         logged.extend(all_advantages.to(torch.float32).tolist())
-        values = all_advantages.detach().cpu().numpy()
-        metrics = self._metrics[mode]
-        metrics["advshape/advantage_mean"].append(float(np.mean(values)))
-        metrics["advshape/advantage_std"].append(float(np.std(values)))
-        metrics["advshape/advantage_abs_max"].append(float(np.max(np.abs(values))))
-        metrics["advshape/frac_zero_advantage"].append(float(np.mean(values == 0.0)))

@@ -8,10 +8,10 @@ to override its built-in names such as ``grpo``). Select one and give its parame
     algorithm.adv_estimator=advshape_grpo_k +algorithm.advshape_k=8
 
 verl must import this module in every process that computes advantages (under Ray, the
-trainer's TaskRunner is itself a Ray actor). advshape declares it as a ``verl.plugins`` entry
-point, which verl ≥ 0.9 loads whenever ``verl`` is imported; for older verl, set
-``VERL_USE_EXTERNAL_MODULES=advshape.integrations.verl`` (verl imports the listed modules at
-``import verl``, in the driver and in every Ray worker that inherits the environment).
+trainer's TaskRunner is itself a Ray actor). advshape declares a ``verl.plugins`` entry point
+(``advshape.integrations._verl_plugin``), which verl loads whenever ``verl`` is imported, in
+the driver and in every Ray worker; if this module fails to import there, the entry point says
+why on stderr (verl itself would hide it) and every ``advshape_*`` estimator raises that cause.
 
 Each estimator follows verl's outcome-reward convention: the response's reward is the sum
 of its ``token_level_rewards``; responses are grouped by verl's ``index`` (the ``uid`` array),
@@ -31,11 +31,11 @@ tags carry it, but ``compute_advantage`` does not pass them on). Both of verl's 
 the current ``global_steps`` (1 for the first step, restored from the checkpoint on resume) in
 the driver process, where advantages are computed, with
 ``verl.utils.skip.SkipManager.set_step`` before each step; the estimator reads it there.
-The run's length is not in the ``algorithm`` config: a schedule placed by percentage needs
-``+algorithm.advshape_total_steps=T`` (verl prints ``Total training steps: T`` at start; with
-``trainer.total_training_steps`` set, ``+algorithm.advshape_total_steps=${trainer.total_training_steps}``);
-one placed by step number (``steps(8@1,4@101)``) needs nothing. So step t is shaped with the
-same K in a resumed run as in an uninterrupted one.
+The run's length is not in the ``algorithm`` config: a schedule placed by percentage takes it
+from the trainer (its ``total_training_steps``, recorded in the driver when the trainer is
+built, see :func:`check_trainer_config`) or from ``+algorithm.advshape_total_steps=T``, which
+must then agree; one placed by step number (``steps(8@1,4@101)``) needs nothing. So step t is
+shaped with the same K in a resumed run as in an uninterrupted one.
 
 **Diagnostics.** Every call logs the per-group statistics of :func:`advshape.group_diagnostics`
 (fractions of all-correct / all-wrong / mixed groups, of zero advantages, ESS of |A|, the
@@ -57,15 +57,31 @@ is that of its final output (the highest index, as verl's GRPO path takes it), t
 shapes the sessions of each prompt (``uid``), and the session's advantage is broadcast over
 the tokens of all its outputs. Other estimators go to verl's function unchanged.
 
-Supported verl versions: 0.6 and later (``register_adv_est``/``get_adv_estimator_fn`` and
-``VERL_USE_EXTERNAL_MODULES``; the ``verl.plugins`` entry point from 0.9); tested with 0.9.1.
+**Padding.** The v1 trainer's ``_balance_batch`` pads the batch to a multiple of the data-
+parallel size before the advantage step (``padding_utils.upsample_batch_to_divisible_size``):
+synthetic rows sharing one ``pad<hex>`` uid with an all-zero response mask. A row with both
+markers (:func:`padding_rows`) gets advantage 0 and belongs to no group and no diagnostic
+(logged as ``advshape/padding_rows``), for any pad size; verl's own ``grpo`` gives them 0 too.
+
+**Checked up front.** When a verl trainer (legacy ``RayPPOTrainer`` or v1 ``PPOTrainer``) is
+built, and again when its ``fit`` starts, :func:`check_trainer_config` builds the shaper from
+the ``algorithm`` config and checks every K its schedule reaches against
+``actor_rollout_ref.rollout.n``, and that a schedule placed by percentage knows the run's
+length (the trainer's own ``total_training_steps`` is used when
+``+algorithm.advshape_total_steps`` is not given): a bad setting fails before the first update.
+
+Supported verl versions: >= 0.9, < 0.10 (:data:`MIN_VERL`, :data:`MAX_VERL`; tested with 0.9.0
+and 0.9.1). verl 0.6-0.8 do not import in pip's own resolution of their requirements. advshape
+wraps private verl functions (``compute_data_metrics``,
+``compute_advantage_for_multi_trajectories``, the trainers' ``__init__`` and ``fit``); if a
+verl lacks one, importing this module warns and the ``advshape_*`` estimators refuse to run.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import sys
+import re
+import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import ModuleType
@@ -76,23 +92,38 @@ import torch
 
 import advshape
 from advshape import ScheduledShaper, Shaper
-from advshape.integrations._checks import require_version
+from advshape.integrations import _metrics
+from advshape.integrations._checks import (
+    check_group_size,
+    require_version,
+    scheduled_from_params,
+    shape_rows,
+)
+from advshape.integrations._patching import patch_on_import
 
-MIN_VERL = "0.6"
+# The tested range: the lowest verl whose own dependencies import and pass the integration
+# tests, and below the next minor release, since advshape wraps verl's private trainer functions
+# (a renamed one is reported at import and refused on use, see _patch).
+MIN_VERL = "0.9"
+MAX_VERL = "0.10"  # exclusive
 
 
-VERL_VERSION = require_version("verl", MIN_VERL, None, __name__, "verl")
+VERL_VERSION = require_version("verl", MIN_VERL, MAX_VERL, __name__, "verl")
 
 from verl.trainer.ppo import core_algos  # noqa: E402  (after the version check)
 
 __all__ = [
     "ESTIMATORS",
+    "MAX_VERL",
     "MIN_VERL",
+    "PAD_UID",
     "PREFIX",
+    "check_trainer_config",
     "collect_metrics",
     "current_step",
     "estimator_name",
     "multi_trajectory_advantages",
+    "padding_rows",
     "register_shaper",
     "shaper_from_config",
 ]
@@ -122,16 +153,12 @@ def _config_params(config: Any) -> dict[str, Any]:
 
 @lru_cache(maxsize=64)
 def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledShaper:
-    estimator = estimator_name(shaper_name)
-    try:
-        return advshape.scheduled(shaper_name, **dict(params))
-    except ValueError as err:
-        given = " ".join(f"+algorithm.{PREFIX}{k}={v}" for k, v in params) or "none"
-        raise ValueError(
-            f"algorithm.adv_estimator={estimator}: {err}. Give shaper parameters in the "
-            f"algorithm config as +algorithm.{PREFIX}<param>=<value> "
-            f"(e.g. +algorithm.{PREFIX}k=8); given: {given}"
-        ) from err
+    return scheduled_from_params(
+        shaper_name,
+        params,
+        f"algorithm.adv_estimator={estimator_name(shaper_name)}",
+        f"+algorithm.{PREFIX}<param>=<value> (e.g. +algorithm.{PREFIX}k=8)",
+    )
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
@@ -164,10 +191,10 @@ def current_step() -> int:
     """verl's current ``global_steps`` (1-based), as its trainers record it each step."""
     try:
         from verl.utils.skip.skip_manager import SkipManager
-    except ImportError as err:  # verl < 0.9: no step reaches this process
+    except ImportError as err:  # a verl outside the tested range
         raise ValueError(
             f"a shaper schedule needs the training step, which verl {VERL_VERSION} does not "
-            "record where advantages are computed; use verl >= 0.9 or a fixed shaper"
+            f"record where advantages are computed; use verl>={MIN_VERL},<{MAX_VERL}"
         ) from err
     step = int(SkipManager.step)
     if step < 1:
@@ -179,7 +206,13 @@ def current_step() -> int:
     return step
 
 
-def _total_steps(config: Any) -> int | None:
+# The run's length as the verl trainer in this process computed it (its total_training_steps),
+# recorded when the trainer is built (see _checked_init): a schedule placed by percentage needs
+# no +algorithm.advshape_total_steps then.
+_TRAINER_TOTAL_STEPS: list[int] = []
+
+
+def _configured_total(config: Any) -> int | None:
     if config is None:
         return None
     value = config.get(PREFIX + TOTAL_STEPS_KEY, None)
@@ -193,18 +226,32 @@ def _total_steps(config: Any) -> int | None:
     return value
 
 
+def _total_steps(config: Any) -> int | None:
+    value = _configured_total(config)
+    if value is None and _TRAINER_TOTAL_STEPS:
+        return _TRAINER_TOTAL_STEPS[-1]
+    return value
+
+
+def _configured_total_or_none(config: Any) -> int | None:
+    try:
+        return _total_steps(config)
+    except ValueError:  # reported by the caller's own error
+        return 0
+
+
 def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float]]:
     """The shaper of the current step and the scheduled parameters' values."""
     estimator = estimator_name(shaper_name)
     built = shaper_from_config(shaper_name, config)
-    if built.is_constant:  # needs no step (verl < 0.9 records none where this runs)
+    if built.is_constant:
         return built.at(1), {}
     try:
         step, total = current_step(), _total_steps(config)
         return built.at(step, total), built.values_at(step, total)
     except ValueError as err:
         hint = ""
-        if built.needs_total and (config is None or config.get(PREFIX + TOTAL_STEPS_KEY) is None):
+        if built.needs_total and _configured_total_or_none(config) is None:
             hint = (
                 f"; give the run's length as +algorithm.{PREFIX}{TOTAL_STEPS_KEY}=T (verl "
                 "prints 'Total training steps: T'), or place the schedule's points by step "
@@ -213,12 +260,65 @@ def _step_shaper(shaper_name: str, config: Any) -> tuple[Shaper, dict[str, float
         raise ValueError(f"algorithm.adv_estimator={estimator}: {err}{hint}") from err
 
 
+# verl's synthetic padding rows (verl.trainer.ppo.padding_utils.upsample_batch_to_divisible_size,
+# which the v1 trainer's _balance_batch calls before the advantage step): they share one uid,
+# "pad" + uuid4().hex, and have an all-zero response mask (a 1-token response, masked).
+PAD_UID = re.compile(r"pad[0-9a-f]{32}")
+
+
+def padding_rows(index: Any, response_mask: torch.Tensor) -> np.ndarray:
+    """Which rows of a verl batch are verl's own padding (v1 ``_balance_batch``).
+
+    A row is padding when it carries both of verl's markers: the uid ``pad<32 hex>`` that
+    ``upsample_batch_to_divisible_size`` gives every padding row, and an all-zero response
+    mask (a real response is never both). Such rows get A = 0 and join no group.
+
+    Args:
+        index: the batch's uids (verl's ``index``), one per row.
+        response_mask: ``[rows, response_length]``.
+
+    Returns:
+        bool ``[rows]``, True on padding rows.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from advshape.integrations.verl import padding_rows
+        >>> uids = np.array(["a", "a", "pad" + "0" * 32], dtype=object)
+        >>> padding_rows(uids, torch.tensor([[1, 1], [1, 0], [0, 0]])).tolist()
+        [False, False, True]
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049): groups are the N
+        responses to one prompt (Sec. 2); a padding row is none of them.
+    """
+    uids = np.asarray(index)
+    by_uid = np.fromiter(
+        (PAD_UID.fullmatch(str(u)) is not None for u in uids), dtype=bool, count=uids.size
+    )
+    if not by_uid.any():
+        return by_uid
+    empty = (response_mask.detach().reshape(len(uids), -1) == 0).all(dim=-1).cpu().numpy()
+    return by_uid & empty
+
+
 def _row_advantages(
-    shaper_name: str, scores: torch.Tensor, index: Any, config: Any
+    shaper_name: str,
+    scores: torch.Tensor,
+    index: Any,
+    config: Any,
+    padding: np.ndarray | None = None,
 ) -> torch.Tensor:
     """float64 advantage of each row (one response), shaped within its ``index`` group;
-    records the step's diagnostics for :func:`collect_metrics`."""
+    ``padding`` rows (verl's synthetic ones) get 0 and are left out of every group and of the
+    diagnostics. Records the step's diagnostics for :func:`collect_metrics`."""
     estimator = estimator_name(shaper_name)
+    if _MISSING_PATCHES:
+        raise ValueError(
+            f"algorithm.adv_estimator={estimator}: verl {VERL_VERSION} no longer has "
+            f"{', '.join(sorted(_MISSING_PATCHES))}, which advshape wraps; its advshape_* "
+            f"estimators would be silently wrong. Use a tested verl: "
+            f"pip install 'verl>={MIN_VERL},<{MAX_VERL}'"
+        )
     if index is None:
         raise ValueError(
             f"algorithm.adv_estimator={estimator} groups responses by prompt and needs "
@@ -227,9 +327,10 @@ def _row_advantages(
     shaper, scheduled_values = _step_shaper(shaper_name, config)
     groups = np.asarray(index)
     rewards = scores.detach().to(torch.float64)
+    real = np.ones(len(groups), dtype=bool) if padding is None else ~padding
     with torch.no_grad():
         try:
-            advantages = shaper.advantages(rewards, groups=groups)
+            advantages = shape_rows(shaper, rewards, groups, real)
         except ValueError as err:
             hint = ""
             if config is not None and config.get("use_kl_in_reward", False):
@@ -238,10 +339,15 @@ def _row_advantages(
                     "set it to False and use actor_rollout_ref.actor.use_kl_loss instead)"
                 )
             raise ValueError(f"algorithm.adv_estimator={estimator}: {err}{hint}") from err
-    diagnostics = advshape.group_diagnostics(
-        rewards.cpu().numpy(), advantages.cpu().numpy(), groups
+    _record_metrics(
+        _metrics.batch_record(
+            rewards.cpu().numpy()[real],
+            advantages.cpu().numpy()[real],
+            groups[real],
+            scheduled=scheduled_values,
+            padding_rows=int((~real).sum()),
+        )
     )
-    _record_metrics({**diagnostics, **scheduled_values})
     return advantages
 
 
@@ -260,7 +366,10 @@ def _make_estimator(shaper_name: str) -> Callable[..., tuple[torch.Tensor, torch
         r_i = Σ_t token_level_rewards[i, t]; groups are the responses sharing ``index[i]``.
         Returns (advantages, returns), both ``[bs, response_length]`` (``A_i · mask[i, t]``).
         """
-        advantages = _row_advantages(shaper_name, token_level_rewards.sum(dim=-1), index, config)
+        padding = None if index is None else padding_rows(index, response_mask)
+        advantages = _row_advantages(
+            shaper_name, token_level_rewards.sum(dim=-1), index, config, padding
+        )
         advantages = advantages.to(token_level_rewards.dtype).unsqueeze(-1) * response_mask
         return advantages, advantages
 
@@ -305,26 +414,12 @@ def _record_metrics(values: Mapping[str, float]) -> None:
 
 def collect_metrics() -> dict[str, float]:
     """The ``advshape/*`` metrics of the advantage calls since the last collection, and forget
-    them. One call (the usual case: one advantage step per training step) is returned as is;
-    several are combined: ``groups`` summed, ``max_abs_group_sum`` maximised, the rest
-    averaged with each call weighted by its number of groups."""
+    them. Several calls in one step (the v1 trainer's ``parameter_sync_step`` > 1) are combined
+    as one pooled batch (``advshape.integrations._metrics.combine``: counts summed, maxima
+    maximised, fractions weighted by their groups or responses)."""
     pending = list(_PENDING)
     _PENDING.clear()
-    if not pending:
-        return {}
-    weights = np.array([p.get("groups", 1.0) for p in pending])
-    out: dict[str, float] = {}
-    for key in dict.fromkeys(k for p in pending for k in p):
-        have = [(p[key], w) for p, w in zip(pending, weights) if key in p]
-        values = np.array([v for v, _ in have])
-        if key == "groups":
-            value = float(values.sum())
-        elif key == "max_abs_group_sum":
-            value = float(values.max())
-        else:
-            value = float(np.average(values, weights=[w for _, w in have]))
-        out[f"advshape/{key}"] = value
-    return out
+    return _metrics.combine(pending)
 
 
 def _wrapped_data_metrics(original: Callable[..., dict]) -> Callable[..., dict]:
@@ -356,7 +451,8 @@ def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, 
 
     Each session (the rows sharing ``{uid}_{session}`` in ``batch_keys``) is one response,
     rewarded by its final output (highest index); the sessions of each ``uid`` form a group;
-    every output of a session gets the session's advantage on its response tokens. Writes
+    every output of a session gets the session's advantage on its response tokens; the
+    padding sessions ``_balance_batch`` appends (:func:`padding_rows`) get 0. Writes
     ``advantages`` and ``returns`` into ``data.batch`` and returns ``data``.
     """
     fn = core_algos.get_adv_estimator_fn(adv_estimator)
@@ -376,11 +472,13 @@ def multi_trajectory_advantages(data: Any, batch_keys: Any, adv_estimator: str, 
     rewards = data.batch["token_level_rewards"]
     mask = data.batch["response_mask"]
     uids = data.non_tensor_batch.get("uid") if hasattr(data, "non_tensor_batch") else None
+    session_uids = None if uids is None else np.asarray(uids)[final_rows.numpy()]
     session_advantages = _row_advantages(
         shaper_name,
         rewards[final_rows].sum(dim=-1),
-        None if uids is None else np.asarray(uids)[final_rows.numpy()],
+        session_uids,
         config,
+        None if session_uids is None else padding_rows(session_uids, mask[final_rows]),
     )
     position = {s: i for i, s in enumerate(sessions)}
     per_row = session_advantages[torch.tensor([position[s] for s in row_session])]
@@ -406,62 +504,161 @@ def _wrapped_multi_trajectories(original: Callable[..., Any]) -> Callable[..., A
     return compute_advantage_for_multi_trajectories
 
 
+# ----------------------------------------------------------------------------- up-front checks
+
+
+def check_trainer_config(
+    config: Any, total_training_steps: int | None = None, *, require_total: bool = True
+) -> None:
+    """Fail now, not at step 4, if a verl run's advantage step would fail later.
+
+    Checks an ``advshape_*`` estimator's shaper and parameters, every K its schedule reaches
+    against the group size ``actor_rollout_ref.rollout.n`` (the unbiased Pass@K estimators
+    need K ≤ N, paper Eq. 11), and that a schedule placed by percentage knows the run's
+    length. Both verl trainers run it when they are built and again when ``fit`` starts,
+    before the first update; a run with another estimator is left alone.
+
+    Args:
+        config: verl's whole trainer config (``algorithm``, ``actor_rollout_ref``, …).
+        total_training_steps: the run's length as the trainer computed it; it stands in for
+            ``+algorithm.advshape_total_steps`` (and must agree with it when both are given).
+        require_total: refuse a percentage schedule whose run length is unknown (False when
+            the trainer is built: verl's v1 trainer computes its length later, in ``init``).
+
+    Raises:
+        ValueError: naming the setting to change, e.g. ``actor_rollout_ref.rollout.n=4 does
+            not suit shaper 'grpo_k:k=linear(2,8)': ... k=8 > group size n=4``.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> from advshape.integrations.verl import check_trainer_config
+        >>> config = OmegaConf.create({
+        ...     "algorithm": {"adv_estimator": "advshape_grpo_k", "advshape_k": "linear(2,8)"},
+        ...     "actor_rollout_ref": {"rollout": {"n": 4}}})
+        >>> check_trainer_config(config, total_training_steps=100)
+        Traceback (most recent call last):
+        ...
+        ValueError: algorithm.adv_estimator=advshape_grpo_k: actor_rollout_ref.rollout.n=4 does not suit shaper 'grpo_k:k=linear(2,8)': ...
+
+    References:
+        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+    """
+    algorithm = config.algorithm
+    name = str(algorithm.get("adv_estimator", ""))
+    if not name.startswith(PREFIX):
+        return
+    try:
+        fn = core_algos.get_adv_estimator_fn(name)
+    except ValueError:
+        return  # verl itself reports an unknown estimator
+    shaper_name = getattr(fn, "advshape_shaper", None)
+    if shaper_name is None:
+        return
+    shaper = shaper_from_config(shaper_name, algorithm)
+    group_size = int(config.actor_rollout_ref.rollout.n)
+    try:
+        check_group_size(shaper, group_size, "actor_rollout_ref.rollout.n")
+    except ValueError as err:
+        raise ValueError(f"algorithm.adv_estimator={name}: {err}") from err
+    configured = _configured_total(algorithm)
+    if configured is not None and total_training_steps and configured != total_training_steps:
+        raise ValueError(
+            f"algorithm.adv_estimator={name}: +algorithm.{PREFIX}{TOTAL_STEPS_KEY}={configured} "
+            f"but verl's trainer runs {total_training_steps} steps; drop the setting (advshape "
+            "reads the trainer's length) or make them equal"
+        )
+    if total_training_steps:
+        _TRAINER_TOTAL_STEPS[:] = [int(total_training_steps)]
+    if (
+        require_total
+        and not shaper.is_constant
+        and shaper.needs_total
+        and _total_steps(algorithm) is None
+    ):
+        raise ValueError(
+            f"algorithm.adv_estimator={name}: shaper {shaper.spec!r} places its schedule by "
+            f"percentage and needs the run's length: set trainer.total_training_steps or "
+            f"+algorithm.{PREFIX}{TOTAL_STEPS_KEY}=T, or place the points by step number "
+            "(VALUE@STEP)"
+        )
+
+
+def _check_trainer(trainer: Any, require_total: bool) -> None:
+    config = getattr(trainer, "config", None)
+    if config is not None and hasattr(config, "algorithm"):
+        total = getattr(trainer, "total_training_steps", None)
+        check_trainer_config(config, total, require_total=require_total)
+
+
+def _checked_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _check_trainer(self, require_total=False)  # v1 knows its length only after init()
+
+    vars(__init__)["__advshape_wrapped__"] = original
+    return __init__
+
+
+def _checked_fit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_trainer(self, require_total=True)  # before the first step: length known
+        return original(self, *args, **kwargs)
+
+    vars(fit)["__advshape_wrapped__"] = original
+    return fit
+
+
 # ----------------------------------------------------------------------------- install
 
 _WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "compute_data_metrics": _wrapped_data_metrics,
     "compute_advantage_for_multi_trajectories": _wrapped_multi_trajectories,
 }
-# Modules that define or import (by name) the functions advshape wraps.
-_PATCHED_MODULES = (
-    "verl.trainer.ppo.metric_utils",
-    "verl.trainer.ppo.ray_trainer",
-    "verl.trainer.ppo.v1.utils",
-    "verl.trainer.ppo.v1.trainer_base",
-)
+_METHOD_WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "__init__": _checked_init,
+    "fit": _checked_fit,
+}
+# Module -> (functions it defines or imports by name, trainer class) that advshape wraps.
+_PATCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "verl.trainer.ppo.metric_utils": (("compute_data_metrics",), None),
+    "verl.trainer.ppo.ray_trainer": (("compute_data_metrics",), "RayPPOTrainer"),
+    "verl.trainer.ppo.v1.utils": (("compute_advantage_for_multi_trajectories",), None),
+    "verl.trainer.ppo.v1.trainer_base": (
+        ("compute_data_metrics", "compute_advantage_for_multi_trajectories"),
+        "PPOTrainer",
+    ),
+}
+_MISSING_PATCHES: set[str] = set()  # "module.attribute" that this verl lacks
 
 
 def _patch(module: ModuleType) -> None:
-    for attribute, wrap in _WRAPPERS.items():
+    functions, trainer_class = _PATCHES.get(module.__name__, ((), None))
+    missing = []
+    for attribute in functions:
         original = getattr(module, attribute, None)
-        if callable(original) and not hasattr(original, "__advshape_wrapped__"):
-            setattr(module, attribute, wrap(original))
+        if not callable(original):
+            missing.append(f"{module.__name__}.{attribute}")
+        elif not hasattr(original, "__advshape_wrapped__"):
+            setattr(module, attribute, _WRAPPERS[attribute](original))
+    if trainer_class is not None:
+        cls = getattr(module, trainer_class, None)
+        for method, wrap in _METHOD_WRAPPERS.items():
+            original = getattr(cls, method, None)
+            if not callable(original):
+                missing.append(f"{module.__name__}.{trainer_class}.{method}")
+            elif not hasattr(original, "__advshape_wrapped__"):
+                setattr(cls, method, wrap(original))
+    if missing:
+        # Loud, but verl itself keeps working: only advshape's estimators refuse to run.
+        _MISSING_PATCHES.update(missing)
+        warnings.warn(
+            f"advshape: verl {VERL_VERSION} has no {', '.join(missing)}; advshape_* advantage "
+            f"estimators will refuse to run. Tested verl: >={MIN_VERL},<{MAX_VERL}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Wraps the functions in a module as soon as it is first executed, before any other
-    module can import them by name; installing eagerly would import verl's trainers (seconds,
-    Ray) into every process that merely imports verl."""
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None):
-        if fullname not in _PATCHED_MODULES:
-            return None
-        spec = None
-        for finder in sys.meta_path:  # the finders after this one, as the import would use
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return None
-        execute = spec.loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            execute(module)
-            _patch(module)
-
-        loader: Any = spec.loader  # patched in place: its type declares exec_module a method
-        loader.exec_module = exec_module
-        return spec
-
-
-def _install() -> None:
-    for name in _PATCHED_MODULES:
-        if name in sys.modules:
-            _patch(sys.modules[name])
-    if not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
-
-
-_install()
+patch_on_import(dict.fromkeys(_PATCHES, _patch))
