@@ -3,14 +3,16 @@
 The modules are found, not listed: every module of ``src/advshape`` whose source holds a
 doctest line (``>>> ``), so a module's examples run as soon as it has some. Each module's
 examples run in a fresh temporary folder (examples that write a run folder or a figure write
-there). A module whose optional dependency is not installed (verl, say) is skipped, naming it;
-one that fails to import for any other reason fails.
+there). A module whose optional dependency is not installed (SkyRL, which has its own
+environment and runs its examples there, in tests/test_integrations_skyrl.py) is skipped,
+naming it; one that fails to import for any other reason fails.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,17 @@ MODULES = sorted(
 )
 
 
+def _missing_dependency(err: ImportError) -> str | None:
+    """The optional package whose absence made an import fail, or None if it was not that: a
+    module of another distribution not found, or the integrations' version check
+    (``_checks.require_version``) finding no installed distribution."""
+    if isinstance(err, ModuleNotFoundError) and err.name:
+        return None if err.name.split(".")[0] == "advshape" else err.name
+    if isinstance(err.__cause__, importlib.metadata.PackageNotFoundError):
+        return str(err.__cause__.name)
+    return None
+
+
 def test_the_documented_modules_are_found():
     """Guards against a vacuous pass: the core, the testbeds and the LM trainer are here."""
     for name in ("advshape._src.shaper", "advshape.bandit.dynamics", "advshape.lm.loss"):
@@ -41,10 +54,11 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     try:
         module = importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name is None or err.name.split(".")[0] == "advshape":
+    except ImportError as err:
+        missing = _missing_dependency(err)
+        if missing is None:
             raise
-        pytest.skip(f"{name} needs {err.name}, which is not installed")
+        pytest.skip(f"{name} needs {missing}, which is not installed")
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     tests = [t for t in finder.find(module, name) if t.examples]
