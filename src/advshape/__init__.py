@@ -1,7 +1,8 @@
 """advshape: advantage shaping for reinforcement learning with verifiable rewards.
 
 Every advantage shaping of "Advantage Shaping as Surrogate Reward Maximization: Unifying
-Pass@K Policy Gradients", exact and vectorised over NumPy, PyTorch and any Array-API library::
+Pass@K Policy Gradients" (arXiv 2510.23049, https://arxiv.org/abs/2510.23049), and the shapers
+of the newer literature, exact and vectorised over NumPy, PyTorch and any Array-API library::
 
     import advshape
     s = advshape.shaper("grpo_k:k=4")

@@ -2,3 +2,4 @@
 by ``advshape.__version__`` and by ``advshape --version``."""
 
 __version__ = "0.1.0"
+"""The version of advshape (``advshape --version`` prints it)."""

@@ -29,10 +29,19 @@ def _num(x: float) -> str:
 
 @dataclass(frozen=True)
 class Bound:
-    """low <= value <= high (``<`` with ``low_open``/``high_open``); ``integer``: whole numbers.
+    """The valid range of a number: low ≤ value ≤ high, each end closed unless marked open.
 
-    ``why`` is appended to the message: what the value means at the edge, or the fix. An
-    infinite ``high`` is always open (``inf`` is not a valid value of anything here).
+    The range of a shaper parameter (``advshape.Param(..., check=count(1))``) or of a
+    command-line option; :meth:`check` raises the one-line ``ValueError`` that names the value's
+    owner. An infinite ``high`` is always open (``inf`` is not a valid value of anything here).
+
+    Attributes:
+        low: the lower end.
+        high: the upper end (``math.inf``: none).
+        low_open: whether ``low`` itself is excluded (low < value).
+        high_open: whether ``high`` itself is excluded (value < high).
+        integer: whether only whole numbers are valid.
+        why: appended to the message: what the value means at the edge, or the fix.
 
     Example:
         >>> Bound(0, 1, high_open=True).describe()
@@ -43,6 +52,10 @@ class Bound:
         Traceback (most recent call last):
         ...
         ValueError: k must be an integer >= 1, got 0
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≥ 1 and K ≤ N, Eq. 11, are the ranges of Pass@K's parameters).
     """
 
     low: float
@@ -129,13 +142,20 @@ class Bound:
 
 @dataclass(frozen=True)
 class OneOf:
-    """The value is one of ``choices`` (strings, or (False, True) for a flag).
+    """The valid choices of a value: one of ``choices`` (strings, or (False, True) for a flag).
+
+    Attributes:
+        choices: the valid values, in the order the message lists them.
 
     Example:
         >>> OneOf(("population", "sample")).check("std", "median")
         Traceback (most recent call last):
         ...
         ValueError: std must be one of population, sample; got 'median'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO's std estimator, Eq. 8, is one of population or sample).
     """
 
     choices: tuple[Any, ...]

@@ -40,7 +40,33 @@ class CountBased(Protocol):
 
 
 def binomial_pmf(n: int, rho: ArrayLike) -> NDArray[np.float64]:
-    """Bin(j; n, ρ) for j = 0..n, shape ``rho.shape + (n + 1,)``; exact 0/1 at ρ ∈ {0, 1}."""
+    """The binomial probabilities Bin(j; n, ρ) = C(n, j)·ρʲ(1 − ρ)ⁿ⁻ʲ for j = 0..n.
+
+    The law of N⁺ ~ Binomial(N, ρ), the number of correct responses in a group of N when
+    each is correct with probability ρ (paper Sec. 2); computed in log space, exact 0 and 1
+    at ρ ∈ {0, 1}.
+
+    Args:
+        n: the number of trials, n ≥ 0.
+        rho: the success probabilities ρ ∈ [0, 1], any shape.
+
+    Returns:
+        float64 of shape ``rho.shape + (n + 1,)``: the last axis is j = 0..n.
+
+    Raises:
+        ValueError: ρ outside [0, 1], not finite or not real.
+
+    Example:
+        >>> import advshape
+        >>> advshape.binomial_pmf(4, 0.5).round(12).tolist()  # C(4, j)/16
+        [0.0625, 0.25, 0.375, 0.25, 0.0625]
+        >>> advshape.binomial_pmf(2, [0.0, 1.0]).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (N⁺ ~ Binomial(N, ρ), Sec. 2 and Lemma 2).
+    """
     rho = as_rho(rho)  # real, finite, in [0, 1]; not complex, not masked
     j = np.arange(n + 1, dtype=np.float64)
     log_binom = np.array(
@@ -79,8 +105,36 @@ def _score_differences(shaper: CountBased, n: int, what: str) -> NDArray[np.floa
 def expected_update_coefficient(shaper: CountBased, n: int, rho: ArrayLike) -> NDArray[np.float64]:
     """c_N(ρ): the expected update of ``shaper`` with groups of ``n`` is exactly c_N(ρ)·∇ρ.
 
-    ``shaper`` is a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
-    Vectorised over ``rho`` in [0, 1]. Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}.
+        c_N(ρ) = Σ_{j=0}^{N−1} Bin(j; N−1, ρ)·[A⁺(j+1, N) − A⁻(j, N)]
+
+    (the paper's Lemma 2 averaged over N⁺ ~ Binomial(N, ρ) exactly, at finite N; the paper
+    has only the N → ∞ limit). Unbiased Pass@K shapers give c_N ∝ (1 − ρ)^{K−1}, the
+    derivative of ρ_K = 1 − (1 − ρ)^K.
+
+    Args:
+        shaper: a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
+        n: the group size N ≥ 1.
+        rho: ρ ∈ [0, 1], the probability that one response is correct; any shape.
+
+    Returns:
+        c_N(ρ), float64, of the shape of ``rho``.
+
+    Raises:
+        ValueError: a shaper that is not count-based, N not a positive integer, ρ outside
+            [0, 1], or a group size the shaper refuses (K > N).
+
+    Example:
+        >>> import advshape
+        >>> s = advshape.shaper("reinforce_k:k=4")
+        >>> advshape.expected_update_coefficient(s, 8, [0.0, 0.5, 1.0]).round(12).tolist()
+        [1.0, 0.125, 0.0]
+        >>> c = advshape.expected_update_coefficient(advshape.shaper("rloo"), 8, 0.3)
+        >>> round(float(c), 12)  # RLOO: unbiased for ρ itself at every N
+        1.0
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2; Sec. 5.1).
     """
     n = _group_size(n, "expected_update_coefficient")
     return binomial_pmf(n - 1, rho) @ _score_differences(shaper, n, "c_N")
@@ -93,6 +147,30 @@ def finite_n_surrogate(shaper: CountBased, n: int, rho: ArrayLike) -> NDArray[np
     d_j = A⁺(j+1, N) − A⁻(j, N),
 
         F_N(ρ) = (1/N) Σ_{j=0}^{N−1} d_j · P[Bin(N, ρ) ≥ j + 1],   F_N(0) = 0.
+
+    ``advshape.reverse_engineer(shaper, n=N)`` wraps it as a curve; without ``n`` it gives
+    the population surrogate of the paper's Sec. 5.1, the N → ∞ limit.
+
+    Args:
+        shaper: a count-based :class:`Shaper` (or anything with ``scores(n_pos, n)``).
+        n: the group size N ≥ 1.
+        rho: ρ ∈ [0, 1]; any shape.
+
+    Returns:
+        F_N(ρ), float64, of the shape of ``rho``.
+
+    Raises:
+        ValueError: as :func:`expected_update_coefficient`.
+
+    Example:
+        >>> import advshape
+        >>> s = advshape.shaper("reinforce_k:k=4")  # F_N = ρ_K/K = (1 − (1 − ρ)⁴)/4
+        >>> advshape.finite_n_surrogate(s, 8, [0.5, 1.0]).round(12).tolist()
+        [0.234375, 0.25]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2; Sec. 5.1, the population surrogate).
     """
     n = _group_size(n, "finite_n_surrogate")
     diff = _score_differences(shaper, n, "F_N")

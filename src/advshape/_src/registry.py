@@ -37,7 +37,8 @@ __all__ = [
     "shaper",
 ]
 
-THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025)"
+# The seed paper, as every shaper it defines cites it (``advshape list --format markdown``, ``show``).
+THIS_PAPER = "Advantage Shaping as Surrogate Reward Maximization (2025), arXiv 2510.23049"
 
 
 class _Required:
@@ -46,15 +47,37 @@ class _Required:
 
 
 REQUIRED: Any = _Required()
+"""The default of a :class:`Param` that every spec must give (``k`` of ``grpo_k``)."""
 
 
 class Param(NamedTuple):
-    """A shaper parameter: name, Python type, default (or REQUIRED), doc, and its range.
+    """A shaper parameter: its name, type, default, meaning and valid range.
 
-    ``check`` is a constraint of :mod:`advshape._src.constraints` (``count(1)``, ``real(0)``,
-    ``OneOf((...))``), the same objects the command line checks its options with; a value of
-    the wrong type or outside the range raises ``ValueError`` naming the shaper and the
-    parameter.
+    A value of the wrong type or outside the range raises ``ValueError`` naming the shaper and
+    the parameter, from the spec text and from keywords alike.
+
+    Attributes:
+        name: the name specs use (``k`` in ``"grpo_k:k=4"``).
+        kind: ``int``, ``float`` or ``str``; a spec's text value is read as this type.
+        default: the value when neither the spec nor a keyword gives one, or :data:`REQUIRED`.
+        doc: what the parameter means, one line (``advshape list`` and messages show it).
+        check: its range, a constraint of :mod:`advshape._src.constraints` (``count(1)``,
+            ``real(0)``, ``OneOf((...))``), the same objects the command line checks its
+            options with; None: any value of the type.
+
+    Example:
+        >>> import advshape
+        >>> k = advshape.registry()["grpo_k"].params[0]
+        >>> k.name, k.kind, k.default is advshape.REQUIRED, k.check.describe()
+        ('k', <class 'int'>, True, 'an integer >= 1')
+        >>> advshape.shaper("grpo_k:k=0")
+        Traceback (most recent call last):
+        ...
+        ValueError: shaper 'grpo_k' parameter 'k' must be an integer >= 1, got 0
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the K of the Pass@K target, Eq. 11).
     """
 
     name: str
@@ -65,11 +88,41 @@ class Param(NamedTuple):
 
 
 class ShaperEntry(NamedTuple):
-    """One row of the registry.
+    """One row of the registry: a shaper's score function, parameters and metadata.
 
-    ``min_n(params)`` (the smallest group size) must be monotone in each numeric parameter:
-    a schedule is checked against a group size at its extreme values only
-    (``ScheduledShaper.check_group_size``), which is exact for monotone functions.
+    :func:`shaper` builds a :class:`Shaper` from it; :func:`register` adds a new one (the
+    CLI, the docs' shaper table and the registry-wide tests read every row).
+
+    Attributes:
+        name: the name specs use.
+        summary: one line: what the shaper is.
+        paper: where it comes from (authors, year, arXiv id).
+        equation: the paper's equation or section.
+        formula: A⁺ and A⁻ in Unicode.
+        unbiased: whether the expected update is ∝ ∇ρ_K exactly at every finite N ≥ min_n.
+        binary_only: whether rewards outside {0, 1} are refused (no ``generic`` form).
+        params: its parameters.
+        scores: ``scores(n_pos, n, **params) -> (A⁺, A⁻)``, broadcasting over integer arrays.
+        generic: ``generic(xp, rewards, dtype, **params)``, the advantages of real-valued
+            rewards ``[..., N]``, or None.
+        min_n: ``min_n(params)``, the smallest group size; monotone in each numeric
+            parameter, since a schedule is checked at its extreme values only
+            (``ScheduledShaper.check_group_size``).
+        k_le_n: whether K ≤ N is needed (an unbiased Pass@K estimator exists only then).
+        surrogate: ``surrogate(rho, **params) -> F(ρ)``, the population surrogate reward in
+            closed form, or None.
+
+    Example:
+        >>> import advshape
+        >>> entry = advshape.registry()["rloo"]
+        >>> entry.equation, entry.unbiased, entry.min_n({})
+        ('Eq. (6)', True, 2)
+        >>> [float(a) for a in entry.scores(1, 4)]  # A⁺ = N(1−ρ̂)/(N−1), A⁻ = −Nρ̂/(N−1)
+        [1.0, -0.3333333333333333]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1: the scores, weights and surrogates of its shapers).
     """
 
     name: str

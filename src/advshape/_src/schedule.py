@@ -77,11 +77,33 @@ class Point(NamedTuple):
 
 
 class Schedule:
-    """A piecewise-linear or piecewise-constant schedule of one parameter (see module doc).
+    """A piecewise-linear or piecewise-constant schedule of one shaper parameter, such as K.
 
-    ``Schedule.parse("linear(16,1)")``; ``str(schedule)`` is its canonical text, which
-    parses back to an equal schedule. ``schedule.value(step, total_steps)`` is the exact
-    rational value at a step; :meth:`resolve` rounds it for an integer parameter.
+    Made by ``Schedule.parse("linear(16,1)")`` (the grammar is in this module's docstring);
+    ``str(schedule)`` is its canonical text, which parses back to an equal schedule.
+    ``schedule.value(step, total_steps)`` is the exact rational value at a step (1-based), at
+    the run's progress x = (s − 1)/(T − 1); :meth:`resolve` rounds it half up, ⌊v + ½⌋, for
+    an integer parameter.
+
+    Attributes:
+        kind: ``"linear"`` (piecewise linear) or ``"steps"`` (piecewise constant).
+        points: the points, each a (value, place) pair of exact fractions; the place is a
+            step number or a fraction of the run in [0, 1].
+        unit: ``"step"`` or ``"%"``, the unit of every point's place.
+        even: whether the text placed no point (``linear(16,1)``): spread evenly over the run.
+
+    Example:
+        >>> from advshape import Schedule
+        >>> k = Schedule.parse("linear(16, 1)")
+        >>> str(k), [k.resolve(step, 11, integer=True) for step in (1, 2, 6, 11)]
+        ('linear(16,1)', [16, 15, 9, 1])
+        >>> Schedule.parse("steps(8@1,4@51,1@101)").value(60)
+        Fraction(4, 1)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the K of Pass@K, Eq. 11); Walder & Karkhanis 2025 (PKPO anneals k during training),
+        https://arxiv.org/abs/2505.15201.
     """
 
     __slots__ = ("even", "kind", "points", "unit")
@@ -95,6 +117,9 @@ class Schedule:
     # ------------------------------------------------------------------ parsing
     @classmethod
     def parse(cls, text: str) -> Schedule:
+        """The schedule a text names, ``KIND(POINT,...)`` (a :class:`Schedule`: itself).
+
+        Raises ``ValueError`` naming what does not follow the grammar (module docstring)."""
         if isinstance(text, Schedule):
             return text
         if not isinstance(text, str):

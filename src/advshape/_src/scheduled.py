@@ -36,9 +36,29 @@ class ScheduledShaper:
             shaper = schedule.at(step, total)      # an ordinary advshape.Shaper
             advantages = shaper.advantages(rewards)
 
-    ``spec`` is the canonical text (``advshape.scheduled(spec)`` rebuilds the object anywhere,
-    and it pickles as it); ``schedules`` maps each scheduled parameter to its
-    :class:`Schedule`; ``params`` holds the fixed values and the schedules.
+    Args:
+        name: the registry name of the shaper (``"grpo_k"``), kept as ``.name``.
+        spec: the canonical text, kept as ``.spec``: ``advshape.scheduled(spec)`` rebuilds the
+            object anywhere, and it pickles as it.
+        params: the fixed parameter values and, for the scheduled ones, their
+            :class:`Schedule`, kept as ``.params``.
+        schedules: each scheduled parameter's :class:`Schedule` (empty: constant), kept as
+            ``.schedules``.
+        integer: for each scheduled parameter, whether it is an integer (rounded half up).
+        fixed: the shaper itself when nothing is scheduled, else None.
+
+    Example:
+        >>> import advshape
+        >>> k = advshape.scheduled("grpo_k:k=steps(8@1,4@51,1@101)")
+        >>> [k.at(step).spec for step in (1, 50, 51, 200)]
+        ['grpo_k:k=8', 'grpo_k:k=8', 'grpo_k:k=4', 'grpo_k:k=1']
+        >>> advshape.scheduled("rloo").at(7).spec  # a fixed spec: a constant schedule
+        'rloo'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the Pass@K shapers of Table 1); Walder & Karkhanis 2025 (PKPO anneals k during
+        training), https://arxiv.org/abs/2505.15201.
     """
 
     __slots__ = ("_cache", "_fixed", "_integer", "name", "params", "schedules", "spec")

@@ -55,37 +55,85 @@ __all__ = [
 
 
 class ShaperInfo(NamedTuple):
-    """Registry metadata of a shaper (with its parameters resolved)."""
+    """A shaper's metadata, with its parameters resolved (``shaper.info``).
+
+    Attributes:
+        summary: one line: what the shaper is.
+        paper: where it comes from (authors, year, arXiv id).
+        equation: the paper's equation or section.
+        formula: A⁺ and A⁻ in Unicode.
+        target_k: the K of the Pass@K ρ_K the shaper targets (1: the 0/1 reward itself).
+        unbiased: whether the expected update is ∝ ∇ρ_K exactly, at every finite N ≥ min_n.
+        binary_only: whether rewards outside {0, 1} are refused.
+        count_based: whether the advantages of binary rewards depend on them only through
+            the counts (N⁺, N).
+        min_n: the smallest group size N the shaper is defined for.
+        k_le_n: whether K ≤ N is needed (an unbiased Pass@K estimator exists only then).
+
+    Example:
+        >>> import advshape
+        >>> info = advshape.shaper("rloo_k:k=4").info
+        >>> info.equation, info.target_k, info.unbiased, info.min_n, info.k_le_n
+        ('Eq. (15), Table 1', 4, True, 2, True)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; Eq. 11 for K ≤ N).
+    """
 
     summary: str
     paper: str
     equation: str
     formula: str
-    target_k: int  # the K of the Pass@K the shaper targets (1: the 0/1 reward)
-    unbiased: bool  # expected update ∝ ∇ρ_K exactly, at every finite N ≥ min_n
-    binary_only: bool  # rejects rewards outside {0, 1}
-    count_based: bool  # advantages depend on binary rewards only through (N⁺, N)
-    min_n: int  # smallest group size the shaper is defined for
-    k_le_n: bool  # needs K ≤ N (an unbiased Pass@K estimator exists only then)
+    target_k: int
+    unbiased: bool
+    binary_only: bool
+    count_based: bool
+    min_n: int
+    k_le_n: bool
 
 
 class Shaper(NamedTuple):
     """An advantage shaping: rewards of a group of N responses -> per-response advantages.
+
+        A_i = A⁺(N⁺, N) if r_i = 1,  A⁻(N⁺, N) if r_i = 0          (paper Sec. 2, Table 1)
 
     Fields are plain functions (call ``shaper.advantages(rewards)``), so a shaper can be
     passed around and pickled (as its spec, which rebuilds it: see :func:`count_shaper`).
     For a count-based shaper they are ``functools.partial`` of :func:`count_advantages`,
     :func:`count_scores` and :func:`count_weights` over its :class:`CountTables`.
 
-    - ``advantages(rewards, groups=None)``: ``rewards`` is ``[..., n]`` with one group per
-      row along the last axis, or 1-D with ``groups`` giving each response's group id (ints
-      or strings; any order, any sizes). Returns advantages of the same shape, array library
-      and device, in a floating dtype (the rewards' own, or the library default).
-    - ``scores(n_pos, n) -> (A⁺, A⁻)``: float64 advantage scores of a correct and a wrong
-      response in a group of n with n_pos correct (broadcasting); None if not count-based.
-    - ``weights(n_pos, n) -> (w⁺, w⁻)``: effective gradient weights w⁺ = ρ̂·A⁺,
-      w⁻ = −(1 − ρ̂)·A⁻, so the update is w⁺∇̂₊ − w⁻∇̂₋ (paper Table 1, middle column).
-    - ``surrogate(rho)``: the population surrogate reward F(ρ) it ascends, or None.
+    Attributes:
+        name: the registry name (``"grpo_k"``), or the name given to :func:`count_shaper`.
+        params: the parameters, resolved (``{"k": 4}``).
+        spec: the canonical spec text, which rebuilds the shaper (``"grpo_k:k=4"``).
+        info: its metadata, a :class:`ShaperInfo`.
+        advantages: ``advantages(rewards, groups=None)``: ``rewards`` is ``[..., N]`` with one
+            group per row along the last axis, or 1-D with ``groups`` giving each response's
+            group id (ints or strings; any order, any sizes). Returns advantages of the same
+            shape, array library and device, in a floating dtype (the rewards' own, or the
+            library's default).
+        scores: ``scores(n_pos, n) -> (A⁺, A⁻)``: float64 advantage scores of a correct and a
+            wrong response in a group of N with N⁺ correct (broadcasting); None if not
+            count-based.
+        weights: ``weights(n_pos, n) -> (w⁺, w⁻)``: effective gradient weights w⁺ = ρ̂·A⁺,
+            w⁻ = −(1 − ρ̂)·A⁻, so that the update is w⁺∇̂₊ − w⁻∇̂₋ (paper Table 1, middle
+            column); None if not count-based.
+        surrogate: ``surrogate(rho)``: the population surrogate reward F(ρ) it ascends, or None.
+
+    Example:
+        >>> import pickle, numpy as np, advshape
+        >>> s = advshape.shaper("grpo")
+        >>> s.advantages(np.array([[1.0, 0.0, 0.0, 0.0]])).round(6).tolist()  # √3, −1/√3
+        [[1.732051, -0.57735, -0.57735, -0.57735]]
+        >>> round(float(s.surrogate(0.25)), 6)  # F(ρ) = 2·arcsin√ρ = π/3
+        1.047198
+        >>> pickle.loads(pickle.dumps(s)).spec
+        'grpo'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 2 and Table 1: scores, weights and surrogates).
     """
 
     name: str

@@ -70,7 +70,23 @@ class BanditConfig:
     """One bandit training run (the model, the data and the optimiser), minus the shaper.
 
     Each field is an option of ``advshape simulate`` (``--field-name``), its valid values
-    declared beside it.
+    declared beside it and its meaning in the string under it; :meth:`validate` checks them
+    all, and their relations, before anything runs.
+
+    Example:
+        >>> from advshape.bandit import BanditConfig
+        >>> config = BanditConfig(model="tabular", problems=8, answers=4, max_correct=1, n=4,
+        ...                       k=2, batch=8, steps=3)
+        >>> config.validate()  # passes silently
+        >>> BanditConfig(model="tabular", problems=8, batch=16).validate()
+        Traceback (most recent call last):
+        ...
+        ValueError: --batch 16 exceeds the 8 training problems; lower --batch or raise --problems
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (N responses per problem, the group size of Sec. 2; Pass@K, Sec. 1.1.2); Kimi Team 2025
+        (prioritised sampling), https://arxiv.org/abs/2501.12599.
     """
 
     model: str = option("shared", OneOf(bandit_model.MODELS))
@@ -181,6 +197,7 @@ class BanditConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The options as a plain dict (a study's saved settings)."""
         return asdict(self)
 
 
@@ -195,14 +212,34 @@ def reported_ks(n: int, k: int) -> tuple[int, ...]:
 
 
 def sample_answers(pi: NDArray, rng: np.random.Generator, n: int) -> NDArray[np.int32]:
-    """N answers per row of π [B, M] by inverse-CDF sampling: one uniform matrix [B, N].
+    """N answers per row of π [B, M] by inverse-CDF sampling: y_i ~ π, i = 1..N.
 
-    Rows need not be normalised: the uniforms are scaled by each row's total. The row CDFs
-    (float32, padded with +inf to a power-of-two width) are built by M − 1 column additions
-    (vectorised over rows; ``np.cumsum`` along the short axis is several times slower) and
-    searched by a vectorised binary search — log2 M gathers over [B, N] — which beats both a
-    [B, N, M] comparison tensor and ``Generator.multinomial``. Answer a is returned with
-    probability π(a) up to float32 rounding of the CDF (relative error ~1e-7).
+    One uniform matrix [B, N]. Rows need not be normalised: the uniforms are scaled by each
+    row's total. The row CDFs (float32, padded with +inf to a power-of-two width) are built by
+    M − 1 column additions (vectorised over rows; ``np.cumsum`` along the short axis is several
+    times slower) and searched by a vectorised binary search — log2 M gathers over [B, N] —
+    which beats both a [B, N, M] comparison tensor and ``Generator.multinomial``. Answer a is
+    returned with probability π(a) up to float32 rounding of the CDF (relative error ~1e-7).
+
+    Args:
+        pi: [B, M] answer probabilities (or unnormalised non-negative weights), one problem
+            per row.
+        rng: the generator of the uniforms.
+        n: N, the answers drawn per row.
+
+    Returns:
+        [B, N] int32 answer indices.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.dynamics import sample_answers
+        >>> pi = np.array([[0.25, 0.75], [1.0, 0.0]])
+        >>> sample_answers(pi, np.random.default_rng(0), 8).tolist()
+        [[1, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (N responses y_i ~ π_θ(·|x) per problem, Sec. 1.1.1).
     """
     return _sample_answers(pi, rng, n)[0]
 
@@ -250,11 +287,37 @@ def sampled_logit_update(
     table: tuple[NDArray[np.float64], NDArray[np.float64]],
     totals: NDArray | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """(1/N)·Σ_i A_i·∇_z log π(y_i) per row [B, M], and N⁺ per row, from sampled answers [B, N].
+    """The sampled logit update of each problem, from its N answers and the shaper's scores.
 
-    ∇_z log π(y) = e_y − π, so the update is (1/N)·[Σ_i A_i·e_{y_i} − (Σ_i A_i)·π]; the first
-    term is one weighted ``bincount`` over all rows at once. With ``totals`` [B], ``pi`` may
-    be unnormalised (π = pi / totals), which saves a normalisation pass.
+        Ĝ = (1/N)·Σ_i A_i·∇_z log π(y_i) = (1/N)·[Σ_i A_i·e_{y_i} − (Σ_i A_i)·π]
+
+    (∇_z log π(y) = e_y − π), with A_i = A⁺(N⁺, N) for a correct answer and A⁻(N⁺, N) for a
+    wrong one; the first term is one weighted ``bincount`` over all rows at once.
+
+    Args:
+        pi: [B, M] the policy of each problem; with ``totals``, unnormalised (π = pi/totals),
+            which saves a normalisation pass.
+        correct: [B, M] bool, the correct answers.
+        answers: [B, N] the sampled answer indices.
+        table: ``(A⁺, A⁻)``, the shaper's scores for N⁺ = 0..N (``shaper.scores``).
+        totals: [B] the row totals of an unnormalised ``pi``, or None.
+
+    Returns:
+        ``(update, n_pos)``: [B, M] float64 logit updates and [B] int64 counts N⁺.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> from advshape.bandit.dynamics import sampled_logit_update
+        >>> pi, correct = np.array([[0.25, 0.75]]), np.array([[False, True]])
+        >>> answers = np.array([[1, 1, 1, 1, 1, 0, 0, 0]], dtype=np.int32)  # N⁺ = 5 of 8
+        >>> table = advshape.shaper("rloo").scores(np.arange(9), 8)
+        >>> update, n_pos = sampled_logit_update(pi, correct, answers, table)
+        >>> update.round(6).tolist(), n_pos.tolist()
+        ([[-0.267857, 0.267857]], [5])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the update (1/N)·Σ A_i ∇log π(y_i), Eq. RLOO and Sec. 2).
     """
     b, m = pi.shape
     n = answers.shape[1]
@@ -279,7 +342,32 @@ def sampled_logit_update(
 def expected_logit_update(
     shaper: CountBased, n: int, pi: NDArray[np.float64], correct: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Exact E[update] = c_N(ρ)·∂ρ/∂z per row [B, M], and ρ per row (float64)."""
+    """The exact expected logit update of each problem: E[Ĝ] = c_N(ρ)·∂ρ/∂z.
+
+    With ∂ρ/∂z(a) = π(a)·(c(a) − ρ) and c_N from ``advshape.expected_update_coefficient``
+    (the paper's Lemma 2, exact at finite N): no sampling noise.
+
+    Args:
+        shaper: a count-based shaper.
+        n: the group size N the expectation is over.
+        pi: [B, M] float64 policies, normalised.
+        correct: [B, M] bool, the correct answers.
+
+    Returns:
+        ``(update, rho)``: [B, M] float64 expected logit updates and [B] success rates ρ.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> from advshape.bandit.dynamics import expected_logit_update
+        >>> pi, correct = np.array([[0.25, 0.75]]), np.array([[False, True]])
+        >>> update, rho = expected_logit_update(advshape.shaper("rloo"), 8, pi, correct)
+        >>> update.round(12).tolist(), rho.tolist()  # RLOO: c_N = 1, the update is ∂ρ/∂z
+        ([[-0.1875, 0.1875]], [0.75])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2).
+    """
     rho, grad = bandit_model.rho_logit_grad(pi, correct)
     coef = advshape.expected_update_coefficient(shaper, n, rho)
     return coef[:, None] * grad, rho
@@ -289,7 +377,23 @@ def expected_logit_update(
 
 
 class Sgd:
-    """θ ← θ + lr·g (ascent)."""
+    """Plain gradient ascent: θ ← θ + lr·g.
+
+    Args:
+        lr: the step size.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.dynamics import Sgd
+        >>> params = np.zeros(2)
+        >>> Sgd(0.5).step(params, np.array([1.0, -2.0]))
+        >>> params.tolist()
+        [0.5, -1.0]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (θ_{t+1} = θ_t + η·Ĝ, Sec. 1.1.1).
+    """
 
     def __init__(self, lr: float):
         self.lr = lr
@@ -300,16 +404,35 @@ class Sgd:
         grad: NDArray[np.float64],
         rows: NDArray[np.int64] | None = None,
     ) -> None:
-        """``rows`` is accepted for symmetry with :class:`Adam`; other rows have zero gradient."""
+        """One ascent step on ``params`` in place; ``rows`` is accepted for symmetry with
+        :class:`Adam` (other rows have zero gradient)."""
         params += self.lr * grad
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015) for ascent, β = (0.9, 0.999), ε = 1e-8, bias-corrected.
+    """Adam for gradient ascent: θ ← θ + lr·m̂/(√v̂ + ε), bias-corrected moments.
 
     With ``rows`` (the tabular model) it is *lazy*, like ``torch.optim.SparseAdam``: only
     the rows of the batch update their moments and take a step, each with its own step
     count. Dense Adam would keep moving every problem on stale momentum between its visits.
+
+    Args:
+        lr: the step size.
+        beta1: the decay of the first moment m.
+        beta2: the decay of the second moment v.
+        eps: added to √v̂.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.dynamics import Adam
+        >>> params = np.zeros(2)
+        >>> Adam(0.1).step(params, np.array([1.0, -2.0]))  # the first step is ≈ lr·sign(g)
+        >>> params.round(6).tolist()
+        [0.1, -0.1]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+        Kingma & Ba 2015 (Adam), https://arxiv.org/abs/1412.6980.
     """
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
@@ -324,6 +447,7 @@ class Adam:
         grad: NDArray[np.float64],
         rows: NDArray[np.int64] | None = None,
     ) -> None:
+        """One ascent step on ``params`` in place (lazy: only ``rows``, when given)."""
         if self.m is None:
             self.m = np.zeros_like(params)
             self.v = np.zeros_like(params)
@@ -372,9 +496,31 @@ class ProblemSampler:
 
     ``uniform``: every training problem equally likely. ``prioritised``: weighted sampling
     without replacement with weight 1 − s_p, s_p the tracked success rate of problem p (the
-    ρ̂ of its latest group; 0 before it is first seen) — Kimi k1.5's prioritized sampling.
-    Weighted draws use Efraimidis–Spirakis keys log(u)/w (top B), so problems with weight 0
-    are only taken when fewer than B have positive weight.
+    ρ̂ of its latest group; 0 before it is first seen) — Kimi k1.5's prioritized sampling,
+    which the paper's Sec. 6.2 relates to skew-R. Weighted draws use Efraimidis–Spirakis keys
+    log(u)/w (top B), so problems with weight 0 are only taken when fewer than B have
+    positive weight.
+
+    Args:
+        kind: ``"uniform"`` or ``"prioritised"``.
+        train: the indices of the training problems.
+        batch: B, the problems per step.
+        num_problems: P, the size of the tracked success-rate table.
+
+    Raises:
+        ValueError: an unknown kind.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.dynamics import ProblemSampler
+        >>> sampler = ProblemSampler("prioritised", np.arange(4), batch=2, num_problems=4)
+        >>> sampler.observe(np.array([0, 1]), np.array([1.0, 1.0]))  # 0 and 1 are solved
+        >>> sampler.draw(np.random.default_rng(0)).tolist()
+        [2, 3]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 6.2); Kimi Team 2025 (Kimi k1.5), https://arxiv.org/abs/2501.12599.
     """
 
     def __init__(self, kind: str, train: NDArray[np.int64], batch: int, num_problems: int):
@@ -384,6 +530,7 @@ class ProblemSampler:
         self.tracked = np.zeros(num_problems, dtype=np.float64)
 
     def draw(self, rng: np.random.Generator) -> NDArray[np.int64]:
+        """The next batch: B distinct training problems, sorted."""
         t = len(self.train)
         if self.batch == t:
             return self.train
@@ -398,6 +545,7 @@ class ProblemSampler:
         return np.sort(self.train[order[-self.batch :]])
 
     def observe(self, rows: NDArray[np.int64], success: NDArray[np.float64]) -> None:
+        """Track the success rates just seen (ρ̂ of each group, or the exact ρ)."""
         self.tracked[rows] = success
 
 
@@ -481,6 +629,9 @@ def simulate(
 ) -> list[dict[str, Any]]:
     """Train one policy with one shaper from one seed; return the metric records.
 
+    Each step draws a batch of problems and ascends θ ← θ + lr·Ĝ (SGD or Adam) with the
+    sampled update (1/N)·Σ_i A_i·∇log π(y_i) or its exact expectation c_N(ρ)·∇ρ.
+
     Seeds: the problems come from ``default_rng([seed, 0])`` (the same for every shaper, so
     shapers are compared on the same problems), the training randomness from
     ``default_rng([seed, 1])``. Records (every ``log_every`` steps and at the last step) hold
@@ -490,6 +641,36 @@ def simulate(
     and ``zero_update_frac`` (groups whose advantages are all zero) — exact probabilities
     under expected dynamics. ``on_step(step, policy)`` is called after every update,
     ``on_start(policy)`` once before the first.
+
+    Args:
+        config: the run's options (checked first).
+        shaper: a spec (shapers that take k get the config's K unless the spec gives one), a
+            :class:`advshape.Shaper` or a :class:`advshape.ScheduledShaper` (its shaper of
+            each step).
+        seed: the seed of the problems and of the training randomness.
+        on_step: called as ``on_step(step, policy)`` after every update, or None.
+        on_start: called as ``on_start(policy)`` once before the first update, or None (the
+            frontier evaluates the starting policy with it).
+
+    Returns:
+        The records, one dict per logged step (step 0 first).
+
+    Raises:
+        ValueError: bad options or shaper, or a group size the shaper refuses (K > N).
+        FloatingPointError: the parameters overflowed (lower the learning rate).
+
+    Example:
+        >>> from advshape.bandit import BanditConfig, simulate
+        >>> config = BanditConfig(model="tabular", problems=8, answers=4, max_correct=1, n=4,
+        ...                       k=2, dynamics="expected", optimizer="sgd", lr=1.0, steps=3,
+        ...                       batch=8, log_every=3, difficulty="fixed:0.25")
+        >>> records = simulate(config, "rloo", seed=0)
+        >>> [(r["step"], round(r["train_pass@1"], 6)) for r in records]
+        [(0, 0.25), (3, 0.461896)]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2 for the expected dynamics; Pass@K, Sec. 1.1.2).
     """
     config.validate()
     if isinstance(shaper, str):  # any spec form; shapers that take k get --k unless given

@@ -41,6 +41,7 @@ __all__ = [
     "make_problems",
     "pass_at_k_exact",
     "softmax",
+    "success_rates",
 ]
 
 MODELS = ("tabular", "shared")
@@ -48,9 +49,32 @@ MODELS = ("tabular", "shared")
 
 @dataclass(frozen=True)
 class Difficulty:
-    """Distribution of the initial success rates ρ_p: ``loguniform``, ``uniform`` or ``fixed``.
+    """The distribution of the problems' initial success rates ρ_p.
 
-    Parsed from ``"loguniform:0.002,0.5"``, ``"uniform:0.05,0.5"`` or ``"fixed:0.1"``.
+    Parsed from ``"loguniform:0.002,0.5"`` (log ρ uniform: many hard problems),
+    ``"uniform:0.05,0.5"`` or ``"fixed:0.1"``; ``str()`` gives the text back.
+
+    Attributes:
+        kind: ``"loguniform"``, ``"uniform"`` or ``"fixed"``.
+        low: the smallest ρ, 0 < low.
+        high: the largest ρ, high < 1 (= low for ``fixed``).
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import Difficulty
+        >>> d = Difficulty.parse("loguniform:0.002,0.5")
+        >>> d, str(d)
+        (Difficulty(kind='loguniform', low=0.002, high=0.5), 'loguniform:0.002,0.5')
+        >>> d.sample(np.random.default_rng(0), 3).round(6).tolist()
+        [0.067364, 0.008871, 0.002508]
+        >>> Difficulty.parse("fixed:1")
+        Traceback (most recent call last):
+        ...
+        ValueError: difficulty 'fixed:1': initial success rates must satisfy 0 < LOW <= HIGH < 1 (got LOW=1.0, HIGH=1.0); a rate of 0 or 1 cannot be reached with finite logits
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (ρ_θ(x, a), the per-problem success rate, Sec. 1.1.1).
     """
 
     kind: str
@@ -59,6 +83,7 @@ class Difficulty:
 
     @classmethod
     def parse(cls, text: str) -> Difficulty:
+        """The difficulty a text names (``KIND:LOW,HIGH`` or ``fixed:RHO``); ValueError if none."""
         kind, _, rest = str(text).partition(":")
         kind = kind.strip().lower()
         usage = (
@@ -87,6 +112,7 @@ class Difficulty:
         return f"{self.kind}:{self.low:g},{self.high:g}"
 
     def sample(self, rng: np.random.Generator, size: int) -> NDArray[np.float64]:
+        """``size`` success rates drawn from the distribution with ``rng``."""
         if self.kind == "loguniform":
             return np.exp(rng.uniform(math.log(self.low), math.log(self.high), size))
         if self.kind == "uniform":
@@ -96,11 +122,31 @@ class Difficulty:
 
 @dataclass(frozen=True)
 class BanditProblems:
-    """A generated problem set (all arrays read-only after creation).
+    """A generated problem set: P problems of M answers each (arrays read-only).
 
-    ``correct`` [P, M] bool; ``prior`` [P, M] float64 logits with the exact initial ρ_p =
-    ``initial_rho``; ``features`` [P, M, D] float32 (shared model only, else None);
-    ``train`` / ``test`` index arrays of the split.
+    Made by :func:`make_problems`.
+
+    Attributes:
+        correct: [P, M] bool, which answers of each problem are correct.
+        prior: [P, M] float64, the initial ("pretrained") logits.
+        initial_rho: [P] float64, the exact initial success rates ρ_p under ``prior``.
+        features: [P, M, D] float32 answer features (the shared model), else None.
+        train: int64 indices of the training problems, sorted.
+        test: int64 indices of the held-out problems, sorted (empty without a split).
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import make_problems
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=4, num_answers=5,
+        ...                          max_correct=2, difficulty="fixed:0.1", test_fraction=0.25)
+        >>> problems.num_problems, problems.num_answers, problems.initial_rho.round(12).tolist()
+        (4, 5, [0.1, 0.1, 0.1, 0.1])
+        >>> problems.train.tolist(), problems.test.tolist()
+        ([0, 1, 3], [2])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (a training set of problem–answer pairs, Sec. 2).
     """
 
     correct: NDArray[np.bool_]
@@ -112,15 +158,37 @@ class BanditProblems:
 
     @property
     def num_problems(self) -> int:
+        """P, the number of problems."""
         return int(self.correct.shape[0])
 
     @property
     def num_answers(self) -> int:
+        """M, the number of answers of each problem."""
         return int(self.correct.shape[1])
 
 
 def softmax(logits: NDArray, axis: int = -1) -> NDArray:
-    """Row softmax in the logits' own dtype (max-subtracted, so it never overflows)."""
+    """The softmax policy of logits: π(a) = exp(z(a)) / Σ_b exp(z(b)).
+
+    In the logits' own dtype, max-subtracted so that it never overflows.
+
+    Args:
+        logits: the logits z, any shape.
+        axis: the axis of the answers.
+
+    Returns:
+        π, of the logits' shape and dtype; sums to 1 along ``axis``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import softmax
+        >>> softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]])).tolist()
+        [[0.25, 0.75], [0.5, 0.5]]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the policy π_θ(y|x), Sec. 1.1).
+    """
     shifted = logits - logits.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     e /= e.sum(axis=axis, keepdims=True)
@@ -128,9 +196,28 @@ def softmax(logits: NDArray, axis: int = -1) -> NDArray:
 
 
 def pass_at_k_exact(rho: NDArray, k: int, fail: NDArray | None = None) -> NDArray[np.float64]:
-    """ρ_K = 1 − (1 − ρ)^K, as −expm1(K·log(1 − ρ)) so small ρ keeps its precision.
+    """The exact Pass@K of a policy with success rate ρ: ρ_K = 1 − (1 − ρ)^K.
 
-    Pass ``fail`` = 1 − ρ when it is known more accurately than ``1 - rho`` (ρ near 1).
+    Computed as −expm1(K·log(1 − ρ)), so small ρ keeps its precision.
+
+    Args:
+        rho: the success rates ρ ∈ [0, 1], any shape.
+        k: K ≥ 1.
+        fail: 1 − ρ, when it is known more accurately than ``1 - rho`` (ρ near 1); None:
+            computed from ``rho``.
+
+    Returns:
+        ρ_K, float64, of the shape of ``rho``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import pass_at_k_exact
+        >>> pass_at_k_exact(np.array([0.5, 0.1]), 4).round(12).tolist()  # 1 − (1 − ρ)⁴
+        [0.9375, 0.3439]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (ρ_K, Sec. 1.1.2); Chen et al. 2021 (pass@k), https://arxiv.org/abs/2107.03374.
     """
     rho = np.asarray(rho, np.float64)
     fail = np.clip(1.0 - rho if fail is None else np.asarray(fail, np.float64), 0.0, 1.0)
@@ -155,9 +242,42 @@ def make_problems(
     Each problem gets m_p ~ Uniform{1..max_correct} correct answers (placed at random), prior
     logits g ~ N(0, prior_noise²), and an offset β_p on its correct answers solving
     ρ_p = S⁺e^β / (S⁺e^β + S⁻) = target_p in closed form (S± = Σ e^g over correct / wrong
-    answers): β_p = log(target·S⁻ / ((1 − target)·S⁺)).
+    answers):
+
+        β_p = log(target_p·S⁻ / ((1 − target_p)·S⁺))
+
     With ``features`` = D > 0, answer features φ = ε + feature_signal·c·u (ε ~ N(0, I_D),
     u a random unit vector) are drawn for the shared model.
+
+    Args:
+        rng: the generator every draw comes from.
+        num_problems: P ≥ 1.
+        num_answers: M ≥ 2 answers per problem.
+        max_correct: the most correct answers a problem has, 1 ≤ max_correct < M.
+        difficulty: the distribution of the targets ρ_p, a :class:`Difficulty` or its text.
+        test_fraction: the share of problems held out, in [0, 1) (0: no split).
+        features: D, the dimension of the answer features (0: none, tabular model only).
+        feature_signal: how far correct answers' features are shifted along u.
+        prior_noise: the standard deviation of the prior logits, ≥ 0.
+
+    Returns:
+        The :class:`BanditProblems`, with ``initial_rho`` = the targets up to rounding.
+
+    Raises:
+        ValueError: a size, fraction or difficulty out of range, or a split that leaves the
+            train or test set empty.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import make_problems
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=3, num_answers=4,
+        ...                          max_correct=1, difficulty="uniform:0.1,0.3")
+        >>> problems.initial_rho.round(6).tolist(), problems.correct.sum(axis=1).tolist()
+        ([0.271481, 0.106717, 0.245931], [1, 1, 1])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (ρ_θ(x, a) per problem, Sec. 1.1.1).
     """
     difficulty = difficulty if isinstance(difficulty, Difficulty) else Difficulty.parse(difficulty)
     if num_problems < 1:
@@ -254,7 +374,27 @@ def is_all_rows(rows: NDArray[np.int64] | None, num: int) -> bool:
 
 
 class TabularPolicy:
-    """One free logit vector per problem: θ = z, shape [P, M], initialised at the prior."""
+    """One free logit vector per problem: θ = z, shape [P, M], initialised at the prior.
+
+    The exact logit gradient of ρ_p is ∂ρ_p/∂z_p(a) = π_p(a)·(c_p(a) − ρ_p), and each problem's
+    logits receive only their own gradient.
+
+    Args:
+        problems: the problem set; ``params`` starts as a copy of ``problems.prior``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import TabularPolicy, make_problems, success_rates
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=2, num_answers=3,
+        ...                          max_correct=1, difficulty="fixed:0.25")
+        >>> policy = TabularPolicy(problems)
+        >>> policy.params.shape, success_rates(policy).round(12).tolist()
+        ((2, 3), [0.25, 0.25])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the policy π_θ and its gradient ∇ρ_θ, Secs. 1.1 and 2).
+    """
 
     kind = "tabular"
 
@@ -265,6 +405,7 @@ class TabularPolicy:
     def logits(
         self, rows: NDArray[np.int64] | None = None, dtype: DTypeLike = np.float64
     ) -> NDArray[Any]:
+        """The logits [B, M] of the problems ``rows`` (all by default), in ``dtype``."""
         z = self.params if is_all_rows(rows, len(self.params)) else self.params[rows]
         return z.astype(dtype, copy=False)
 
@@ -286,7 +427,30 @@ class TabularPolicy:
 
 
 class SharedLinearPolicy:
-    """z_p(a) = b_p(a) + w·φ_p(a) with one shared w ∈ R^D (starts at 0, so z = prior)."""
+    """Logits linear in answer features with one shared weight vector: z_p(a) = b_p(a) + w·φ_p(a).
+
+    w ∈ R^D starts at 0, so z = the prior b; what w learns on the training problems carries
+    over to held-out ones (and so does what it over-fits).
+
+    Args:
+        problems: the problem set, made with ``features`` = D > 0.
+
+    Raises:
+        ValueError: the problems have no features.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import SharedLinearPolicy, make_problems, success_rates
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=2, num_answers=3,
+        ...                          max_correct=1, difficulty="fixed:0.25", features=4)
+        >>> policy = SharedLinearPolicy(problems)
+        >>> policy.params.tolist(), success_rates(policy).round(12).tolist()
+        ([0.0, 0.0, 0.0, 0.0], [0.25, 0.25])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (generalisation from a finite training set, Sec. 2).
+    """
 
     kind = "shared"
 
@@ -307,6 +471,7 @@ class SharedLinearPolicy:
     def logits(
         self, rows: NDArray[np.int64] | None = None, dtype: DTypeLike = np.float64
     ) -> NDArray[Any]:
+        """The logits [B, M] of the problems ``rows`` (all by default), in ``dtype``."""
         feats = self._features if rows is None else self._features[rows]
         prior = self.problems.prior if rows is None else self.problems.prior[rows]
         if dtype == np.float32:
@@ -324,7 +489,35 @@ Policy = TabularPolicy | SharedLinearPolicy
 
 
 def make_policy(kind: str, problems: BanditProblems) -> Policy:
-    """``"tabular"`` or ``"shared"`` policy over ``problems``."""
+    """The policy of a model kind over a problem set, at its prior logits.
+
+    Args:
+        kind: ``"tabular"`` (:class:`TabularPolicy`) or ``"shared"``
+            (:class:`SharedLinearPolicy`, needs features).
+        problems: the problem set.
+
+    Returns:
+        The policy.
+
+    Raises:
+        ValueError: an unknown kind, or ``"shared"`` without features.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import make_policy, make_problems
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=2, num_answers=3,
+        ...                          max_correct=1, difficulty="fixed:0.25")
+        >>> make_policy("tabular", problems).kind
+        'tabular'
+        >>> make_policy("linear", problems)
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown model 'linear'; choose one of tabular, shared
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the policy π_θ, Sec. 1.1).
+    """
     if kind == "tabular":
         return TabularPolicy(problems)
     if kind == "shared":
@@ -333,7 +526,27 @@ def make_policy(kind: str, problems: BanditProblems) -> Policy:
 
 
 def success_rates(policy: Policy, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
-    """Exact ρ_p (float64) for the given problems (all by default)."""
+    """The exact success rates of a policy: ρ_p = Σ_{a correct} π_p(a), per problem.
+
+    Args:
+        policy: a :class:`TabularPolicy` or :class:`SharedLinearPolicy`.
+        rows: the problems (indices), or None for all.
+
+    Returns:
+        ρ_p, float64, one per problem of ``rows``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.bandit.model import make_policy, make_problems, success_rates
+        >>> problems = make_problems(np.random.default_rng(0), num_problems=3, num_answers=4,
+        ...                          max_correct=1, difficulty="fixed:0.05")
+        >>> success_rates(make_policy("tabular", problems), np.array([0, 2])).round(12).tolist()
+        [0.05, 0.05]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (ρ_θ(x, a), Sec. 1.1.1).
+    """
     return success_and_failure_rates(policy, rows)[0]
 
 

@@ -37,8 +37,6 @@ from advshape.bandit.dynamics import BanditConfig, simulate
 
 __all__ = ["DEFAULT_SHAPERS", "StudyConfig", "resolve_shaper", "run_study", "summarise"]
 
-# The study of issue 4. entropy needs λ: 0.5 keeps the surrogate 2·arcsin√ρ + λ·H(ρ) maximised
-# at ρ = 1 (the paper: for λ ≲ 1.5) while visibly reweighting toward undecided problems.
 DEFAULT_SHAPERS = (
     "grpo",
     "rloo",
@@ -51,6 +49,9 @@ DEFAULT_SHAPERS = (
     "entropy:lam=0.5",
     "pkpo",
 )
+"""The shapers ``advshape simulate`` compares by default (the study of issue 4). entropy needs
+λ: 0.5 keeps the surrogate 2·arcsin√ρ + λ·H(ρ) maximised at ρ = 1 (the paper: for λ ≲ 1.5)
+while visibly reweighting towards undecided problems."""
 
 
 #: The valid values of a study's own options (shared with ``advshape simulate``'s).
@@ -65,7 +66,27 @@ def check_shapers(option_name: str, specs: Sequence[str]) -> None:
 
 @dataclass
 class StudyConfig:
-    """A study: one bandit configuration, several shapers, several seeds."""
+    """A study: one bandit configuration, several shapers, several seeds.
+
+    Attributes:
+        bandit: the training run every (shaper, seed) shares.
+        shapers: the shaper specs; those that take k get ``bandit.k`` unless they give one.
+        seeds: S, the seeds 0..S−1 (each fixes the problems and the training randomness,
+            the same for every shaper).
+        target: the train pass@K whose first crossing the summary reports, in (0, 1).
+
+    Example:
+        >>> from advshape.bandit import BanditConfig
+        >>> from advshape.bandit.run import StudyConfig
+        >>> StudyConfig(BanditConfig(), shapers=("grpo", "grpo_k"), seeds=0).validate()
+        Traceback (most recent call last):
+        ...
+        ValueError: --seeds must be an integer in [1, 10000], got 0; --seeds must be >= 1: the seeds 0..S-1
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K, Sec. 1.1.2).
+    """
 
     bandit: BanditConfig = field(default_factory=BanditConfig)
     shapers: tuple[str, ...] = DEFAULT_SHAPERS
@@ -73,20 +94,23 @@ class StudyConfig:
     target: float = 0.44
 
     def validate(self) -> None:
+        """Every option's range (naming it), the bandit's first."""
         self.bandit.validate()
         check_shapers("--shapers", self.shapers)
         SEEDS.check("--seeds", self.seeds)
         TARGET.check("--target", self.target)
 
     def to_dict(self) -> dict[str, Any]:
+        """The study as a plain dict (its ``config.json``)."""
         d = asdict(self)
         d["shapers"] = list(self.shapers)
         return d
 
 
 def resolve_shaper(spec: str, k: int, option: str = "--shapers") -> advshape.ScheduledShaper:
-    """A count-based shaper from command-line text; shapers that take ``k`` get ``k`` unless
-    the text gives one.
+    """A count-based shaper from command-line text, with the study's K where it takes one.
+
+    Shapers that take ``k`` get ``k`` unless the text gives one.
 
     Args:
         spec: any spec form (:func:`advshape._shaper_option.shaper_option`: registry,
@@ -106,7 +130,8 @@ def resolve_shaper(spec: str, k: int, option: str = "--shapers") -> advshape.Sch
         ('grpo_k:k=8', 'grpo_k:k=2')
 
     References:
-        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1: the shapers and their K).
     """
     shaper = shaper_option(spec, option, default_k=k)
     if getattr(shaper.extremes()[0], "scores", None) is None:
@@ -137,8 +162,39 @@ def run_study(
 ) -> dict[str, Any]:
     """Run every (shaper, seed), skipping runs already finished in ``out``; write the folder.
 
-    Returns ``{"records": [...], "summary": rows, "out": path}``. Raises ``ValueError`` if
-    ``out`` holds a study with a different configuration.
+    The folder's layout is in this module's docstring: each finished run is one file, so an
+    interrupted study resumes where it stopped; every file is written atomically.
+
+    Args:
+        study: the study (checked first, with every shaper against the group size N).
+        out: the run folder (created; a folder of the same study is continued).
+        workers: processes running (shaper, seed) pairs at once.
+        progress: show a progress bar (with tqdm installed).
+        plots: draw ``pass_at_1.png`` and ``pass_at_K.png`` (matplotlib).
+
+    Returns:
+        ``{"records": [...], "summary": rows, "out": path}``: every metric record (with its
+        shaper and seed), the rows of :func:`summarise` and the folder.
+
+    Raises:
+        ValueError: bad options or shapers, a shaper listed twice, a shaper whose advantages
+            are all zero at N, or ``out`` holding a study with a different configuration.
+
+    Example:
+        >>> import os
+        >>> from advshape.bandit import BanditConfig
+        >>> from advshape.bandit.run import StudyConfig, run_study
+        >>> bandit = BanditConfig(model="tabular", problems=8, answers=4, max_correct=1, n=4,
+        ...                       k=2, dynamics="expected", optimizer="sgd", lr=1.0, steps=3,
+        ...                       batch=8, log_every=3, difficulty="fixed:0.25")
+        >>> study = StudyConfig(bandit, shapers=("rloo", "grpo_k"), seeds=2)
+        >>> result = run_study(study, "study", progress=False, plots=False)
+        >>> sorted(os.listdir("study")), [row["shaper"] for row in result["summary"]]
+        (['config.json', 'metrics.jsonl', 'runs', 'summary.md'], ['rloo', 'grpo_k:k=2'])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers of Table 1, compared on Pass@1 and Pass@K).
     """
     study.validate()
     check_output_dir("--out", out)
@@ -277,7 +333,40 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 def summarise(
     records: list[dict[str, Any]], specs: Sequence[str], k: int, target: float
 ) -> list[dict[str, Any]]:
-    """Per shaper: samples to first reach train pass@K ≥ target, and final metrics (mean, std)."""
+    """Per shaper: samples to reach train pass@K ≥ target, final metrics, paired differences.
+
+    Means and sample standard deviations are over seeds. Each seed fixes the problems and the
+    training randomness for every shaper, so each shaper is also compared with the first one
+    seed by seed: the paired differences of the final metrics and of the samples to the
+    target, their 95 % Student-t intervals and in how many seeds the shaper came out ahead.
+
+    Args:
+        records: metric records with ``shaper`` and ``seed`` keys (``run_study``'s).
+        specs: the shapers, the first being the reference of the paired differences.
+        k: the K of the pass@K columns.
+        target: the train pass@K whose first crossing is reported.
+
+    Returns:
+        One dict per shaper: ``samples_to_target``, ``train_pass@1``, … as (mean, std),
+        ``reached`` (seeds that reached the target), and the ``paired*`` comparisons.
+
+    Example:
+        >>> from advshape.bandit import BanditConfig, simulate
+        >>> from advshape.bandit.run import summarise
+        >>> config = BanditConfig(model="tabular", problems=8, answers=4, max_correct=1, n=4,
+        ...                       k=2, dynamics="expected", optimizer="sgd", lr=1.0, steps=3,
+        ...                       batch=8, log_every=3, difficulty="fixed:0.25")
+        >>> records = [{"shaper": spec, "seed": seed, **record}
+        ...            for spec in ("rloo", "grpo_k:k=2") for seed in (0, 1)
+        ...            for record in simulate(config, spec, seed)]
+        >>> rows = summarise(records, ["rloo", "grpo_k:k=2"], k=2, target=0.44)
+        >>> [round(m, 4) for m in rows[1]["paired"]["train_pass@1"]], rows[1]["paired_positive"]
+        ([0.0282, 0.0003], {'train_pass@1': 2, 'train_pass@2': 2})
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 and Pass@K, Sec. 1.1).
+    """
     rows = []
     key = f"train_pass@{k}"
     for spec in specs:

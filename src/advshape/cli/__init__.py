@@ -24,6 +24,8 @@ from typing import Any, NoReturn
 
 from advshape._version import __version__
 
+__all__ = ["COMMANDS", "UsageError", "main"]
+
 # subcommand -> (module in advshape.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("registry_cmds", "print the registry of shapers as a table"),
@@ -44,10 +46,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "every shaper family on held-out pass@1 against pass@K, with verdicts and intervals",
     ),
 }
+"""Every subcommand: its name -> (its module in ``advshape.cli``, its one-line help)."""
 
 
 class UsageError(Exception):
-    """Bad command-line input: printed as ``advshape: error: ...`` with exit code 2."""
+    """Bad command-line input that no single option owns, raised by a command's ``run_NAME``.
+
+    :func:`main` prints it as one line, ``advshape NAME: error: MESSAGE``, and returns the
+    exit code 2 (as it does for a ``ValueError``).
+
+    Example:
+        >>> from advshape.cli import UsageError
+        >>> str(UsageError("give at least one shaper"))
+        'give at least one shaper'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,12 +123,34 @@ def parse(argv: Sequence[str]) -> tuple[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a user's mistake ends in one line on stderr and exit code 2.
+    """Run one ``advshape`` command; a user's mistake ends in one line on stderr and exit code 2.
 
     Every command checks all of its options before it writes anything (and raises
     ``ValueError``/``UsageError`` naming the option); an ``OSError`` (an ``--out`` that
     cannot be written) and a run that diverged (``FloatingPointError``: the options made the
     numbers overflow) are reported the same way, without a traceback.
+
+    Args:
+        argv: the arguments after ``advshape`` (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 done, 2 a usage error (printed on stderr), 130 interrupted; a
+        command may return its own (``advshape verify``: 1 when a check fails).
+
+    Example:
+        >>> from advshape.cli import main
+        >>> main(["show", "rloo", "--n", "2", "--format", "csv"])  # A± and w± of RLOO at N = 2
+        N+,rho_hat,A+,A-,w+,w-
+        0,0,2,0,0,0
+        1,0.5,1,-1,0.5,0.5
+        2,1,0,-2,0,0
+        0
+        >>> main(["show", "rlo"])  # stderr: advshape show: error: unknown shaper 'rlo'; ...
+        2
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1, which ``advshape show`` prints for one shaper).
     """
     try:
         command, args = parse(list(sys.argv[1:] if argv is None else argv))

@@ -60,7 +60,29 @@ class _ParseError(Exception):
 
 
 def offered_fields(cls: type) -> list[dataclasses.Field]:
-    """The fields of ``cls`` that are options of its command (all but ``hidden_options``)."""
+    """The fields of a dataclass that are options of its command: all but ``hidden_options``.
+
+    Args:
+        cls: the options' dataclass.
+
+    Returns:
+        Its ``dataclasses.Field`` objects, in declaration order, without the hidden ones
+        (those keep their defaults).
+
+    Example:
+        >>> import dataclasses, typing
+        >>> from advshape.cli.dataclass_options import offered_fields
+        >>> @dataclasses.dataclass
+        ... class Options:
+        ...     steps: int = 10
+        ...     seed: int = 0
+        ...     hidden_options: typing.ClassVar[tuple[str, ...]] = ("seed",)
+        >>> [f.name for f in offered_fields(Options)]
+        ['steps']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
     hidden = set(getattr(cls, "hidden_options", ()))
     return [f for f in dataclasses.fields(cls) if f.name not in hidden]
 
@@ -72,10 +94,43 @@ def parse(
     prog: str | None = None,
     description: str | None = None,
 ) -> T:
-    """``cls`` from command-line arguments (``sys.argv[1:]`` by default).
+    """A dataclass of options read from command-line arguments, through tyro.
 
-    ``--help`` prints the options and raises ``SystemExit(0)``; a bad command line prints one
-    line ``PROG: error: ...`` on stderr and raises ``SystemExit(2)``.
+    Each field is ``--field-name``; ``--help`` prints the options (with each one's default and
+    valid range) and raises ``SystemExit(0)``; a bad command line prints one line
+    ``PROG: error: ...`` on stderr and raises ``SystemExit(2)``. Values are parsed, not
+    range-checked: a command checks them before it writes anything.
+
+    Args:
+        cls: the options' dataclass (fields declared with ``advshape._options.option`` show
+            their ranges in ``--help``).
+        args: the arguments (None: ``sys.argv[1:]``).
+        prog: the program name in messages (None: ``sys.argv[0]``).
+        description: the text of ``--help`` above the options.
+
+    Returns:
+        An instance of ``cls``.
+
+    Raises:
+        SystemExit: after ``--help`` (0) or a usage error (2), already printed.
+
+    Example:
+        >>> import dataclasses
+        >>> from advshape.cli.dataclass_options import parse
+        >>> @dataclasses.dataclass
+        ... class Options:
+        ...     k: int = 4
+        ...     '''the K of Pass@K'''
+        >>> parse(Options, ["--k", "8"], prog="demo")
+        Options(k=8)
+        >>> parse(Options, ["--k", "eight"], prog="demo")
+        Traceback (most recent call last):
+        ...
+        SystemExit: 2
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the K of Pass@K, Sec. 1.1.2).
     """
     args = list(sys.argv[1:] if args is None else args)
     prog = prog or sys.argv[0]

@@ -87,6 +87,7 @@ __all__ = [
     "check_trainer_config",
     "collect_metrics",
     "register_shaper",
+    "shaper_from_config",
 ]
 
 PREFIX = "advshape_"  # of the estimator names and of their parameters, as in verl

@@ -36,12 +36,42 @@ from advshape.lm.evaluate import pass_at_k_by_class
 from advshape.lm.report import load_run, write_comparison_report
 from advshape.lm.stats import paired_difference, pass_at_ks
 
+__all__ = [
+    "PASS1_GAIN_TARGET",
+    "REFERENCE_SHAPER",
+    "claims",
+    "paired_differences",
+    "pending_runs",
+    "summarize",
+]
+
 REFERENCE_SHAPER = "grpo"
+"""The shaper every other is compared with, when the comparison has it (else the first)."""
 PASS1_GAIN_TARGET = 0.10
+"""The gain of held-out pass@1 over the warm start the reference shaper is expected to reach."""
 
 
 def pending_runs(args: CompareArgs, shapers: Sequence[str]) -> list[Args]:
-    """The runs of the comparison not finished yet in ``args.out`` (unfinished ones resume)."""
+    """The runs of a comparison not finished yet in its folder (unfinished ones resume).
+
+    Args:
+        args: the comparison's options.
+        shapers: the shapers, in canonical spelling (``validate_compare``'s result).
+
+    Returns:
+        The options of each run still to train, shaper by shaper, seed by seed.
+
+    Example:
+        >>> from advshape.lm.compare import pending_runs
+        >>> from advshape.lm.config import CompareArgs
+        >>> compare = CompareArgs(shapers=("grpo", "skew_r"), seeds=2, out="cmp")
+        >>> [run.out for run in pending_runs(compare, ["grpo", "skew_r"])]  # nothing trained yet
+        ['cmp/grpo/seed0', 'cmp/grpo/seed1', 'cmp/skew_r/seed0', 'cmp/skew_r/seed1']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 against Pass@K, Secs. 1.1 and 4).
+    """
     todo = []
     for spec in shapers:
         for seed in args.seed_list:
@@ -77,7 +107,41 @@ def _eval_at(run: dict[str, Any], which: str) -> dict[str, Any]:
 
 
 def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any]) -> dict[str, Any]:
-    """summary.json's content: runs, paired differences, claims (see the module doc)."""
+    """The comparison's summary (``summary.json``): runs, paired differences and claims.
+
+    Each run's held-out Pass@K at the start, the middle and the end, pooled and per class;
+    every paired difference (:func:`paired_differences`) and the claims (:func:`claims`),
+    against :data:`REFERENCE_SHAPER` when it is compared (else the first shaper).
+
+    Args:
+        groups: shaper -> its runs over seeds (``load_run``'s dicts).
+        headroom: the probe of the warm start (``advshape.lm.probe.probe``), kept as is.
+
+    Returns:
+        ``{"task", "task_seed", "settings", "versions", "n_parameters", "classes",
+        "reference", "k", "probe", "runs", "paired", "claims"}``.
+
+    Example:
+        >>> def run(seed, start, final, target_k=1):  # what load_run returns, in short
+        ...     args = {"seed": seed, "eval_samples": 4, "eval_ks": [1, 4], "task": "divisor",
+        ...             "task_seed": 0}
+        ...     config = {"args": args, "shaper": {"info": {"target_k": target_k}},
+        ...               "classes": ["easy", "hard"], "n_parameters": 1000,
+        ...               "heldout_classes": ["easy", "easy", "hard", "hard"]}
+        ...     return {"config": config, "evals": [{"step": 0, "counts": start},
+        ...                                          {"step": 60, "counts": final}]}
+        >>> start = [1, 2, 0, 1]  # correct samples of 4 held-out problems, of n = 4 each
+        >>> groups = {"grpo": [run(0, start, [4, 4, 1, 1])],
+        ...           "grpo_k:k=4": [run(0, start, [3, 4, 2, 3], target_k=4)]}
+        >>> from advshape.lm.compare import summarize
+        >>> summary = summarize(groups, headroom={})
+        >>> summary["reference"], summary["k"], summary["runs"][0]["final"]["pass@1"]
+        ('grpo', 4, 0.625)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 against Pass@K, Secs. 1.1 and 4).
+    """
     first = next(iter(groups.values()))[0]
     config = first["config"]
     n = config["args"]["eval_samples"]
@@ -128,9 +192,54 @@ def summarize(groups: dict[str, list[dict[str, Any]]], headroom: dict[str, Any])
     }
 
 
-def paired_differences(groups, reference: str, n: int, ks: Sequence[int], classes) -> list[dict]:
-    """Every difference the report states: each run's final − start, and each shaper's
-    final − the reference's final, per seed and pooled over seeds, pooled and per class."""
+def paired_differences(
+    groups: dict[str, list[dict[str, Any]]],
+    reference: str,
+    n: int,
+    ks: Sequence[int],
+    classes: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Every difference the report states, with its bootstrap interval.
+
+    Each shaper's final − start (its warm start), and each other shaper's final − the
+    reference's final, for each K, per seed and pooled over seeds, over all held-out
+    problems and per class (``advshape.lm.stats.paired_difference``).
+
+    Args:
+        groups: shaper -> its runs over seeds (``load_run``'s dicts, with ``counts``).
+        reference: the reference shaper.
+        n: the evaluation samples per problem.
+        ks: the K values.
+        classes: each held-out problem's class.
+
+    Returns:
+        One dict per difference: ``{"shaper", "against" ("start" or the reference),
+        "metric", "class" ("all" or a class), "seeds", "per_seed", "pooled"}``, each
+        difference a ``{"mean", "low", "high"}``.
+
+    Example:
+        >>> def run(seed, start, final, target_k=1):  # what load_run returns, in short
+        ...     args = {"seed": seed, "eval_samples": 4, "eval_ks": [1, 4], "task": "divisor",
+        ...             "task_seed": 0}
+        ...     config = {"args": args, "shaper": {"info": {"target_k": target_k}},
+        ...               "classes": ["easy", "hard"], "n_parameters": 1000,
+        ...               "heldout_classes": ["easy", "easy", "hard", "hard"]}
+        ...     return {"config": config, "evals": [{"step": 0, "counts": start},
+        ...                                          {"step": 60, "counts": final}]}
+        >>> start = [1, 2, 0, 1]  # correct samples of 4 held-out problems, of n = 4 each
+        >>> groups = {"grpo": [run(0, start, [4, 4, 1, 1])],
+        ...           "grpo_k:k=4": [run(0, start, [3, 4, 2, 3], target_k=4)]}
+        >>> from advshape.lm.compare import paired_differences
+        >>> rows = paired_differences(groups, "grpo", n=4, ks=[1, 4],
+        ...                           classes=["easy", "easy", "hard", "hard"])
+        >>> first = rows[0]
+        >>> first["shaper"], first["against"], first["metric"], first["class"], first["pooled"]
+        ('grpo', 'start', 'pass@1', 'all', {'mean': 0.375, 'low': 0.125, 'high': 0.625})
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 against Pass@K, Secs. 1.1 and 4).
+    """
     subsets: dict[str, list[int] | None] = {"all": None}
     for label in dict.fromkeys(classes):
         subsets[label] = [i for i, x in enumerate(classes) if x == label]
@@ -183,11 +292,47 @@ def _interval(d: dict[str, float]) -> str:
     return f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
 
 
-def claims(paired, reference: str, k_top: int, target_ks: dict[str, int]) -> list[dict[str, Any]]:
+def claims(
+    paired: list[dict[str, Any]], reference: str, k_top: int, target_ks: dict[str, int]
+) -> list[dict[str, Any]]:
     """The expected effects, each stated in words with whether it holds.
 
-    A shaper that targets Pass@K with K > 1 is expected to end above the reference on
-    the largest evaluated K; other shapers get the same numbers without an expectation.
+    The reference raises held-out pass@1 over the warm start by at least
+    :data:`PASS1_GAIN_TARGET` in every seed, and sharpens (its pass@K falls on some class). A
+    shaper that targets Pass@K with K > 1 is expected to end above the reference on the
+    largest evaluated K in every seed; other shapers get the same numbers without an
+    expectation.
+
+    Args:
+        paired: :func:`paired_differences`' rows.
+        reference: the reference shaper.
+        k_top: the largest evaluated K.
+        target_ks: each shaper's target K (its ``info.target_k``).
+
+    Returns:
+        One dict per claim: ``{"claim", "holds", "expected", "evidence"}``.
+
+    Example:
+        >>> def run(seed, start, final, target_k=1):  # what load_run returns, in short
+        ...     args = {"seed": seed, "eval_samples": 4, "eval_ks": [1, 4], "task": "divisor",
+        ...             "task_seed": 0}
+        ...     config = {"args": args, "shaper": {"info": {"target_k": target_k}},
+        ...               "classes": ["easy", "hard"], "n_parameters": 1000,
+        ...               "heldout_classes": ["easy", "easy", "hard", "hard"]}
+        ...     return {"config": config, "evals": [{"step": 0, "counts": start},
+        ...                                          {"step": 60, "counts": final}]}
+        >>> start = [1, 2, 0, 1]  # correct samples of 4 held-out problems, of n = 4 each
+        >>> groups = {"grpo": [run(0, start, [4, 4, 1, 1])],
+        ...           "grpo_k:k=4": [run(0, start, [3, 4, 2, 3], target_k=4)]}
+        >>> from advshape.lm.compare import claims, paired_differences
+        >>> rows = paired_differences(groups, "grpo", n=4, ks=[1, 4],
+        ...                           classes=["easy", "easy", "hard", "hard"])
+        >>> [(c["holds"], c["expected"]) for c in claims(rows, "grpo", 4, {"grpo_k:k=4": 4})]
+        [(True, True), (False, True), (False, True)]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 against Pass@K, Secs. 1.1 and 4).
     """
     out = []
     top = f"pass@{k_top}"

@@ -29,6 +29,8 @@ from advshape._run_folder import RunFolder
 from advshape._shaper_option import canonical_spec, shaper_option
 from advshape.lm.tasks import get_task_spec
 
+__all__ = ["Args", "CompareArgs", "ProbeArgs", "validate", "validate_compare", "validate_probe"]
+
 LOSS_AGGREGATIONS = ("sum", "token-mean", "seq-mean")
 PRECISIONS = ("fp32", "bf16")
 REWARD_MODES = ("auto", "binary", "score")
@@ -104,7 +106,25 @@ def _check_device(option_name: str, device: str) -> None:
 
 @dataclasses.dataclass
 class Args:
-    """One RL run of ``advshape train`` (each field is an option ``--field-name``)."""
+    """One RL run of ``advshape train``: each field is an option ``--field-name``.
+
+    The field's type and default are the option's, the string under it is its help and its
+    valid values are declared beside it; :func:`validate` checks them all, and their
+    relations, before any work starts. The loss of each step is the paper's Eq. (27): the
+    shaper's advantages times the sequence log-probabilities of N responses per problem.
+
+    Example:
+        >>> from advshape.lm.config import Args, validate
+        >>> args = Args(task="palindrome", shaper="grpo_k:k=4", samples_per_prompt=8)
+        >>> args.steps, args.loss_aggregation, validate(args).spec
+        (60, 'sum', 'grpo_k:k=4')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Eq. 27; Sec. 7); Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300; Yu et al.
+        2025 (DAPO, token-mean), https://arxiv.org/abs/2503.14476; Schulman et al. 2017 (PPO
+        clipping), https://arxiv.org/abs/1707.06347.
+    """
 
     # --- what to learn, and with which shaper
     task: str = option("divisor", _check_task)
@@ -234,12 +254,35 @@ def resolve_reward_mode(args: Args, shaper) -> str:
     return args.reward
 
 
-def validate(args: Args, shaper_option_name: str = "--shaper"):
-    """Check every option before any work starts; returns the shaper.
+def validate(args: Args, shaper_option_name: str = "--shaper") -> advshape.ScheduledShaper:
+    """Check every option of a run before any work starts, and return its shaper.
 
     Each field's own range comes from its declaration in :class:`Args`; the relations between
-    fields follow. Every message names the option (``shaper_option_name`` for the shaper, so
-    ``compare`` can say ``--shapers``).
+    fields follow (K ≤ N for the shaper at every value its schedule reaches, a group size at
+    which the shaper moves at all, K ≤ n for Pass@K, the tiny model's shape). Every message
+    names the option (``shaper_option_name`` for the shaper, so ``compare`` can say
+    ``--shapers``).
+
+    Args:
+        args: the run's options.
+        shaper_option_name: the option errors about the shaper name.
+
+    Returns:
+        The shaper (an ``advshape.ScheduledShaper``; constant unless a parameter is scheduled).
+
+    Raises:
+        ValueError: one line naming the option and the fix.
+
+    Example:
+        >>> from advshape.lm.config import Args, validate
+        >>> validate(Args(shaper="grpo_k:k=32", samples_per_prompt=16))
+        Traceback (most recent call last):
+        ...
+        ValueError: --shaper 'grpo_k:k=32' with --samples-per-prompt 16: shaper 'grpo_k:k=32': k=32 > group size n=16; its unbiased Pass@K estimator needs n >= k: sample at least 32 responses per prompt, lower k, or use 'biased_k:k=32', which is defined for any k
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N, Eq. 11).
     """
     check_options(args, {**field_checks(Args), "shaper": lambda option, value: None})
     shaper = shaper_option(args.shaper, shaper_option_name)
@@ -382,7 +425,22 @@ def _check_shapers(option_name: str, specs: Sequence[str]) -> None:
 
 @dataclasses.dataclass
 class CompareArgs(Args):
-    """``advshape compare``: the options of every run, and the comparison's own."""
+    """``advshape compare``: the options of every run, and the comparison's own.
+
+    Every field of :class:`Args` but those in ``hidden_options`` (each run has its own shaper,
+    seed and folder), plus the shapers, the paired seeds and the parallel jobs; the string
+    under each field is its help.
+
+    Example:
+        >>> from advshape.lm.config import CompareArgs
+        >>> compare = CompareArgs(shapers=("grpo", "grpo_k:k=8"), seeds=2, out="cmp")
+        >>> compare.run_dir("grpo_k:k=8", 1), list(compare.seed_list)
+        ('cmp/grpo_k__k=8/seed1', [0, 1])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers of Table 1, compared on held-out Pass@K).
+    """
 
     out: str = option("runs/compare", check_output_dir)
     """comparison folder (a run folder per shaper and seed, the report and summary.json)"""
@@ -400,6 +458,7 @@ class CompareArgs(Args):
 
     @property
     def seed_list(self) -> range:
+        """The RL seeds: first_seed .. first_seed + seeds − 1."""
         return range(self.first_seed, self.first_seed + self.seeds)
 
     def run_dir(self, shaper: str, seed: int) -> str:
@@ -414,10 +473,27 @@ class CompareArgs(Args):
 
 
 def validate_compare(args: CompareArgs) -> list[str]:
-    """Check every option of every run and every run folder before any work starts.
+    """Check every option of every run and every run folder of a comparison before any work.
 
-    Returns the shapers in their canonical spelling (``grpo_k: k=8`` is ``grpo_k:k=8``), so a
-    shaper written twice is refused, and each run has one folder whatever its spelling.
+    Args:
+        args: the comparison's options.
+
+    Returns:
+        The shapers in their canonical spelling (``grpo_k: k=8`` is ``grpo_k:k=8``), so a
+        shaper written twice is refused, and each run has one folder whatever its spelling.
+
+    Raises:
+        ValueError: a bad option of some run, a shaper listed twice, or a run folder holding
+            another comparison's run.
+
+    Example:
+        >>> from advshape.lm.config import CompareArgs, validate_compare
+        >>> validate_compare(CompareArgs(shapers=("grpo_k: k=8", "grpo"), out="cmp"))
+        ['grpo_k:k=8', 'grpo']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1).
     """
     check_options(args, field_checks(CompareArgs, beyond=Args))
     for spec in args.shapers:
@@ -456,7 +532,20 @@ def _check_temperatures(option_name: str, values: Sequence[float]) -> None:
 
 @dataclasses.dataclass
 class ProbeArgs(Args):
-    """``advshape probe``: the warm start's options, the temperatures and the output format."""
+    """``advshape probe``: the warm start's options, the temperatures and the output format.
+
+    The options of :class:`Args` that decide the warm start and its evaluation, plus the
+    sampling temperatures to evaluate it at; the RL options are hidden.
+
+    Example:
+        >>> from advshape.lm.config import ProbeArgs
+        >>> ProbeArgs().temperatures
+        (1.0, 0.7, 0.5)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K, Sec. 1.1.2).
+    """
 
     temperatures: tuple[float, ...] = option(PROBE_TEMPERATURES, _check_temperatures)
     """sampling temperatures to evaluate"""
@@ -474,8 +563,28 @@ class ProbeArgs(Args):
 
 
 def validate_probe(args: ProbeArgs) -> Args:
-    """Check the probe's options before any work; returns them as the :class:`Args` of its
-    warm start (:meth:`ProbeArgs.run_args`)."""
+    """Check the probe's options before any work; return them as the :class:`Args` of its warm start.
+
+    Args:
+        args: the probe's options.
+
+    Returns:
+        :meth:`ProbeArgs.run_args`: the options as a plain :class:`Args`, with the RL options
+        at their defaults.
+
+    Raises:
+        ValueError: one line naming the bad option.
+
+    Example:
+        >>> from advshape.lm.config import ProbeArgs, validate_probe
+        >>> run = validate_probe(ProbeArgs(temperatures=(1.0, 0.5)))
+        >>> type(run).__name__, run.prompts_per_step
+        ('Args', 1)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K, Sec. 1.1.2).
+    """
     check_options(args, field_checks(ProbeArgs, beyond=Args))
     run = args.run_args()
     validate(run)

@@ -27,12 +27,40 @@ from transformers import (
 from advshape._files import file_mode, make_temp_dir
 from advshape.lm.config import TINY_MODEL_POSITIONS, check_causal_lm_path
 
+__all__ = [
+    "TinyModelConfig",
+    "build_model",
+    "build_tokenizer",
+    "load_pretrained",
+    "n_parameters",
+    "save_pretrained_atomic",
+]
+
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 
 
 @dataclasses.dataclass(frozen=True)
 class TinyModelConfig:
-    """Shape of the default model (a Llama decoder; about 0.9M parameters by default)."""
+    """The shape of the tiny model: a Llama decoder, about 0.9M parameters by default.
+
+    Attributes:
+        hidden_size: the width of the residual stream.
+        intermediate_size: the width of each MLP.
+        num_hidden_layers: the decoder layers.
+        num_attention_heads: the attention heads (each of hidden_size / heads dimensions,
+            an even number for the rotary embeddings).
+        max_position_embeddings: the longest prompt + response, in tokens.
+
+    Example:
+        >>> from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer, n_parameters
+        >>> tokenizer = build_tokenizer("0123456789:")
+        >>> n_parameters(build_model(tokenizer, TinyModelConfig(), seed=0))
+        854912
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
+    """
 
     hidden_size: int = 128
     intermediate_size: int = 384
@@ -41,10 +69,30 @@ class TinyModelConfig:
     max_position_embeddings: int = TINY_MODEL_POSITIONS
 
 
-def build_tokenizer(alphabet: str):
-    """A character-level ``PreTrainedTokenizerFast``: one token per character.
+def build_tokenizer(alphabet: str) -> PreTrainedTokenizerFast:
+    """A character-level tokenizer of an alphabet: one token per character, built locally.
 
-    Left padding (what batched generation needs); no BOS; ``<eos>`` ends a response.
+    The vocabulary is ``<pad>``, ``<eos>``, ``<unk>`` and the alphabet, in that order. Left
+    padding (what batched generation needs); no BOS; ``<eos>`` ends a response.
+
+    Args:
+        alphabet: every character of the task's prompts and answers, each once.
+
+    Returns:
+        A ``PreTrainedTokenizerFast`` (``save_pretrained`` writes it like any other).
+
+    Raises:
+        ValueError: a character is repeated.
+
+    Example:
+        >>> from advshape.lm.model import build_tokenizer
+        >>> tokenizer = build_tokenizer("ab:")
+        >>> len(tokenizer), tokenizer("ab:").input_ids, tokenizer.decode([3, 4, 1])
+        (6, [3, 4, 5], 'ab<eos>')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
     """
     if len(set(alphabet)) != len(alphabet):
         raise ValueError(f"alphabet {alphabet!r} repeats a character")
@@ -61,8 +109,34 @@ def build_tokenizer(alphabet: str):
     )
 
 
-def build_model(tokenizer, config: TinyModelConfig, seed: int):
-    """A randomly initialised ``LlamaForCausalLM`` sized by ``config`` (seeded)."""
+def build_model(
+    tokenizer: PreTrainedTokenizerFast, config: TinyModelConfig, seed: int
+) -> LlamaForCausalLM:
+    """A randomly initialised ``LlamaForCausalLM`` of the tokenizer's vocabulary, seeded.
+
+    Tied input and output embeddings, no dropout; torch's global random state is left as it
+    was.
+
+    Args:
+        tokenizer: its vocabulary and special tokens (:func:`build_tokenizer`).
+        config: the model's shape.
+        seed: the seed of the initial weights.
+
+    Returns:
+        The model, on the CPU, in training mode.
+
+    Example:
+        >>> from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer, n_parameters
+        >>> small = TinyModelConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                         num_attention_heads=2)
+        >>> model = build_model(build_tokenizer("ab:"), small, seed=0)
+        >>> type(model).__name__, n_parameters(model)
+        ('LlamaForCausalLM', 2704)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
+    """
     hf_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
@@ -86,7 +160,35 @@ def build_model(tokenizer, config: TinyModelConfig, seed: int):
 
 
 def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
-    """(model, tokenizer) from a local checkpoint folder; the tokenizer pads on the left."""
+    """A model and its tokenizer from a local checkpoint folder; the tokenizer pads on the left.
+
+    Nothing is downloaded (``local_files_only``). A tokenizer without a pad token pads with
+    EOS (padded positions are masked out).
+
+    Args:
+        path: a folder written by ``save_pretrained`` holding a causal language model.
+        device: where the model goes.
+
+    Returns:
+        ``(model, tokenizer)``.
+
+    Raises:
+        ValueError: no such folder, not a causal language model, or a tokenizer without EOS.
+
+    Example:
+        >>> from advshape.lm.model import (TinyModelConfig, build_model, build_tokenizer,
+        ...                                load_pretrained, save_pretrained_atomic)
+        >>> tokenizer = build_tokenizer("ab:")
+        >>> save_pretrained_atomic(build_model(tokenizer, TinyModelConfig(), seed=0), tokenizer,
+        ...                        "checkpoint")
+        >>> model, tokenizer = load_pretrained("checkpoint")
+        >>> type(model).__name__, tokenizer.padding_side
+        ('LlamaForCausalLM', 'left')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
+    """
     check_causal_lm_path(path)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     tokenizer.padding_side = "left"
@@ -102,8 +204,32 @@ def load_pretrained(path: str, device: str = "cpu") -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def save_pretrained_atomic(model, tokenizer, path: str) -> None:
-    """``save_pretrained`` model and tokenizer into ``path``, replacing it atomically."""
+def save_pretrained_atomic(model: Any, tokenizer: Any, path: str) -> None:
+    """Save a model and its tokenizer with ``save_pretrained`` into a folder, replacing it atomically.
+
+    Both are written into a temporary folder beside ``path``, which then replaces ``path``:
+    a reader sees the old checkpoint or the new one, never half of one. Files follow the
+    umask.
+
+    Args:
+        model: a Hugging Face model.
+        tokenizer: its tokenizer.
+        path: the checkpoint folder (replaced if it exists).
+
+    Example:
+        >>> import os
+        >>> from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer
+        >>> from advshape.lm.model import save_pretrained_atomic
+        >>> tokenizer = build_tokenizer("ab:")
+        >>> model = build_model(tokenizer, TinyModelConfig(), seed=0)
+        >>> save_pretrained_atomic(model, tokenizer, "checkpoint")
+        >>> sorted(os.listdir("checkpoint"))[:3]
+        ['config.json', 'generation_config.json', 'model.safetensors']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
+    """
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = make_temp_dir(parent, ".tmp-")  # mkdtemp alone would make model/ 0700
@@ -121,5 +247,23 @@ def save_pretrained_atomic(model, tokenizer, path: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def n_parameters(model) -> int:
+def n_parameters(model: torch.nn.Module) -> int:
+    """The number of parameters of a model.
+
+    Args:
+        model: a torch module.
+
+    Returns:
+        Σ numel over its parameters (tied weights counted once).
+
+    Example:
+        >>> import torch
+        >>> from advshape.lm.model import n_parameters
+        >>> n_parameters(torch.nn.Linear(3, 2))  # 3·2 weights + 2 biases
+        8
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the language model π_θ(response | prompt), Sec. 1.1).
+    """
     return sum(p.numel() for p in model.parameters())

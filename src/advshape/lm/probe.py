@@ -25,17 +25,42 @@ from advshape.lm.model import load_pretrained
 from advshape.lm.setup import make_task, starting_checkpoint
 from advshape.lm.tasks import Task
 
-# Changes smaller than this (in pass@K) are read as "no change" in the words.
+__all__ = ["NOISE_FLOOR", "describe", "format_probe", "probe"]
+
 NOISE_FLOOR = 0.005
+"""Changes of pass@K smaller than this are read as "no change" in the probe's words."""
 
 
 def probe(
     args: Args, temperatures: Sequence[float] = PROBE_TEMPERATURES, task: Task | None = None
 ) -> dict[str, Any]:
-    """Evaluate the (cached) warm start of ``args`` at each temperature, pooled and per class.
+    """Evaluate the (cached) warm start of a run at each temperature, pooled and per class.
 
-    Returns {"task", "n", "k", "temperatures", "rows": [{temperature, pooled, by_class}],
-    "sharpening": bool, "tradeoff_classes": [...], "words": [...]}.
+    Lowering the temperature is the cheapest way to sharpen a policy, so it previews what a
+    sharpening shaper can do (module docstring); the evaluations are cached beside the warm
+    start, and temperature 1 is the RL runs' step 0.
+
+    Args:
+        args: the options of the warm start and its evaluation.
+        temperatures: the sampling temperatures, at least two.
+        task: the task, if already built (else from ``args``).
+
+    Returns:
+        :func:`describe` of the evaluated rows.
+
+    Example:
+        >>> from advshape.lm.config import Args
+        >>> from advshape.lm.probe import probe
+        >>> args = Args(task="palindrome", n_train=4, eval_problems=2, eval_samples=2,
+        ...             eval_ks=(1, 2), warmstart_steps=0, hidden_size=16, num_layers=1,
+        ...             num_heads=2, cache_dir="cache", progress=False)
+        >>> result = probe(args, temperatures=(1.0, 0.5))  # an untrained model
+        >>> result["temperatures"], result["sharpening"], result["tradeoff_classes"]
+        ([1.0, 0.5], False, [])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 and Pass@K, Sec. 1.1; the trade-off the Pass@K shapers address, Sec. 4).
     """
     if task is None:
         task = make_task(args)
@@ -58,7 +83,41 @@ def probe(
 
 
 def describe(rows: list[dict[str, Any]], task: str, n: int, k_max: int) -> dict[str, Any]:
-    """The probe's verdicts and its words, from the evaluated rows."""
+    """The probe's verdicts and its words, from the evaluated rows.
+
+    Sharpening: pass@1 rises by more than :data:`NOISE_FLOOR` from the hottest to the
+    coldest temperature. Trade-off: pass@K (the largest K) falls by more than that on a class.
+
+    Args:
+        rows: one per temperature: ``{"temperature", "pooled": {"pass@K": ...}, "by_class":
+            {class: {"pass@K": ...}}}``.
+        task: the task's name.
+        n: the samples per problem.
+        k_max: the largest K.
+
+    Returns:
+        ``{"task", "n", "k", "temperatures", "rows" (hottest first), "sharpening": bool,
+        "tradeoff_classes": [...], "words": [...]}``.
+
+    Example:
+        >>> from advshape.lm.probe import describe
+        >>> rows = [
+        ...     {"temperature": 1.0, "pooled": {"pass@1": 0.20, "pass@8": 0.60},
+        ...      "by_class": {"easy": {"pass@1": 0.30, "pass@8": 0.8},
+        ...                   "hard": {"pass@1": 0.10, "pass@8": 0.4}}},
+        ...     {"temperature": 0.5, "pooled": {"pass@1": 0.30, "pass@8": 0.55},
+        ...      "by_class": {"easy": {"pass@1": 0.45, "pass@8": 0.8},
+        ...                   "hard": {"pass@1": 0.15, "pass@8": 0.3}}}]
+        >>> result = describe(rows, "divisor", n=32, k_max=8)
+        >>> result["sharpening"], result["tradeoff_classes"]
+        (True, ['hard'])
+        >>> result["words"][2]
+        'pass@8 on the hard class falls as the temperature drops (0.400 → 0.300): room for the Pass@K trade-off.'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 and Pass@K, Sec. 1.1; the trade-off the Pass@K shapers address, Sec. 4).
+    """
     ordered = sorted(rows, key=lambda r: -r["temperature"])  # hottest first
     hot, cold = ordered[0], ordered[-1]
     top = f"pass@{k_max}"
@@ -95,7 +154,30 @@ def describe(rows: list[dict[str, Any]], task: str, n: int, k_max: int) -> dict[
 
 
 def format_probe(result: dict[str, Any]) -> str:
-    """A plain-text table and the verdicts, for the terminal."""
+    """The probe as a plain-text table and its verdicts, for the terminal (``advshape probe``).
+
+    Args:
+        result: :func:`describe`'s result.
+
+    Returns:
+        The text: a heading, one row per temperature, one line per verdict.
+
+    Example:
+        >>> from advshape.lm.probe import describe, format_probe
+        >>> rows = [
+        ...     {"temperature": 1.0, "pooled": {"pass@1": 0.20, "pass@8": 0.60},
+        ...      "by_class": {"easy": {"pass@1": 0.30, "pass@8": 0.8},
+        ...                   "hard": {"pass@1": 0.10, "pass@8": 0.4}}},
+        ...     {"temperature": 0.5, "pooled": {"pass@1": 0.30, "pass@8": 0.55},
+        ...      "by_class": {"easy": {"pass@1": 0.45, "pass@8": 0.8},
+        ...                   "hard": {"pass@1": 0.15, "pass@8": 0.3}}}]
+        >>> print(format_probe(describe(rows, "divisor", n=32, k_max=8)).splitlines()[2])
+                     1           0.200           0.600           0.300           0.800           0.100           0.400
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@1 and Pass@K, Sec. 1.1; the trade-off the Pass@K shapers address, Sec. 4).
+    """
     top = f"pass@{result['k']}"
     classes = list(result["rows"][0]["by_class"])
     head = ["temperature", "pass@1", top] + [f"{c} {m}" for c in classes for m in ("pass@1", top)]

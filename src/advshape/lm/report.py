@@ -21,8 +21,42 @@ from matplotlib.figure import Figure  # the object API: no pyplot, no process-wi
 from advshape._files import read_json, read_jsonl, write_text_atomic
 from advshape.lm import stats
 
+__all__ = ["load_run", "plot_metrics", "summary_rows", "write_report", "write_run_report"]
+
 
 def load_run(run_dir: str) -> dict[str, Any]:
+    """A run folder's configuration and metric records, split into evaluations and train steps.
+
+    Args:
+        run_dir: the run folder (``config.json`` and ``metrics.jsonl``).
+
+    Returns:
+        ``{"dir", "config", "evals", "train"}``: the folder, its configuration, and its
+        ``kind == "eval"`` and ``kind == "train"`` records in order.
+
+    Raises:
+        ValueError: a missing or unreadable file (the message says to rerun the run).
+
+    Example:
+        >>> import json, os
+        >>> os.makedirs("run")
+        >>> with open("run/config.json", "w") as f:
+        ...     json.dump({"args": {"eval_ks": [1, 2]}, "shaper": {"spec": "grpo"}}, f)
+        >>> records = [{"kind": "eval", "step": 0, "samples": 0, "pass@1": 0.2, "pass@2": 0.3},
+        ...            {"kind": "train", "step": 10, "samples": 640, "train_reward": 0.3,
+        ...             "entropy": 1.2, "samples_per_s": 100.0, "tokens_per_s": 400.0},
+        ...            {"kind": "eval", "step": 10, "samples": 640, "pass@1": 0.4, "pass@2": 0.5}]
+        >>> with open("run/metrics.jsonl", "w") as f:
+        ...     f.writelines(json.dumps(r) + "\\n" for r in records)
+        >>> from advshape.lm.report import load_run
+        >>> run = load_run("run")
+        >>> [r["step"] for r in run["evals"]], len(run["train"])
+        ([0, 10], 1)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2).
+    """
     config = read_json(
         os.path.join(run_dir, "config.json"), fix="delete the run folder and rerun it"
     )
@@ -55,8 +89,36 @@ def plot_metric(groups: dict[str, list[dict[str, Any]]], metric: str, path: str,
 def plot_metrics(
     groups: dict[str, list[dict[str, Any]]], panels: list[tuple[str, str]], path: str
 ) -> None:
-    """One panel per (metric, title), side by side: each group's mean over its runs against
-    training samples, with a band from the lowest to the highest run."""
+    """Curves of metrics against training samples, one panel per metric, side by side.
+
+    Each group's mean over its runs, with a band from the lowest to the highest run; train
+    metrics (``train_reward``, ``entropy``, ``zero_variance_groups``) come from the train
+    records, the others (``pass@K``, ``CLASS:pass@K``) from the evaluations.
+
+    Args:
+        groups: label -> runs (:func:`load_run`'s dicts), e.g. one label per shaper.
+        panels: ``(metric, title)`` of each panel.
+        path: the PNG to write (atomically).
+
+    Example:
+        >>> def run(final):  # what load_run returns, in short
+        ...     return {"config": {"args": {"eval_ks": [1, 2]}, "shaper": {"spec": "grpo"}},
+        ...             "evals": [{"step": 0, "samples": 0, "pass@1": 0.2, "pass@2": 0.3},
+        ...                       {"step": 10, "samples": 640, "pass@1": final, "pass@2": 0.5}],
+        ...             "train": [{"step": 10, "samples": 640, "train_reward": 0.3,
+        ...                        "entropy": 1.2, "samples_per_s": 100.0, "tokens_per_s": 400.0}]}
+        >>> groups = {"grpo": [run(0.4), run(0.5)]}  # one shaper, two seeds
+        >>> import os
+        >>> from advshape.lm.report import plot_metrics
+        >>> plot_metrics(groups, [("pass@1", "held-out pass@1"), ("train_reward", "reward")],
+        ...              "curves.png")
+        >>> os.path.exists("curves.png")
+        True
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2).
+    """
     fig = Figure(figsize=(5.2 * len(panels), 3.6))
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (metric, title) in zip(axes[0], panels, strict=True):
@@ -100,7 +162,33 @@ def _mean_std(values: Sequence[float]) -> str:
 
 
 def summary_rows(groups: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per group: start and final Pass@K (mean, std over seeds) and throughput."""
+    """Per group: start and final held-out Pass@K (mean and std over seeds) and throughput.
+
+    Args:
+        groups: label -> runs (:func:`load_run`'s dicts).
+
+    Returns:
+        One dict per group: ``{"shaper", "seeds", "pass@K": {"start", "final_mean",
+        "final_std", "final"}, "steps", "train_reward_last10", "samples_per_s",
+        "tokens_per_s"}``.
+
+    Example:
+        >>> def run(final):  # what load_run returns, in short
+        ...     return {"config": {"args": {"eval_ks": [1, 2]}, "shaper": {"spec": "grpo"}},
+        ...             "evals": [{"step": 0, "samples": 0, "pass@1": 0.2, "pass@2": 0.3},
+        ...                       {"step": 10, "samples": 640, "pass@1": final, "pass@2": 0.5}],
+        ...             "train": [{"step": 10, "samples": 640, "train_reward": 0.3,
+        ...                        "entropy": 1.2, "samples_per_s": 100.0, "tokens_per_s": 400.0}]}
+        >>> groups = {"grpo": [run(0.4), run(0.5)]}  # one shaper, two seeds
+        >>> from advshape.lm.report import summary_rows
+        >>> row = summary_rows(groups)[0]
+        >>> row["pass@1"]["start"], row["pass@1"]["final"], round(row["pass@1"]["final_mean"], 12)
+        (0.2, [0.4, 0.5], 0.45)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2).
+    """
     rows = []
     for label, runs in groups.items():
         ks = _ks(runs[0])
@@ -159,7 +247,37 @@ def _img(path: str) -> str:
 def write_report(
     groups: dict[str, list[dict[str, Any]]], out_dir: str, title: str, notes: str = ""
 ) -> str:
-    """Write PNGs, ``summary.json`` and ``report.html`` into ``out_dir``; return the HTML path."""
+    """Write a report of runs: one PNG per curve, ``summary.json`` and a self-contained ``report.html``.
+
+    Args:
+        groups: label -> runs (:func:`load_run`'s dicts).
+        out_dir: an existing folder to write into.
+        title: the page's title.
+        notes: HTML put under the title.
+
+    Returns:
+        The path of ``report.html`` (which embeds the PNGs).
+
+    Example:
+        >>> def run(final):  # what load_run returns, in short
+        ...     return {"config": {"args": {"eval_ks": [1, 2]}, "shaper": {"spec": "grpo"}},
+        ...             "evals": [{"step": 0, "samples": 0, "pass@1": 0.2, "pass@2": 0.3},
+        ...                       {"step": 10, "samples": 640, "pass@1": final, "pass@2": 0.5}],
+        ...             "train": [{"step": 10, "samples": 640, "train_reward": 0.3,
+        ...                        "entropy": 1.2, "samples_per_s": 100.0, "tokens_per_s": 400.0}]}
+        >>> groups = {"grpo": [run(0.4), run(0.5)]}  # one shaper, two seeds
+        >>> import os
+        >>> from advshape.lm.report import write_report
+        >>> os.makedirs("report")
+        >>> write_report(groups, "report", "two seeds of grpo")
+        'report/report.html'
+        >>> sorted(os.listdir("report"))[:3]
+        ['entropy.png', 'pass_at_1.png', 'pass_at_2.png']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2).
+    """
     ks = _ks(next(iter(groups.values()))[0])
     pngs = []
     for k in ks:
@@ -192,6 +310,33 @@ def write_report(
 
 
 def write_run_report(run_dir: str) -> str:
+    """The report of one run, written into its folder (``advshape train`` does at the end).
+
+    Args:
+        run_dir: the run folder.
+
+    Returns:
+        The path of its ``report.html``.
+
+    Example:
+        >>> import json, os
+        >>> os.makedirs("finished")
+        >>> with open("finished/config.json", "w") as f:
+        ...     json.dump({"args": {"eval_ks": [1, 2]}, "shaper": {"spec": "grpo"}}, f)
+        >>> records = [{"kind": "eval", "step": 0, "samples": 0, "pass@1": 0.2, "pass@2": 0.3},
+        ...            {"kind": "train", "step": 10, "samples": 640, "train_reward": 0.3,
+        ...             "entropy": 1.2, "samples_per_s": 100.0, "tokens_per_s": 400.0},
+        ...            {"kind": "eval", "step": 10, "samples": 640, "pass@1": 0.4, "pass@2": 0.5}]
+        >>> with open("finished/metrics.jsonl", "w") as f:
+        ...     f.writelines(json.dumps(r) + "\\n" for r in records)
+        >>> from advshape.lm.report import write_run_report
+        >>> write_run_report("finished")
+        'finished/report.html'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2).
+    """
     run = load_run(run_dir)
     label = run["config"]["shaper"]["spec"]
     return write_report({label: [run]}, run_dir, f"advshape train: {label}")

@@ -83,12 +83,23 @@ from advshape.lm.setup import (
     step_seed,
 )
 
+__all__ = ["TrainingDiverged", "step_problems", "train", "train_runs"]
+
 
 class TrainingDiverged(FloatingPointError, RuntimeError):
     """The loss or gradient became NaN/inf; the last good checkpoint is kept.
 
     A ``FloatingPointError``, so the command line reports it in one line; the run folder is
     marked failed (``failed.json``) and a rerun with corrected options replaces it.
+
+    Example:
+        >>> from advshape.lm.train import TrainingDiverged
+        >>> issubclass(TrainingDiverged, FloatingPointError)
+        True
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the policy-gradient step, App. A).
     """
 
 
@@ -98,6 +109,24 @@ def step_problems(n_problems: int, batch: int, seed: int, step: int) -> list[int
     A run walks through a permutation of the train problems, so no problem repeats until
     all have been used; the draw depends only on (seed, t), so resumed runs and every
     shaper run with the same seed see the same problems.
+
+    Args:
+        n_problems: the train problems.
+        batch: B, the problems per step.
+        seed: the run's seed.
+        step: t, from 1.
+
+    Returns:
+        B problem indices.
+
+    Example:
+        >>> from advshape.lm.train import step_problems
+        >>> [step_problems(10, 4, seed=0, step=t) for t in (1, 2, 3)]  # step 3 starts a new sweep
+        [[9, 8, 7, 2], [6, 3, 4, 1], [0, 5, 8, 3]]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (examples drawn from a training set, Sec. 2).
     """
     out: list[int] = []
     position = (step - 1) * batch
@@ -109,7 +138,37 @@ def step_problems(n_problems: int, batch: int, seed: int, step: int) -> list[int
 
 
 def train(args: Args) -> dict[str, Any]:
-    """Run (or resume) one RL run; returns {"finished", "final": last eval record, "history"}."""
+    """Run (or resume) one RL run of a small language model with any shaper (module docstring).
+
+    Every option is checked before anything is written; each step samples N responses per
+    problem, shapes their rewards into advantages and ascends the paper's Eq. (27); the run
+    folder ``args.out`` holds the metrics, checkpoints, the final model and a report.
+
+    Args:
+        args: the run's options.
+
+    Returns:
+        ``{"finished": bool, "final": the last evaluation record, "history": every record}``.
+
+    Raises:
+        ValueError: a bad option (naming it), or ``--out`` holding another run.
+        TrainingDiverged: the loss or gradient became NaN/inf.
+
+    Example:
+        >>> import os
+        >>> from advshape.lm.config import Args
+        >>> from advshape.lm.train import train
+        >>> train(Args(shaper="grpo_k:k=32", samples_per_prompt=16, out="runs/k32"))
+        Traceback (most recent call last):
+        ...
+        ValueError: --shaper 'grpo_k:k=32' with --samples-per-prompt 16: shaper 'grpo_k:k=32': k=32 > group size n=16; its unbiased Pass@K estimator needs n >= k: sample at least 32 responses per prompt, lower k, or use 'biased_k:k=32', which is defined for any k
+        >>> os.path.exists("runs/k32")  # refused before anything was written
+        False
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (App. A, Eqs. 27–29); Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300.
+    """
     shaper = validate(args)
     resuming = check_run_folder(args)  # reads only: nothing is written before the run starts
     folder = run_folder(args)
@@ -323,8 +382,33 @@ def learning_rate(args: Args, step: int) -> float:
 
 
 def train_runs(runs: Sequence[Args], *, jobs: int = 1, progress: bool = True) -> None:
-    """Train several runs, one after the other or ``jobs`` at a time, each in its own process
-    (runs are independent: each seeds its own draws, so the results are the same)."""
+    """Train several runs, one after the other or ``jobs`` at a time, each in its own process.
+
+    Runs are independent (each seeds its own draws), so the results are the same either way.
+    Each run checks its options as it starts: check them all first (``advshape compare``
+    does, with ``validate_compare``) to refuse a bad one before any run trains.
+
+    Args:
+        runs: the runs' options.
+        jobs: runs trained at once (1: in this process, one after the other).
+        progress: show a progress bar over the runs.
+
+    Raises:
+        ValueError: a run's bad option; the runs before it have finished.
+        TrainingDiverged: a run diverged.
+
+    Example:
+        >>> from advshape.lm.config import Args
+        >>> from advshape.lm.train import train_runs
+        >>> train_runs([Args(task="palindrome", eval_ks=(1, 64))])  # n = 32 samples: K ≤ 32
+        Traceback (most recent call last):
+        ...
+        ValueError: --eval-ks: Pass@K needs 1 <= K <= n, but K=[64] with n=32 samples per problem; raise --eval-samples to at least 64 or drop those K
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K needs K ≤ n, Eq. 11).
+    """
     if jobs == 1:
         for run in runs:
             train(run)

@@ -30,12 +30,36 @@ from advshape._files import make_temp_dir
 from advshape.lm.model import save_pretrained_atomic
 from advshape.lm.rollout import encode_prompts, encode_responses, token_logprobs
 
-#: Bump when the warm start's procedure changes, so stale caches are not reused.
+__all__ = ["WARMSTART_VERSION", "WarmStartConfig", "supervised_finetune", "warm_start_cached"]
+
 WARMSTART_VERSION = 2
+"""The version of the warm start's procedure, part of its cache key: bumped when the
+procedure changes, so that stale caches are not reused."""
 
 
 @dataclasses.dataclass(frozen=True)
 class WarmStartConfig:
+    """The warm start's budget and optimiser (AdamW, linear warm-up over 5 % then decay).
+
+    Attributes:
+        steps: supervised steps (0: no warm start, the model as given).
+        batch_size: problems per step.
+        lr: the peak learning rate.
+        weight_decay: AdamW's weight decay.
+        seed: the seed of the problems and reference answers drawn.
+
+    Example:
+        >>> from advshape.lm.warmstart import WarmStartConfig
+        >>> WarmStartConfig(steps=300)
+        WarmStartConfig(steps=300, batch_size=128, lr=0.003, weight_decay=0.0, seed=0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RL with 0/1 rewards learns only from groups with both correct and wrong responses:
+        Sec. 2); Guo et al. 2025 (supervised warm start before RL, DeepSeek-R1),
+        https://arxiv.org/abs/2501.12948.
+    """
+
     steps: int = 500
     batch_size: int = 128
     lr: float = 3e-3
@@ -44,16 +68,51 @@ class WarmStartConfig:
 
 
 def cache_key(description: dict[str, Any]) -> str:
+    """The first 16 hex digits of the SHA-256 of a description, as sorted JSON."""
     blob = json.dumps(description, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def supervised_finetune(
-    model, tokenizer, task, config: WarmStartConfig, *, progress: bool = True
+    model: Any, tokenizer: Any, task: Any, config: WarmStartConfig, *, progress: bool = True
 ) -> list[float]:
-    """Cross-entropy training on (prompt, reference) pairs of ``task.train``; returns the loss
-    per step. Each pair's reference is drawn anew by ``task.reference`` (uniform among the
-    problem's correct answers, for tasks that list them)."""
+    """Supervised training on correct answers of the train problems: the warm start.
+
+        L(θ) = −(1/Σ|y|) Σ_i Σ_t log π_θ(y_it | x_i, y_i,<t)
+
+    Each pair's answer is drawn anew by ``task.reference`` (uniform among the problem's
+    correct answers, for tasks that list them); gradients are clipped to norm 1.
+
+    Args:
+        model: the model, trained in place.
+        tokenizer: its tokenizer.
+        task: the task (its ``train`` problems and ``reference``).
+        config: the budget and optimiser.
+        progress: show a progress bar.
+
+    Returns:
+        The loss of each step (empty for ``config.steps == 0``).
+
+    Example:
+        >>> from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer
+        >>> from advshape.lm.tasks import Task
+        >>> task = Task("palindrome", seed=0, n_train=4, n_eval=2)
+        >>> tokenizer = build_tokenizer(task.alphabet)
+        >>> small = TinyModelConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                         num_attention_heads=2)
+        >>> from advshape.lm.warmstart import WarmStartConfig, supervised_finetune
+        >>> model = build_model(tokenizer, small, seed=0)
+        >>> losses = supervised_finetune(model, tokenizer, task, WarmStartConfig(steps=3, batch_size=2),
+        ...                              progress=False)
+        >>> len(losses), all(2.0 < loss < 4.0 for loss in losses)  # ≈ log 30 tokens at the start
+        (3, True)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RL with 0/1 rewards learns only from groups with both correct and wrong responses:
+        Sec. 2); Guo et al. 2025 (supervised warm start before RL, DeepSeek-R1),
+        https://arxiv.org/abs/2501.12948.
+    """
     if config.steps == 0:
         return []  # --warmstart-steps 0: RL starts from the model as given
     device = next(model.parameters()).device
@@ -92,19 +151,56 @@ def supervised_finetune(
 
 def warm_start_cached(
     *,
-    task,
-    tokenizer,
-    make_model,
+    task: Any,
+    tokenizer: Any,
+    make_model: Any,
     model_description: dict[str, Any],
     config: WarmStartConfig,
     cache_dir: str,
     progress: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """Path of the warm-started checkpoint (trained now, or found in the cache) and its stats.
+    """The warm-started checkpoint, trained now or found in the cache, and its stats.
 
-    ``make_model()`` returns the initial model (random or loaded); it is called only
-    when the cache misses. Its held-out evaluation is the RL runs' step 0, cached beside it
-    (``advshape.lm.evaluate.evaluate_cached``).
+    The cache folder ``cache_dir/warmstart-<hash>`` is keyed by everything that decides the
+    result (task, model, budget, procedure version) and written atomically; of two processes
+    that train the same warm start, the first one's is kept.
+
+    Args:
+        task: the task.
+        tokenizer: the model's tokenizer.
+        make_model: ``make_model()`` returns the initial model (random or loaded); called only
+            when the cache misses.
+        model_description: what identifies the initial model (part of the cache key).
+        config: the budget and optimiser.
+        cache_dir: the cache folder.
+        progress: show a progress bar.
+
+    Returns:
+        ``(path, stats)``: the checkpoint folder and ``{"description", "final_loss",
+        "seconds"}``.
+
+    Example:
+        >>> from advshape.lm.model import TinyModelConfig, build_model, build_tokenizer
+        >>> from advshape.lm.tasks import Task
+        >>> task = Task("palindrome", seed=0, n_train=4, n_eval=2)
+        >>> tokenizer = build_tokenizer(task.alphabet)
+        >>> small = TinyModelConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                         num_attention_heads=2)
+        >>> from advshape.lm.warmstart import WarmStartConfig, warm_start_cached
+        >>> settings = dict(task=task, tokenizer=tokenizer, model_description={"tiny": "small"},
+        ...                 config=WarmStartConfig(steps=2, batch_size=2), cache_dir="cache",
+        ...                 progress=False)
+        >>> path, stats = warm_start_cached(make_model=lambda: build_model(tokenizer, small, seed=0),
+        ...                                 **settings)
+        >>> calls = []  # a second call finds the cache: make_model is not called
+        >>> warm_start_cached(make_model=lambda: calls.append(1), **settings) == (path, stats), calls
+        (True, [])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RL with 0/1 rewards learns only from groups with both correct and wrong responses:
+        Sec. 2); Guo et al. 2025 (supervised warm start before RL, DeepSeek-R1),
+        https://arxiv.org/abs/2501.12948.
     """
     description = {
         "version": WARMSTART_VERSION,

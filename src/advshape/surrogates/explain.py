@@ -47,17 +47,57 @@ CHECKS = ("permutation-equivariant", "count-based", "group-local")
 
 
 class Counterexample(NamedTuple):
-    """Why one check failed: the probe, what the check expected and what ``fn`` returned."""
+    """Why one check of :func:`explain` failed: the probe, what was expected, what ``fn`` gave.
 
-    check: str  # one of CHECKS
-    detail: str  # one line, human-readable
-    rewards: np.ndarray  # the probed group (1-D) or batch (2-D)
+    Attributes:
+        check: the check, ``"permutation-equivariant"``, ``"count-based"`` or
+            ``"group-local"``.
+        detail: one human-readable line.
+        rewards: the probed group (1-D) or batch (2-D).
+        expected: the advantages the check expected.
+        got: the advantages ``fn`` returned.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> def whiten(rewards):  # one mean and std for the whole batch
+        ...     return (rewards - rewards.mean()) / (rewards.std() + 1e-6)
+        >>> (bad,) = advshape.explain(whiten, 4).counterexamples
+        >>> bad.check, bad.rewards.tolist(), np.round(bad.got, 4).tolist()
+        ('group-local', [1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, -1.0])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2 and Sec. 5.1 apply to count-based, group-local estimators).
+    """
+
+    check: str
+    detail: str
+    rewards: np.ndarray
     expected: np.ndarray
     got: np.ndarray
 
 
 class NearestShaper(NamedTuple):
-    """The registry shaper closest to a scores table, and how close (see :func:`scale_distance`)."""
+    """A registry shaper near a scores table, and how near (see :func:`scale_distance`).
+
+    Attributes:
+        spec: the shaper's canonical spec (``"grpo_k:k=4"``).
+        distance: the relative max distance between the table and c·(its scores), minimised
+            over the scale c > 0; 0: equal up to scale.
+        scale: that c.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> from advshape.surrogates.explain import nearest_registry_shaper
+        >>> a_pos, a_neg = advshape.shaper("grpo_k:k=2").scores(np.arange(9), 8)
+        >>> nearest = nearest_registry_shaper(3 * a_pos, 3 * a_neg, 8)[0]
+        >>> nearest.spec, round(nearest.distance, 12), round(nearest.scale, 12)
+        ('grpo_k:k=2', 0.0, 3.0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1: the scores of the paper's shapers).
+    """
 
     spec: str
     distance: float
@@ -65,9 +105,37 @@ class NearestShaper(NamedTuple):
 
 
 class Explanation(NamedTuple):
-    """What :func:`explain` found. ``a_pos[m]``/``a_neg[m]`` are A⁺/A⁻ at N⁺ = m (NaN where the
-    group has no correct / no wrong response); ``shaper`` is None unless ``fn`` is equivariant
-    and count-based."""
+    """What :func:`explain` found: the checks, their counterexamples and the scores table.
+
+    Attributes:
+        name: how the explained function is named.
+        n: the group size N it was probed at.
+        equivariant: whether permuting a group's responses permutes their advantages.
+        count_based: whether on 0/1 rewards each advantage depends only on its own reward and
+            (N⁺, N).
+        group_local: whether a group's advantages do not depend on the other groups.
+        counterexamples: one :class:`Counterexample` per failed check.
+        a_pos: A⁺ at N⁺ = m, m = 0..N, float64 (NaN at m = 0: no correct response).
+        a_neg: A⁻ at N⁺ = m, m = 0..N, float64 (NaN at m = N: no wrong response).
+        composition: the batch composition the scores table was read at.
+        shaper: a count-based :class:`advshape.Shaper` that probes ``fn`` at any group size,
+            or None unless ``fn`` is equivariant and count-based.
+        notes: remarks on the result, one line each.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> def centred(rewards):  # Dr. GRPO's advantage: r − mean of the group
+        ...     return rewards - rewards.mean(axis=1, keepdims=True)
+        >>> found = advshape.explain(centred, 4)
+        >>> found.checks
+        {'permutation-equivariant': True, 'count-based': True, 'group-local': True}
+        >>> found.a_pos.tolist()  # A⁺ = 1 − ρ̂ (NaN: no correct response at N⁺ = 0)
+        [nan, 0.75, 0.5, 0.25, 0.0]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Lemma 2, Sec. 5.1); Liu et al. 2025 (Dr. GRPO), https://arxiv.org/abs/2503.20783.
+    """
 
     name: str
     n: int
@@ -77,12 +145,13 @@ class Explanation(NamedTuple):
     counterexamples: tuple[Counterexample, ...]
     a_pos: np.ndarray
     a_neg: np.ndarray
-    composition: str  # the batch composition the scores table was read at
+    composition: str
     shaper: Shaper | None
     notes: tuple[str, ...] = ()
 
     @property
     def checks(self) -> dict[str, bool]:
+        """Each check's name -> whether ``fn`` passed it."""
         return dict(zip(CHECKS, (self.equivariant, self.count_based, self.group_local)))
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -375,12 +444,32 @@ def _probed_shaper(fn, name, n, a_pos, a_neg, group_local: bool, composition: st
 
 
 def scale_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """min over c > 0 of max_i |aᵢ − c·bᵢ| / max_i |aᵢ|, and the minimising c.
+    """The distance between two score tables up to a positive scale, and that scale.
 
-    The distance between two score tables up to a positive scale (a learning-rate factor):
-    0 means equal up to scale; it is relative to the largest |A| of ``a``. The objective is
-    convex and piecewise linear in c, so its minimum sits where two of the lines ±(aᵢ − c·bᵢ)
-    cross, or at c → 0: every such c is tried.
+        d(a, b) = min_{c > 0} max_i |aᵢ − c·bᵢ| / max_i |aᵢ|
+
+    A positive scale is a learning-rate factor: 0 means equal up to scale; the distance is
+    relative to the largest |A| of ``a``. The objective is convex and piecewise linear in c,
+    so its minimum sits where two of the lines ±(aᵢ − c·bᵢ) cross, or at c → 0: every such c
+    is tried.
+
+    Args:
+        a: the scores table to match, 1-D.
+        b: the candidate's table, of the same length.
+
+    Returns:
+        ``(distance, c)``: the minimum and the minimising scale (``(0.0, 1.0)`` if both tables
+        are zero).
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.surrogates.explain import scale_distance
+        >>> scale_distance(np.array([2.0, -1.0]), np.array([1.0, -0.5]))  # a = 2·b
+        (0.0, 2.0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (a shaper is defined by its scores up to the step size, Sec. 2).
     """
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
@@ -465,8 +554,33 @@ def _used(n: int) -> tuple[np.ndarray, np.ndarray]:
 def nearest_registry_shaper(
     a_pos: np.ndarray, a_neg: np.ndarray, n: int, specs: Sequence[str] | None = None
 ) -> list[NearestShaper]:
-    """Registry shapers (with parameters tried over a grid) sorted by :func:`scale_distance`
-    between their scores and the table (A⁺ at N⁺ = 1..N, A⁻ at N⁺ = 0..N−1)."""
+    """Registry shapers sorted by how near their scores are to a table, up to scale.
+
+    Each shaper of the registry, with its parameters tried over a grid (K = 1..16, powers of
+    two and N), is compared with the table by :func:`scale_distance` on the scores a group of
+    N uses: A⁺ at N⁺ = 1..N and A⁻ at N⁺ = 0..N−1. Ties (equal up to scale, such as dr_grpo and
+    rloo) are ordered by the scale nearest 1.
+
+    Args:
+        a_pos: A⁺ at N⁺ = 0..N (entry 0 unused).
+        a_neg: A⁻ at N⁺ = 0..N (entry N unused).
+        n: the group size N.
+        specs: the candidate specs (default: the registry over the parameter grid).
+
+    Returns:
+        A :class:`NearestShaper` per candidate defined at N, nearest first.
+
+    Example:
+        >>> import numpy as np, advshape
+        >>> from advshape.surrogates.explain import nearest_registry_shaper
+        >>> a_pos, a_neg = advshape.shaper("rloo").scores(np.arange(5), 4)
+        >>> [r.spec for r in nearest_registry_shaper(a_pos, a_neg, 4, ["grpo", "rloo", "dr_grpo"])]
+        ['rloo', 'dr_grpo', 'grpo']
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1).
+    """
     use_pos, use_neg = _used(n)
     target = np.concatenate([np.asarray(a_pos)[use_pos], np.asarray(a_neg)[use_neg]])
     out = []

@@ -152,10 +152,45 @@ BRUTE_FORCE: dict[str, Callable[..., list[Fraction]]] = {
     "linear_r": _weighted,
     "maxpo": _leave_two_out,
 }
+"""Registry name -> ``fn(rewards, **params)``: the exact advantages (Fractions) of one group
+of 0/1 rewards, enumerated over subsets straight from the estimator's definition."""
 
 
 def brute_force_advantages(name: str, rewards: Sequence[int], **params: Any) -> list[Fraction]:
-    """Exact advantages of one group of 0/1 ``rewards`` for ``name`` in :data:`BRUTE_FORCE`."""
+    """Exact advantages of one group of 0/1 rewards, by enumerating subsets of responses.
+
+    Straight from the estimators' definitions in rational arithmetic, independent of the
+    library's binomial-ratio tables: e.g. REINFORCE_K (paper Eq. 12),
+
+        A_i = r_i·(1 − ρ̂^{loo,i}_{K−1}),
+
+    1 − ρ̂^{loo,i}_{K−1} the share of the (K−1)-subsets of the other responses with no correct
+    one. The test suite compares every vectorised shaper of :data:`BRUTE_FORCE` with it.
+
+    Args:
+        name: a key of :data:`BRUTE_FORCE` (``reinforce_k``, ``rloo_k``, ``pkpo``,
+            ``maclaurin``, ``linear_r``, ``maxpo``).
+        rewards: the 0/1 rewards of one group (small N: the work grows like C(N, K)).
+        **params: the estimator's parameters (``k=4``, ``T=3``, ``baseline="loo"``).
+
+    Returns:
+        The advantage of each response, as Fractions.
+
+    Raises:
+        ValueError: ``name`` has no brute-force definition.
+
+    Example:
+        >>> from advshape.surrogates.finite import brute_force_advantages
+        >>> brute_force_advantages("reinforce_k", [1, 0, 0, 1], k=2)  # A_i = r_i·(Fail@1 of others)
+        [Fraction(2, 3), Fraction(0, 1), Fraction(0, 1), Fraction(2, 3)]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Eqs. 11–15, 37); Walder & Karkhanis 2025 (PKPO), https://arxiv.org/abs/2505.15201;
+        Tajwar, Zeng et al. 2026 (MaxRL), https://arxiv.org/abs/2602.02710; Heckel,
+        Soltanolkotabi & Thrampoulidis 2026 (Linear-R), https://arxiv.org/abs/2602.11128;
+        Takashiro et al. 2026 (MaxPO), https://arxiv.org/abs/2606.06080.
+    """
     if name not in BRUTE_FORCE:
         raise ValueError(f"no brute-force definition for {name!r}; have {', '.join(BRUTE_FORCE)}")
     return BRUTE_FORCE[name](list(rewards), **params)
@@ -210,10 +245,37 @@ def finite_n_convergence(
     reference: Callable[[np.ndarray], np.ndarray],
     grid: int = 201,
 ) -> tuple[list[tuple[int, float]], float]:
-    """sup over a ρ grid of |F_N − F| after normalising both to F(0) = 0, F(1) = 1.
+    """How fast the exact finite-N surrogate F_N approaches the population F as N grows.
 
-    ``reference`` is the population surrogate (a closed form or a reverse-engineered curve).
-    Returns ([(N, error)], rate) with the rate p of error ∝ N^{−p} fitted on the last three N.
+        e_N = sup_ρ |F̄_N(ρ) − F̄(ρ)|,   F̄ = (F − F(0))/(F(1) − F(0)),   e_N ∝ N^{−p}
+
+    over an even ρ grid; the paper's surrogates are N → ∞ limits, and its Sec. 5.2 leaves
+    the small-N regime open.
+
+    Args:
+        shaper: a count-based shaper.
+        ns: the group sizes N, increasing.
+        reference: the population surrogate F, vectorised (a closed form such as
+            ``shaper.surrogate`` or a reverse-engineered curve).
+        grid: the number of ρ points in [0, 1].
+
+    Returns:
+        ``([(N, e_N), ...], p)``, the rate p fitted on the last three N (log-log).
+
+    Example:
+        >>> import advshape
+        >>> from advshape.surrogates import finite_n_convergence
+        >>> grpo = advshape.shaper("grpo")
+        >>> rows, rate = finite_n_convergence(grpo, [16, 32, 64, 128], grpo.surrogate)
+        >>> [(n, round(e, 4)) for n, e in rows], round(rate, 2)
+        ([(16, 0.0705), (32, 0.0551), (64, 0.042), (128, 0.0315)], 0.4)
+        >>> unbiased = advshape.shaper("rloo_k:k=4")  # F_N = F at every N
+        >>> max(e for _, e in finite_n_convergence(unbiased, [8, 16], unbiased.surrogate)[0]) < 1e-12
+        True
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 5.1: the population surrogates; Sec. 5.2: finite N).
     """
     from advshape._src.expectation import finite_n_surrogate
 

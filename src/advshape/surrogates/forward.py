@@ -65,9 +65,29 @@ _ALIASES = {
 def numeric_derivative(f: Callable[[Array], ArrayLike], x: ArrayLike) -> Array:
     """f'(x) for x ∈ (0, 1) by Ridders' method: central differences, Richardson-extrapolated.
 
+        D(h) = (f(x + h) − f(x − h))/(2h),   f'(x) = lim_{h→0} D(h)
+
     Steps start at h₀ = min(0.05, x/2, (1 − x)/2), so f is only evaluated inside (0, 1), and
     shrink by 1.4 per level for 10 levels; per x the extrapolant with the smallest error
-    estimate is returned. Vectorised: f is called on whole arrays.
+    estimate is returned. Vectorised: f is called on whole arrays. ``from_surrogate`` uses it
+    for a surrogate F given as a Python callable (A± = F'(ρ̂)·A±_RLOO needs F').
+
+    Args:
+        f: a function of a float64 array of ρ, returning values of the same shape.
+        x: the points, inside (0, 1).
+
+    Returns:
+        f'(x), float64, of the shape of ``x``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.surrogates import numeric_derivative
+        >>> numeric_derivative(lambda r: r**3, [0.5, 0.1]).round(12).tolist()  # 3x²
+        [0.75, 0.03]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 1.2, C-2: A± = F'(ρ̂)·A±_RLOO needs F').
     """
     return _ridders(f, x)[0]
 
@@ -103,7 +123,30 @@ def _ridders(f: Callable[[Array], ArrayLike], x: ArrayLike) -> tuple[Array, Arra
 
 
 class SurrogateFunction:
-    """A surrogate (or regulariser) of ρ with its derivative, from text, SymPy or a callable."""
+    """A surrogate F (or regulariser Ω) of ρ with its derivative, from text, SymPy or a callable.
+
+    Text and SymPy expressions are differentiated symbolically (F' exactly); a Python callable
+    by :func:`numeric_derivative`. F must be real and finite on [0, 1], with a real derivative
+    on (0, 1); ``F(0)`` and ``F(1)`` are the limits at the ends.
+
+    Args:
+        source: the function: text in ρ (``"2*asin(sqrt(rho))"``, SymPy syntax; ``arcsin``,
+            ``ln``, ``ρ`` accepted), a SymPy expression, or a callable of ρ.
+        role: what it is, for messages (``"surrogate"``, ``"regularizer"``).
+
+    Raises:
+        ValueError: the expression does not parse, or F is not finite or not real on [0, 1].
+
+    Example:
+        >>> from advshape.surrogates.forward import SurrogateFunction
+        >>> f = SurrogateFunction("2*asin(sqrt(rho))", "surrogate")  # GRPO's F
+        >>> f.at_one, round(float(f(0.25)), 9), round(float(f.derivative(0.25)), 9)  # π, π/3
+        (3.141592653589793, 1.047197551, 2.309401077)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 1.2, C-2; Corollary 1: GRPO's F = 2·arcsin√ρ).
+    """
 
     def __init__(self, source: Any, role: str) -> None:
         self.role = role

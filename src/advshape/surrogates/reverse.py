@@ -50,7 +50,8 @@ __all__ = ["DEFAULT_RESOLUTION", "SurrogateCurve", "limit_weights", "reverse_eng
 
 Array = NDArray[np.float64]
 
-DEFAULT_RESOLUTION = 2**18  # grid ρ = m/M; weights from N = M, 2M and 4M ≈ 10⁶
+DEFAULT_RESOLUTION = 2**18
+"""M of the grid ρ = m/M of :func:`reverse_engineer` (weights from N = M, 2M and 4M ≈ 10⁶)."""
 
 
 def count_based(shaper: Shaper | ScheduledShaper | str) -> Shaper:
@@ -74,9 +75,31 @@ def limit_weights(
 ) -> tuple[Array, Array, Array]:
     """N → ∞ limit weights (w⁺, w⁻) on the grid ρ = m/M, m = 0..M (M = ``resolution``).
 
-    The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers of
-    1/N; the Richardson combination (8·w_{4M} − 6·w_{2M} + w_M)/3 cancels the 1/N and 1/N² terms.
-    Returns ``(rho, w_pos, w_neg)``.
+        w±(ρ) = lim_{N→∞} w±(ρN, N) ≈ (8·w±_{4M} − 6·w±_{2M} + w±_M)/3
+
+    The exact weights at N = M, 2M, 4M (N⁺ = ρN integral for all three) have errors in powers
+    of 1/N; the Richardson combination cancels the 1/N and 1/N² terms. These are the limits
+    the paper's Sec. 5.1 integrates, F'(ρ) = w⁺(ρ)/ρ + w⁻(ρ)/(1 − ρ).
+
+    Args:
+        shaper: a count-based :class:`advshape.Shaper` or a spec string.
+        resolution: M, at least 512 grid cells.
+
+    Returns:
+        ``(rho, w_pos, w_neg)``: three float64 arrays of M + 1 values.
+
+    Raises:
+        ValueError: the shaper is not count-based, M < 512, or non-finite weights.
+
+    Example:
+        >>> from advshape.surrogates import limit_weights
+        >>> rho, w_pos, w_neg = limit_weights("grpo", resolution=512)  # w± = √(ρ(1 − ρ))
+        >>> float(rho[128]), round(float(w_pos[128]), 9), round(float(w_neg[128]), 9)
+        (0.25, 0.433012702, 0.433012702)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 5.1, Lemma 2: the limit weights; Table 1, middle column).
     """
     s = count_based(shaper)
     m = int(resolution)
@@ -286,12 +309,29 @@ class SurrogateCurve:
 
     ``curve(rho)`` gives F with F(0) = 0; ``curve.normalised(rho)`` gives (F − F(0))/(F(1) − F(0));
     ``curve.derivative(rho)`` gives F'(ρ) (population: interpolated limit F'; finite N: c_N).
-    ``n`` is None for the population surrogate, else the group size N of the exact F_N.
+    Made by :func:`reverse_engineer`, which describes how F is computed.
 
-    ``divergent`` lists the ends (0 and/or 1) where F diverges logarithmically (F' ∝ 1/|ρ − end|,
-    e.g. MaxRL's log ρ). Such an F is defined only up to an additive constant: it is anchored at
-    ``anchor`` (F(anchor) = 0: ρ = 1 if only the left end diverges, ½ if both do, else 0), is
-    ±inf at the divergent end, and has no affine normalisation (:meth:`normalised` says so).
+    Attributes:
+        shaper: the count-based shaper whose surrogate this is.
+        n: None for the population surrogate, else the group size N of the exact F_N.
+        divergent: the ends (0 and/or 1) where F diverges logarithmically (F' ∝ 1/|ρ − end|,
+            e.g. MaxRL's log ρ). Such an F is defined only up to an additive constant: it is
+            anchored at ``anchor`` (F(anchor) = 0: ρ = 1 if only the left end diverges, ½ if
+            both do, else 0), is ±inf at the divergent end, and has no affine normalisation
+            (:meth:`normalised` says so).
+
+    Example:
+        >>> import advshape
+        >>> f8 = advshape.reverse_engineer("reinforce_k:k=4", n=8)  # F_8 = (1 − (1 − ρ)⁴)/4
+        >>> round(float(f8(0.5)), 12), round(float(f8.derivative(0.5)), 12)
+        (0.234375, 0.125)
+        >>> advshape.reverse_engineer("maxrl").describe()
+        'F(maxrl): diverges (logarithmically) at ρ = 0; defined up to an additive constant, anchored F(1) = 0'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 5.1, Lemma 2); Tajwar, Zeng et al. 2026 (MaxRL, F = log ρ),
+        https://arxiv.org/abs/2602.02710.
     """
 
     shaper: Shaper

@@ -27,7 +27,7 @@ from advshape._src.registry import shaper
 from advshape.surrogates.reverse import reverse_engineer
 from advshape.surrogates.verify import sup_normalised_error
 
-__all__ = ["ROWS", "TableRow", "compute_table", "render_markdown", "render_text"]
+__all__ = ["TableRow", "compute_table", "render_markdown", "render_text"]
 
 Weights = Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]]
 
@@ -61,7 +61,8 @@ def _same(fn) -> Weights:
     return _w(fn, fn)
 
 
-ROWS: tuple[_Row, ...] = (
+# The rows: Table 1 of the paper, then the other registry shapers with a closed-form F.
+_ROWS: tuple[_Row, ...] = (
     _Row("RLOO", "rloo", True, "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", _same(lambda r, n_pos, n, k: r * (1 - r))),
     _Row("GRPO", "grpo", True, "√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]", _same(lambda r, n_pos, n, k: _sigma(r))),
     _Row(
@@ -190,14 +191,40 @@ ROWS: tuple[_Row, ...] = (
 
 @dataclass(frozen=True)
 class TableRow:
+    """One row of Table 1: a shaper's scores, weighted gradient and surrogate, checked.
+
+    Attributes:
+        label: the algorithm, as the paper names it.
+        spec: the registry spec of the row (``"grpo_k:k=4"``).
+        in_paper: whether the row is in the paper's Table 1 (else a registry shaper beyond it).
+        scores: A⁺ and A⁻, the registry's formula.
+        weighted_gradient: the middle column, w⁺∇̂₊ − w⁻∇̂₋ (constant factors dropped).
+        surrogate: F(ρ), the registry's closed form.
+        weights_error: the worst relative deviation of the middle column, evaluated at every
+            N⁺ of a group of N, from proportionality to the registry's ``shaper.weights``.
+        surrogate_error: sup_ρ |F − F_reverse| of the closed form and the surrogate
+            reverse-engineered from the scores alone, both normalised to F(0) = 0, F(1) = 1.
+
+    Example:
+        >>> from advshape.surrogates.table import TableRow, render_text
+        >>> row = TableRow("RLOO", "rloo", True, "A⁺ = N(1−ρ̂)/(N−1), A⁻ = −Nρ̂/(N−1)",
+        ...                "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", "ρ", 0.0, 6.9e-12)
+        >>> print(render_text([row], k=4, n=16).splitlines()[5])
+          surrogate F(ρ)      ρ   [vs reverse-engineered: max err 6.9e-12]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1).
+    """
+
     label: str
     spec: str
     in_paper: bool
     scores: str
     weighted_gradient: str
     surrogate: str
-    weights_error: float  # worst deviation of the middle column from ∝ registry weights
-    surrogate_error: float  # sup |closed form − reverse-engineered| (normalised)
+    weights_error: float
+    surrogate_error: float
 
 
 def _proportionality_error(ours: tuple, registry: tuple) -> float:
@@ -211,10 +238,39 @@ def _proportionality_error(ours: tuple, registry: tuple) -> float:
 
 
 def compute_table(k: int = 4, n: int = 16, paper_only: bool = False) -> list[TableRow]:
-    """Rows of Table 1 (and of the other registry shapers unless ``paper_only``)."""
+    """The paper's Table 1 computed from the registry, each row's middle and last column checked.
+
+    For each shaper: the weighted gradient w⁺∇̂₊ − w⁻∇̂₋ as the paper writes it, evaluated at
+    N⁺ = 0..N, is compared with the registry's ``shaper.weights`` up to one constant factor;
+    the closed-form surrogate F(ρ) with the one reverse-engineered from the score function
+    alone (``advshape.reverse_engineer``, both normalised). ``advshape table`` prints it.
+
+    Args:
+        k: the K of the Pass@K rows.
+        n: the group size N the weights are checked at.
+        paper_only: only the rows of the paper's Table 1 (else also REINFORCE, Dr. GRPO,
+            REINFORCE_K, the mixes, the biased and entropy-regularised shapers and PKPO).
+
+    Returns:
+        One :class:`TableRow` per shaper, in the paper's order.
+
+    Example:
+        >>> from advshape.surrogates.table import compute_table
+        >>> rows = compute_table(k=4, n=16, paper_only=True)
+        >>> [row.spec for row in rows]
+        ['rloo', 'grpo', 'skew_r', 'rloo_k:k=4', 'grpo_k_chen:k=4', 'grpo_k:k=4']
+        >>> max(r.weights_error for r in rows) < 1e-12, max(r.surrogate_error for r in rows) < 1e-8
+        (True, True)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; Sec. 5.1 for the reverse-engineered surrogates); Chen et al. 2025 (GRPO~_K),
+        https://arxiv.org/abs/2508.10751; Walder & Karkhanis 2025 (PKPO),
+        https://arxiv.org/abs/2505.15201.
+    """
     out = []
     n_pos = np.arange(n + 1)
-    for row in ROWS:
+    for row in _ROWS:
         if paper_only and not row.in_paper:
             continue
         spec = row.spec.format(k=k)
@@ -240,6 +296,34 @@ def compute_table(k: int = 4, n: int = 16, paper_only: bool = False) -> list[Tab
 
 
 def render_text(rows: list[TableRow], k: int, n: int) -> str:
+    """Table 1 as plain text, four lines per row (``advshape table``).
+
+    Args:
+        rows: the rows, from :func:`compute_table`.
+        k: the K they were computed with (for the heading).
+        n: the N the weights were checked at (for the heading).
+
+    Returns:
+        The text, with the note on the paper's GRPO row last.
+
+    Example:
+        >>> from advshape.surrogates.table import TableRow, render_text
+        >>> row = TableRow("GRPO", "grpo", True, "A⁺ = √((1−ρ̂)/ρ̂), A⁻ = −√(ρ̂/(1−ρ̂))",
+        ...                "√(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]", "2·arcsin√ρ", 2.2e-16, 2.6e-13)
+        >>> print(render_text([row], k=4, n=16))
+        Table 1 (K = 4; weights checked at N = 16; surrogates checked by reverse-engineering)
+        <BLANKLINE>
+        GRPO  (grpo)
+          advantage scores    A⁺ = √((1−ρ̂)/ρ̂), A⁻ = −√(ρ̂/(1−ρ̂))
+          weighted gradient   √(ρ̂(1−ρ̂))[∇̂₊ − ∇̂₋]   [∝ registry weights: max dev 2.2e-16]
+          surrogate F(ρ)      2·arcsin√ρ   [vs reverse-engineered: max err 2.6e-13]
+        <BLANKLINE>
+        Note: the paper's GRPO row has ρ for ρ̂ in the denominators; Eq. (8) has ρ̂ (used here).
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; Eq. 8).
+    """
     lines = [
         f"Table 1 (K = {k}; weights checked at N = {n}; surrogates checked by reverse-engineering)",
         "",
@@ -262,6 +346,27 @@ def render_text(rows: list[TableRow], k: int, n: int) -> str:
 
 
 def render_markdown(rows: list[TableRow], k: int, n: int) -> str:
+    """Table 1 as a Markdown table, one line per row (``advshape table --markdown``).
+
+    Args:
+        rows: the rows, from :func:`compute_table`.
+        k: the K they were computed with (kept for symmetry with :func:`render_text`).
+        n: the N the weights were checked at (in the header).
+
+    Returns:
+        The Markdown table: a header, a rule and one line per row.
+
+    Example:
+        >>> from advshape.surrogates.table import TableRow, render_markdown
+        >>> row = TableRow("RLOO", "rloo", True, "A⁺ = N(1−ρ̂)/(N−1), A⁻ = −Nρ̂/(N−1)",
+        ...                "ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋]", "ρ", 0.0, 6.9e-12)
+        >>> print(render_markdown([row], k=4, n=16).splitlines()[2])
+        | RLOO (`rloo`) | A⁺ = N(1−ρ̂)/(N−1), A⁻ = −Nρ̂/(N−1) | ρ̂(1−ρ̂)[∇̂₊ − ∇̂₋] | ρ | 0e+00 | 7e-12 |
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1).
+    """
     head = (
         "| algorithm | advantage scores (A⁺, A⁻) | weighted empirical gradient | surrogate F(ρ) "
         f"| weights ∝ registry (N = {n}) | F vs reverse-engineered |\n|---|---|---|---|---|---|"

@@ -35,23 +35,47 @@ __all__ = ["RHO_GRID", "Check", "run_checks", "sup_normalised_error"]
 # ρ grid of every surrogate comparison: uniform, plus points hugging the singular ends.
 _ENDS = np.array([1e-12, 1e-9, 1e-6, 1e-4, 1e-3])
 RHO_GRID = np.unique(np.concatenate([[0.0, 1.0], np.linspace(0.0, 1.0, 201), _ENDS, 1.0 - _ENDS]))
+"""The ρ grid of every surrogate comparison: 201 even points plus points hugging both ends
+(1e-12 … 1e-3 from 0 and from 1), 211 in all, from 0 to 1."""
 SURROGATE_TOL = 1e-6
 EXACT_TOL = 1e-12
 
 
 @dataclass(frozen=True)
 class Check:
-    """One verified claim: what was compared, the worst error found and the tolerance."""
+    """One verified claim: what was compared, the worst error found and the tolerance.
+
+    Attributes:
+        claim: the paper's claim, equation or section (``"Claim 1"``, ``"Table 1"``).
+        compared: the two independently computed things, one line.
+        error: the worst error over the check's grid.
+        tolerance: the bound ``error`` must stay within, or None for a check judged by ``ok``
+            (a trend, not a bound).
+        note: a remark, such as where the worst error was.
+        ok: the verdict of a trend check, else None.
+
+    Example:
+        >>> from advshape.surrogates.verify import Check
+        >>> Check("Claim 1", "reverse-engineered vs closed form", 2e-9, 1e-6).passed
+        True
+        >>> Check("Claim 1", "reverse-engineered vs closed form", float("nan"), 1e-6).passed
+        False
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the claims, corollaries and appendices ``advshape verify`` checks).
+    """
 
     claim: str
     compared: str
     error: float
-    tolerance: float | None  # None: judged by ``ok`` (a trend, not a bound)
+    tolerance: float | None
     note: str = ""
     ok: bool | None = None
 
     @property
     def passed(self) -> bool:
+        """Whether the check passed: ``ok`` if given, else a finite error within the tolerance."""
         if self.ok is not None:
             return self.ok
         assert self.tolerance is not None  # a check without ``ok`` is judged by its bound
@@ -63,7 +87,34 @@ def _normalised(values: np.ndarray) -> np.ndarray:
 
 
 def sup_normalised_error(f: Callable, g: Callable, rho: np.ndarray = RHO_GRID) -> float:
-    """max |F − G| over ``rho`` (which must start at 0 and end at 1) after normalising both."""
+    """The largest difference of two surrogates on a ρ grid after normalising both.
+
+        sup_ρ |F̄(ρ) − Ḡ(ρ)|,   F̄ = (F − F(0))/(F(1) − F(0))
+
+    Surrogates are defined up to a positive affine map (a constant and the step size), so
+    they are compared normalised, F̄(0) = 0, F̄(1) = 1.
+
+    Args:
+        f: F, vectorised over ρ.
+        g: G, vectorised over ρ.
+        rho: the grid, increasing from 0 to 1 (both included).
+
+    Returns:
+        The largest absolute difference on the grid.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.surrogates.verify import sup_normalised_error
+        >>> f = lambda rho: np.arcsin(np.sqrt(rho))
+        >>> sup_normalised_error(f, lambda rho: 3 * f(rho) - 2) < 1e-15  # equal up to affine
+        True
+        >>> round(sup_normalised_error(f, lambda rho: rho), 4)  # GRPO's F vs RLOO's
+        0.1053
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Sec. 5.1: surrogates up to scale; Corollary 1: F = 2·arcsin√ρ for GRPO).
+    """
     return float(np.max(np.abs(_normalised(np.asarray(f(rho))) - _normalised(np.asarray(g(rho))))))
 
 
@@ -842,7 +893,36 @@ SECTIONS: tuple[Callable[..., Iterator[Check]], ...] = (
 
 
 def run_checks(report: Callable[[Check], None] | None = None) -> tuple[list[Check], float]:
-    """Run every check (calling ``report`` after each); returns (checks, seconds)."""
+    """Run every check of ``advshape verify``: the paper's surrogate claims, checked numerically.
+
+    Each check compares two independently computed things (a reverse-engineered surrogate
+    with the paper's formula, a forward-engineered shaper with a registry shaper, floats with
+    exact fractions) and records the worst error and its tolerance. The whole run takes
+    seconds.
+
+    Args:
+        report: called with each :class:`Check` as soon as it is done (None: silent).
+
+    Returns:
+        ``(checks, seconds)``: every :class:`Check`, in order, and the wall time.
+
+    Example:
+        >>> from advshape.surrogates.verify import run_checks
+        >>> class Enough(Exception):
+        ...     pass
+        >>> def stop_after_the_first(check):  # report sees each check as it completes
+        ...     raise Enough(check)
+        >>> try:
+        ...     run_checks(report=stop_after_the_first)
+        ... except Enough as stopped:
+        ...     first = stopped.args[0]
+        >>> first.claim, first.passed, first.error < first.tolerance
+        ('Table 1', True, True)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Claims 1–3, Corollary 1, Eq. 26, Table 1, App. C).
+    """
     start = time.perf_counter()
     curve = _Curves()
     checks = []

@@ -72,7 +72,28 @@ def _load(name: str, seed: int, n_train: int, n_eval: int) -> TaskData:
 class Task:
     """A task's train and held-out problems plus its verifier (memoised).
 
-    ``n_train=0`` takes the task's default number of train problems.
+    The reward of a response is the verifier's score r ∈ [0, 1]; it is correct when r ≥ 1,
+    the paper's binary reward r₀/₁ (Sec. 1.1.1).
+
+    Args:
+        name: the task, a key of :data:`TASKS`.
+        seed: the seed of the problems and of the train / held-out split.
+        n_train: the number of train problems (0: the task's default).
+        n_eval: the number of held-out problems.
+
+    Raises:
+        ValueError: an unknown task, or no train or held-out problem asked for.
+
+    Example:
+        >>> from advshape.lm.tasks import Task
+        >>> task = Task("palindrome", seed=0, n_train=4, n_eval=2)
+        >>> problem = task.heldout[0]
+        >>> problem.prompt, task.score(problem, "cgiiigc"), task.score(problem, "cgiigc")
+        ('cicigig:', 1.0, 0.0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RLVR and the 0/1 reward, Sec. 1.1).
     """
 
     def __init__(self, name: str, *, seed: int, n_train: int, n_eval: int):
@@ -96,6 +117,7 @@ class Task:
 
     @property
     def classes(self) -> tuple[str, ...]:
+        """The task's difficulty classes, in report order."""
         return self.spec.classes
 
     def score(self, problem: Problem, answer: str) -> float:
@@ -108,10 +130,12 @@ class Task:
         return cached
 
     def scores(self, problems: Sequence[Problem], answers: Sequence[str]) -> list[float]:
+        """:meth:`score` of each (problem, answer) pair."""
         return [self.score(p, a) for p, a in zip(problems, answers, strict=True)]
 
     @staticmethod
     def correct(score: float) -> bool:
+        """Whether a score counts as correct: r₀/₁ = 1[r ≥ 1]."""
         return score >= CORRECT_SCORE
 
     def reference(self, problem: Problem, rng: np.random.Generator) -> str:
@@ -129,19 +153,69 @@ TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (*number_theory.SPECS, *subset_sum.SPECS, *palindrome.SPECS, *gym.SPECS)
 }
+"""Every task by name: its :class:`TaskSpec` (each task module lists its own in ``SPECS``)."""
 DEFAULT_TASK = "divisor"
+"""The task of ``advshape train`` unless ``--task`` names another."""
 
 
 def task_names() -> tuple[str, ...]:
+    """The names of every task, in registry order.
+
+    Returns:
+        The keys of :data:`TASKS`.
+
+    Example:
+        >>> from advshape.lm.tasks import task_names
+        >>> task_names()
+        ('divisor', 'prime_suffix', 'subset_sum', 'palindrome', 'countdown', 'chain_sum')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (verifiable tasks, Sec. 1.1).
+    """
     return tuple(TASKS)
 
 
 def task_help() -> str:
-    """One line per task, for ``--help`` and error messages."""
+    """Every task with its one-line summary, for ``--help`` and error messages.
+
+    Returns:
+        ``"name: summary; name: summary; ..."``.
+
+    Example:
+        >>> from advshape.lm.tasks import task_help
+        >>> task_help()[:69]
+        'divisor: answer any divisor d of a 4-5 digit composite n, 1 < d < n; '
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (verifiable tasks, Sec. 1.1).
+    """
     return "; ".join(f"{s.name}: {s.summary}" for s in TASKS.values())
 
 
 def get_task_spec(name: str) -> TaskSpec:
+    """The registry entry of a task.
+
+    Args:
+        name: the task's name.
+
+    Returns:
+        Its :class:`TaskSpec`.
+
+    Raises:
+        ValueError: an unknown name (the message lists the tasks).
+
+    Example:
+        >>> from advshape.lm.tasks import get_task_spec
+        >>> spec = get_task_spec("divisor")
+        >>> spec.classes, spec.max_answer_chars
+        (('easy', 'hard'), 5)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (verifiable tasks, Sec. 1.1).
+    """
     try:
         return TASKS[name]
     except KeyError:

@@ -30,6 +30,8 @@ from typing import Any
 
 from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec
 
+__all__ = ["SPECS"]
+
 # Only these characters can form a countdown answer; anything else is scored as the
 # gym scores unparsable text (0.01) without handing it to sympy's ``parse_expr``
 # (which evaluates its input: "9**9**9" would never return).
@@ -139,3 +141,5 @@ SPECS = (
         config=CHAIN_SUM_CONFIG,
     ),
 )
+"""The ``countdown`` and ``chain_sum`` tasks' registry entries (``advshape.lm.tasks.TASKS``);
+reasoning-gym is imported only when one of them loads its problems."""

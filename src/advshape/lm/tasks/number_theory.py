@@ -30,6 +30,8 @@ import numpy as np
 
 from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, in_heldout
 
+__all__ = ["SPECS", "divisor_score", "prime_suffix_score", "proper_divisors"]
+
 LOW, HIGH = 1000, 99_999  # n has 4 or 5 digits
 HELDOUT_FRACTION = 1 / 8
 HARD_FRACTION = 0.5
@@ -66,7 +68,23 @@ def prime_table(limit: int):
 
 
 def proper_divisors(n: int) -> list[int]:
-    """Every d with 1 < d < n and n % d == 0, ascending."""
+    """The correct answers of a ``divisor`` problem: every d with 1 < d < n and n % d == 0.
+
+    Args:
+        n: a positive integer.
+
+    Returns:
+        The proper divisors of n other than 1, ascending (empty for a prime).
+
+    Example:
+        >>> from advshape.lm.tasks.number_theory import proper_divisors
+        >>> proper_divisors(4851)  # 4851 = 3²·7²·11
+        [3, 7, 9, 11, 21, 33, 49, 63, 77, 99, 147, 231, 441, 539, 693, 1617]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     small = [d for d in range(2, int(n**0.5) + 1) if n % d == 0]
     large = [n // d for d in reversed(small) if d * d != n]
     return small + large
@@ -109,7 +127,28 @@ def _split(
 
 
 def divisor_score(problem: Problem, answer: str) -> float:
-    """1 if ``answer`` is digits without a leading zero naming d, 1 < d < n, n % d == 0."""
+    """The verifier of ``divisor``: 1 if the answer names a divisor d of n with 1 < d < n, else 0.
+
+    The answer must be digits without a leading zero.
+
+    Args:
+        problem: a ``divisor`` problem (its ``entry`` is n).
+        answer: the response, stripped.
+
+    Returns:
+        1.0 or 0.0.
+
+    Example:
+        >>> from advshape.lm.tasks import Problem
+        >>> from advshape.lm.tasks.number_theory import divisor_score
+        >>> problem = Problem("4851:", "3", key="4851", entry=4851)
+        >>> divisor_score(problem, "77"), divisor_score(problem, "077"), divisor_score(problem, "5")
+        (1.0, 0.0, 0.0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     if not _DIGITS.match(answer):
         return 0.0
     n, d = problem.entry, int(answer)
@@ -144,7 +183,26 @@ def load_divisor(seed: int, n_train: int, n_eval: int) -> TaskData:
 
 
 def prime_suffix_score(problem: Problem, answer: str) -> float:
-    """1 if ``answer`` is two digits dd and n·100 + dd is prime."""
+    """The verifier of ``prime_suffix``: 1 if the answer is two digits dd and n·100 + dd is prime.
+
+    Args:
+        problem: a ``prime_suffix`` problem (its ``entry`` is n).
+        answer: the response, stripped.
+
+    Returns:
+        1.0 or 0.0.
+
+    Example:
+        >>> from advshape.lm.tasks import Problem
+        >>> from advshape.lm.tasks.number_theory import prime_suffix_score
+        >>> problem = Problem("57772:", "01", key="57772", entry=57772)  # 5777201 is prime
+        >>> prime_suffix_score(problem, "01"), prime_suffix_score(problem, "1")
+        (1.0, 0.0)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     if not _TWO_DIGITS.match(answer):
         return 0.0
     return float(prime_table(HIGH * 100 + 99)[problem.entry * 100 + int(answer)])
@@ -209,3 +267,4 @@ SPECS = (
         config={"low": LOW, "high": HIGH, "heldout": HELDOUT_FRACTION, "hard": HARD_FRACTION},
     ),
 )
+"""The ``divisor`` and ``prime_suffix`` tasks' registry entries (``advshape.lm.tasks.TASKS``)."""

@@ -18,6 +18,8 @@ import re
 
 from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, draw_splits
 
+__all__ = ["SPECS", "palindrome_score", "palindromes"]
+
 MIN_LENGTH, MAX_LENGTH, HARD_FROM = 3, 10, 7
 HELDOUT_FRACTION = 1 / 8
 HARD_FRACTION = 0.5
@@ -26,7 +28,24 @@ _WORD = re.compile(r"^[a-z]{1,10}$")
 
 
 def palindromes(bag: str) -> tuple[str, ...]:
-    """Every distinct palindrome using exactly the letters of ``bag`` (sorted)."""
+    """The correct answers of a ``palindrome`` problem: every palindrome of exactly its letters.
+
+    Args:
+        bag: the letters (any order).
+
+    Returns:
+        Every distinct palindrome using each letter as often as the bag has it, sorted
+        (empty when more than one letter occurs an odd number of times).
+
+    Example:
+        >>> from advshape.lm.tasks.palindrome import palindromes
+        >>> palindromes("aabbc"), palindromes("abc")
+        (('abcba', 'bacab'), ())
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     counts = {c: bag.count(c) for c in sorted(set(bag))}
     odd = [c for c, m in counts.items() if m % 2]
     if len(odd) > len(bag) % 2:
@@ -49,7 +68,26 @@ def sample_palindrome(problem: Problem, rng) -> str:
 
 
 def palindrome_score(problem: Problem, answer: str) -> float:
-    """1 if ``answer`` reads the same backwards and uses exactly the problem's letters."""
+    """The verifier of ``palindrome``: 1 if the answer reads the same backwards and uses exactly the letters.
+
+    Args:
+        problem: a ``palindrome`` problem (its ``key`` is the sorted bag of letters).
+        answer: the response, stripped.
+
+    Returns:
+        1.0 or 0.0.
+
+    Example:
+        >>> from advshape.lm.tasks import Problem
+        >>> from advshape.lm.tasks.palindrome import palindrome_score
+        >>> problem = Problem("cabab:", "abcba", key="aabbc", entry="aabbc")
+        >>> [palindrome_score(problem, a) for a in ("bacab", "abcba", "abba", "abcab")]
+        [1.0, 1.0, 0.0, 0.0]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     if not _WORD.match(answer):
         return 0.0
     return float(answer == answer[::-1] and "".join(sorted(answer)) == problem.key)
@@ -116,3 +154,4 @@ SPECS = (
         },
     ),
 )
+"""The ``palindrome`` task's registry entry (``advshape.lm.tasks.TASKS``)."""

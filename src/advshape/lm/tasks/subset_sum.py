@@ -25,6 +25,8 @@ import re
 
 from advshape.lm.tasks.problems import Problem, TaskData, TaskSpec, draw_splits
 
+__all__ = ["SPECS", "selections", "subset_sum_score"]
+
 COUNT, LOW, HIGH = 6, 1, 20
 HELDOUT_FRACTION = 1 / 8
 HARD_FRACTION = 0.5
@@ -32,7 +34,27 @@ _ANSWER = re.compile(r"^[0-9]{1,2}(\+[0-9]{1,2}){0,5}$")
 
 
 def selections(numbers: tuple[int, ...], target: int) -> tuple[str, ...]:
-    """Every selection of positions whose numbers sum to ``target``, in prompt order."""
+    """The correct answers of a ``subset_sum`` problem: every selection summing to the target.
+
+    Selections are of positions, so a number given twice may be picked twice; each answer
+    lists its numbers in prompt order, joined by ``+``.
+
+    Args:
+        numbers: the given numbers, in prompt order.
+        target: the target sum.
+
+    Returns:
+        The answers, by number of terms, then in order of the positions.
+
+    Example:
+        >>> from advshape.lm.tasks.subset_sum import selections
+        >>> selections((3, 5, 7, 8), 15)
+        ('7+8', '3+5+7')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     out = []
     for size in range(1, len(numbers) + 1):
         for chosen in itertools.combinations(range(len(numbers)), size):
@@ -42,8 +64,29 @@ def selections(numbers: tuple[int, ...], target: int) -> tuple[str, ...]:
 
 
 def subset_sum_score(problem: Problem, answer: str) -> float:
-    """1 if ``answer`` is numbers joined by ``+``, a sub-multiset of the given ones (no
-    leading zeros), summing to the target."""
+    """The verifier of ``subset_sum``: 1 if the answer picks given numbers summing to the target.
+
+    The answer is numbers joined by ``+`` (no leading zeros), a sub-multiset of the given
+    ones, in any order.
+
+    Args:
+        problem: a ``subset_sum`` problem (its ``entry`` is (numbers, target)).
+        answer: the response, stripped.
+
+    Returns:
+        1.0 or 0.0.
+
+    Example:
+        >>> from advshape.lm.tasks import Problem
+        >>> from advshape.lm.tasks.subset_sum import subset_sum_score
+        >>> problem = Problem("3 5 7 8>15:", "7+8", key="x", entry=((3, 5, 7, 8), 15))
+        >>> [subset_sum_score(problem, a) for a in ("8+7", "3+5+7", "7+7+1", "15")]
+        [1.0, 1.0, 0.0, 0.0]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the verifiable reward r₀/₁, Sec. 1.1.1).
+    """
     if not _ANSWER.match(answer):
         return 0.0
     parts = answer.split("+")
@@ -111,3 +154,4 @@ SPECS = (
         },
     ),
 )
+"""The ``subset_sum`` task's registry entry (``advshape.lm.tasks.TASKS``)."""
