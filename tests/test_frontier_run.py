@@ -22,7 +22,9 @@ from advshape import names
 from advshape.cli import main
 from advshape.frontier.run import FrontierConfig, plan, run_frontier
 
-TINY = ["--testbed", "digits", "--steps", "6", "--eval-points", "2", "--resamples", "200"]
+TINY = [
+    "--testbed", "digits", "--steps", "6", "--eval-points", "2", "--resamples", "200", "--jobs", "1",
+]  # fmt: skip
 TINY_FAMILIES = ["--family", "grpo_k:k={1,4}", "maxrl", "--starts", "weak"]
 
 
@@ -74,7 +76,7 @@ def test_the_same_shaper_under_two_names_runs_once(tmp_path):
     families = ("skew_r", "biased_k:k=2", "grpo", "grpo_k:k={1,linear(8,1)}", "focal:gamma=1")
     families = tuple(f for f in families if not f.startswith("focal") or "focal" in names())
     config = FrontierConfig(
-        testbed="digits", family=families, starts=("weak",), steps=4, eval_points=2,
+        testbed="digits", jobs=1, family=families, starts=("weak",), steps=4, eval_points=2,
         resamples=100, out=str(tmp_path / "f"), progress=False,
     )  # fmt: skip
     p = plan(config)
@@ -124,6 +126,7 @@ def test_a_rerun_with_one_more_spec_runs_only_that_spec(tmp_path):
     out = str(tmp_path / "f")
     config = FrontierConfig(
         testbed="digits",
+        jobs=1,
         family=("grpo_k:k={1,4}",),
         starts=("weak",),
         steps=6,
@@ -151,7 +154,7 @@ def test_a_killed_frontier_resumes_without_redoing_finished_runs(tmp_path):
     argv = [
         os.path.join(os.path.dirname(sys.executable), "advshape"), "frontier", "--testbed", "digits", "--steps", "150",
         "--eval-points", "2", "--resamples", "200", "--family", "grpo_k:k={1,2,4}", "--starts",
-        "weak", "--out", str(out), "--no-progress",
+        "weak", "--out", str(out), "--no-progress", "--jobs", "1",
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
@@ -225,3 +228,14 @@ def test_a_folder_of_other_files_is_refused(tmp_path, capsys):
     assert main(["frontier", *TINY, *TINY_FAMILIES, "--out", str(out), "--no-progress"]) == 2
     assert "holds files but no frontier" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_jobs_0_means_one_process_per_usable_core_at_most_8(monkeypatch):
+    from advshape.frontier import run as frontier_run
+
+    assert FrontierConfig().jobs == 0
+    for cores, expected in [(1, 1), (2, 2), (8, 8), (64, 8)]:
+        monkeypatch.setattr(
+            os, "sched_getaffinity", lambda pid, c=cores: set(range(c)), raising=False
+        )
+        assert frontier_run.default_jobs() == expected

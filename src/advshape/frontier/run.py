@@ -91,8 +91,8 @@ class FrontierConfig:
     """testbed settings KEY=VALUE, e.g. --set lr=1e-3 eval_problems=512 (fields of the testbed's settings dataclass)"""
     quick: bool = option(False, OneOf((False, True)))
     """a smaller frontier of the same families: fewer knob values, steps and problems"""
-    jobs: int = option(1, count(1, 256, why="runs at once, one process each"))
-    """local processes running runs at once"""
+    jobs: int = option(0, count(0, 256, why="runs at once, one process each; 0 = one per core"))
+    """local processes running runs at once (0: one per usable CPU core, at most 8)"""
     executor: str = option("local", OneOf(EXECUTORS))
     """local processes, or one Ray task per run on an existing cluster (ray)"""
     address: str | None = option(None, _check_address)
@@ -122,6 +122,19 @@ class Plan:
     def keys(self) -> dict[str, Any]:
         bed = get_testbed(self.config.testbed)
         return {start: bed.key(s) for start, s in self.settings.items()}
+
+
+def default_jobs() -> int:
+    """The local processes of ``--jobs 0``: one per CPU core this process may use, at most 8.
+
+    At most 8 because each process holds its own copy of torch and the testbed (a few hundred
+    MB); a larger machine is better served by ``--jobs`` given explicitly or by Ray.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
 
 
 def _options(pairs: Sequence[str]) -> dict[str, str]:
@@ -350,6 +363,7 @@ def run_frontier(config: FrontierConfig) -> str:
     """
     began = time.perf_counter()
     p = plan(config)  # every check first: nothing is written before this passes
+    jobs = config.jobs or default_jobs()
     bed = get_testbed(config.testbed)
     os.makedirs(config.out, exist_ok=True)
     _write_settings(p)
@@ -376,7 +390,7 @@ def run_frontier(config: FrontierConfig) -> str:
             bar.update(1)
 
     try:
-        execute(todo, done, executor=config.executor, workers=config.jobs, address=config.address)
+        execute(todo, done, executor=config.executor, workers=jobs, address=config.address)
     finally:
         if bar is not None:
             bar.close()
@@ -409,7 +423,7 @@ def run_frontier(config: FrontierConfig) -> str:
             "seconds": time.perf_counter() - began,
             "runs": len(p.folders),
             "runs_made": len(todo),
-            "jobs": config.jobs,
+            "jobs": jobs,
             "executor": config.executor,
         },
         **results,
