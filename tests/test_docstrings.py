@@ -76,6 +76,14 @@ MODULES = [
     "advshape.plots.figures",
     "advshape.cli",
     "advshape.cli.dataclass_options",
+    "advshape.frontier.families",
+    "advshape.frontier.stats",
+    "advshape.frontier.pareto",
+    "advshape.frontier.testbeds",
+    "advshape.frontier.executors",
+    "advshape.frontier.analysis",
+    "advshape.frontier.run",
+    "advshape.frontier.report",
 ]
 
 _SECTION = re.compile(r"^(\w[\w ]*):\s*$")
