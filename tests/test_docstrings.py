@@ -84,6 +84,8 @@ MODULES = [
     "advshape.frontier.analysis",
     "advshape.frontier.run",
     "advshape.frontier.report",
+    "advshape.digits.data",
+    "advshape.digits.train",
 ]
 
 _SECTION = re.compile(r"^(\w[\w ]*):\s*$")
