@@ -86,6 +86,11 @@ MODULES = [
     "advshape.frontier.report",
     "advshape.digits.data",
     "advshape.digits.train",
+    "advshape.integrations.trl",
+    "advshape.integrations.verl",
+    "advshape.integrations.probes",
+    "advshape.integrations.trainers",
+    "advshape.integrations.skyrl",
 ]
 
 _SECTION = re.compile(r"^(\w[\w ]*):\s*$")
