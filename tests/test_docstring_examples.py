@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import doctest
 import importlib
-import importlib.metadata
 from pathlib import Path
 
 import pytest
+
+from tests._optional import missing_dependency
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -32,17 +33,6 @@ MODULES = sorted(
 )
 
 
-def _missing_dependency(err: ImportError) -> str | None:
-    """The optional package whose absence made an import fail, or None if it was not that: a
-    module of another distribution not found, or the integrations' version check
-    (``_checks.require_version``) finding no installed distribution."""
-    if isinstance(err, ModuleNotFoundError) and err.name:
-        return None if err.name.split(".")[0] == "advshape" else err.name
-    if isinstance(err.__cause__, importlib.metadata.PackageNotFoundError):
-        return str(err.__cause__.name)
-    return None
-
-
 def test_the_documented_modules_are_found():
     """Guards against a vacuous pass: the core, the testbeds and the LM trainer are here."""
     for name in ("advshape._src.shaper", "advshape.bandit.dynamics", "advshape.lm.loss"):
@@ -55,7 +45,7 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
     try:
         module = importlib.import_module(name)
     except ImportError as err:
-        missing = _missing_dependency(err)
+        missing = missing_dependency(err)
         if missing is None:
             raise
         pytest.skip(f"{name} needs {missing}, which is not installed")

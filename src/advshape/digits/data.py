@@ -15,12 +15,30 @@ from numpy.typing import NDArray
 
 __all__ = ["CLASSES", "DigitsSplit", "load_split"]
 
-#: The ten labels 0–9: a "response" of the policy is one of them.
 CLASSES = 10
+"""The number of labels, 0–9: a "response" of the policy is one of them."""
 
 
 class DigitsSplit(NamedTuple):
-    """Train and held-out images (float32 in [0, 1], 64 pixels each) with their labels."""
+    """Train and held-out images (float32 in [0, 1], 64 pixels each) with their labels.
+
+    Attributes:
+        x_train: ``[train images, 64]`` pixels.
+        y_train: ``[train images]`` labels 0–9.
+        x_test: ``[held-out images, 64]`` pixels.
+        y_test: ``[held-out images]`` labels 0–9.
+
+    Example:
+        >>> from advshape.digits.data import load_split
+        >>> split = load_split()
+        >>> float(split.x_train.min()), float(split.x_train.max()), split.y_test.dtype
+        (0.0, 1.0, dtype('int64'))
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+        image classification as RL: Tajwar et al. 2026 (MaxRL),
+        https://arxiv.org/abs/2602.02710.
+    """
 
     x_train: NDArray[np.float32]
     y_train: NDArray[np.int64]
@@ -42,7 +60,11 @@ def load_split(seed: int = 0, test_fraction: float = 0.3) -> DigitsSplit:
     Returns:
         A :class:`DigitsSplit`; pixels scaled from 0–16 to [0, 1].
 
+    Raises:
+        ValueError: ``test_fraction`` outside (0, 1).
+
     Example:
+        >>> from advshape.digits.data import load_split
         >>> split = load_split(seed=0, test_fraction=0.3)
         >>> split.x_train.shape, split.x_test.shape
         ((1258, 64), (539, 64))
@@ -50,9 +72,10 @@ def load_split(seed: int = 0, test_fraction: float = 0.3) -> DigitsSplit:
         True
 
     References:
-        Seed paper: arXiv 2510.23049. The harness rebuilt here treats image classification as
-        RL: Tajwar et al. 2026 (MaxRL), arXiv 2602.02710. Data: the UCI optical digits as
-        bundled by scikit-learn (``sklearn.datasets.load_digits``).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+        The harness rebuilt here treats image classification as RL: Tajwar et al. 2026
+        (MaxRL), https://arxiv.org/abs/2602.02710. Data: the UCI optical digits as bundled by
+        scikit-learn (``sklearn.datasets.load_digits``).
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(

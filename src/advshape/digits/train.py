@@ -56,15 +56,33 @@ __all__ = [
     "train",
 ]
 
-#: Ways to initialise the policy before RL: from scratch (weak) or after SFT (strong).
 STARTS = ("scratch", "sft")
+"""Ways to initialise the policy before RL: from scratch (weak) or after SFT (strong)."""
 #: Bump when the SFT start's procedure changes, so stale caches are not reused.
 _START_VERSION = 1
 
 
 @dataclasses.dataclass(frozen=True)
 class DigitsConfig:
-    """One digits RL run, minus the shaper and the RL seed."""
+    """One digits RL run, minus the shaper and the RL seed.
+
+    Each field is documented below; :meth:`validate` checks them all before any work.
+
+    Example:
+        >>> from advshape.digits.train import DigitsConfig
+        >>> config = DigitsConfig(steps=100, start="sft")
+        >>> config.samples_per_image, config.images_per_step  # N, B
+        (16, 32)
+        >>> DigitsConfig(lr=0).validate()
+        Traceback (most recent call last):
+        ...
+        ValueError: lr must be a number in (0, 10], got 0; Adam's step size
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (App. A, Eqs. 27 and 29); the harness: Tajwar et al. 2026 (MaxRL),
+        https://arxiv.org/abs/2602.02710.
+    """
 
     steps: int = 300
     """RL steps"""
@@ -96,7 +114,11 @@ class DigitsConfig:
     """where SFT starts are cached"""
 
     def validate(self) -> None:
-        """Every field's range (``ValueError`` naming the option), before any work."""
+        """Check every field's range before any work.
+
+        Raises:
+            ValueError: a field out of range, naming it and the valid range.
+        """
         check_options(self, _CHECKS, spell=lambda name: name)
         if self.sft_images < 10 or self.sft_images % 10:
             raise ValueError(
@@ -143,14 +165,16 @@ def failure_probabilities(logits: Any, labels: Any) -> NDArray[np.float64]:
         A float64 NumPy array of the rows' failure probabilities.
 
     Example:
-        >>> import torch
+        >>> import numpy as np, torch
+        >>> from advshape.digits.train import failure_probabilities
         >>> q = failure_probabilities(torch.tensor([[0.0, 0.0], [50.0, 0.0]]), torch.tensor([0, 0]))
         >>> float(q[0]), bool(q[1] == np.exp(-50.0))
         (0.5, True)
 
     References:
-        Seed paper: arXiv 2510.23049 (Pass@K, Sec. 1.1). Exact Pass@k of a classifier from its
-        softmax: Tajwar et al. 2026 (MaxRL), arXiv 2602.02710, their CIFAR-10 harness.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K, Sec. 1.1.2). Exact Pass@k of a classifier from its softmax: Tajwar et al.
+        2026 (MaxRL), https://arxiv.org/abs/2602.02710, their CIFAR-10 harness.
     """
     import torch
 
@@ -172,12 +196,17 @@ def exact_pass_at_k(fail: ArrayLike, k: int) -> NDArray[np.float64]:
     Returns:
         A float64 array, 1 − q^k per image.
 
+    Raises:
+        ValueError: k < 1.
+
     Example:
+        >>> from advshape.digits.train import exact_pass_at_k
         >>> exact_pass_at_k([0.5, 0.9, 0.0], 2).tolist()
         [0.75, 0.18999999999999995, 1.0]
 
     References:
-        Seed paper: arXiv 2510.23049, Pass@K ρ_K = 1 − (1 − ρ)^K (Sec. 1.1).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K ρ_K = 1 − (1 − ρ)^K, Sec. 1.1.2).
     """
     if k < 1:
         raise ValueError(f"Pass@k needs k >= 1, got {k}")
@@ -200,14 +229,16 @@ def policy_loss(logits: Any, labels: ArrayLike, advantages: ArrayLike) -> Any:
         The scalar loss (a torch tensor).
 
     Example:
-        >>> import torch
+        >>> import numpy as np, torch
+        >>> from advshape.digits.train import policy_loss
         >>> logits = torch.zeros(1, 10, requires_grad=True)
         >>> loss = policy_loss(logits, np.array([[3, 1]]), np.array([[1.0, 0.0]]))
         >>> bool(round(loss.item(), 6) == round(np.log(10) / 2, 6))  # −(1/2)·log(1/10)
         True
 
     References:
-        Seed paper: arXiv 2510.23049, App. A, Eqs. (27) and (29) (γ ≡ 1, fully online).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (App. A, Eqs. 27 and 29: γ ≡ 1, fully online).
     """
     import torch
 
@@ -270,13 +301,15 @@ def start_model(config: DigitsConfig, split: DigitsSplit | None = None) -> Any:
         The torch MLP.
 
     Example:
+        >>> from advshape.digits.train import DigitsConfig, start_model
         >>> model = start_model(DigitsConfig(start="scratch", hidden=8))
         >>> sum(p.numel() for p in model.parameters())  # 64·8 + 8 + 8·10 + 10
         610
 
     References:
-        Seed paper: arXiv 2510.23049. Weak and strong starts: Heckel, Soltanolkotabi &
-        Thrampoulidis 2026, arXiv 2602.11128 (RL from scratch against RL after SFT).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+        Weak and strong starts: Heckel, Soltanolkotabi & Thrampoulidis 2026,
+        https://arxiv.org/abs/2602.11128 (RL from scratch against RL after SFT).
     """
     import torch
 
@@ -311,8 +344,10 @@ def start_model(config: DigitsConfig, split: DigitsSplit | None = None) -> Any:
 
 
 def check_shaper(spec: Any, n: int, option: str = "--shaper") -> ScheduledShaper:
-    """The scheduled shaper of ``spec``, checked for groups of N: every K a schedule reaches
-    fits N, and some group gives a non-zero advantage (else training would do nothing).
+    """The scheduled shaper of ``spec``, checked for groups of N.
+
+    Every K a schedule reaches must fit N (K ≤ N for the unbiased Pass@K estimators), and some
+    group must get a non-zero advantage (else training would do nothing).
 
     Args:
         spec: a shaper spec or shaper.
@@ -320,14 +355,23 @@ def check_shaper(spec: Any, n: int, option: str = "--shaper") -> ScheduledShaper
         option: the option named in errors.
 
     Returns:
-        ``advshape.scheduled(spec)``; a spec that cannot train groups of N raises ``ValueError``.
+        ``advshape.scheduled(spec)``.
+
+    Raises:
+        ValueError: a spec that cannot train groups of N, naming ``option`` and the fix.
 
     Example:
+        >>> from advshape.digits.train import check_shaper
         >>> check_shaper("grpo_k:k=linear(8,1)", 16).values_at(1, 10)
         {'k': 8}
+        >>> check_shaper("grpo_k:k=8", 4)
+        Traceback (most recent call last):
+        ...
+        ValueError: --shaper 'grpo_k:k=8' with groups of 4: shaper 'grpo_k:k=8': k=8 > group size n=4; ...
 
     References:
-        Seed paper: arXiv 2510.23049 (K ≤ N for the unbiased Pass@K estimator, Eq. 11).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N for the unbiased Pass@K estimator, Eq. 11).
     """
     import advshape
 
@@ -367,14 +411,20 @@ def train(
         ``pass@k`` for k = 1, 2, 4, 8, 16 (exact means over the held-out images); each train
         record has the step's mean reward and fraction of zero-variance groups.
 
+    Raises:
+        ValueError: a bad setting or shaper, before any work.
+        FloatingPointError: a loss that is not finite (lower the learning rate).
+
     Example:
+        >>> from advshape.digits.train import DigitsConfig, train
         >>> result = train(DigitsConfig(steps=2, eval_every=1), "grpo", seed=0)
         >>> [e["step"] for e in result["evals"]], len(result["evals"][0]["fail"])
         ([0, 1, 2], 539)
 
     References:
-        Seed paper: arXiv 2510.23049, App. A, Eqs. (27) and (29). The harness: Tajwar et al.
-        2026 (MaxRL), arXiv 2602.02710 (classification as RL with exact Pass@k).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (App. A, Eqs. 27 and 29). The harness: Tajwar et al. 2026 (MaxRL),
+        https://arxiv.org/abs/2602.02710 (classification as RL with exact Pass@k).
     """
     import torch
 

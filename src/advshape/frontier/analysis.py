@@ -30,14 +30,7 @@ from advshape.frontier.families import Family, fixed_k
 from advshape.frontier.stats import CONFIDENCE, Estimate, Resampler, percentile_interval
 from advshape.frontier.testbeds import per_problem_pass_at_k
 
-__all__ = [
-    "ASYMMETRIC",
-    "FOCAL",
-    "MAXRL",
-    "SETTLE_SPECS",
-    "analyse",
-    "reference_spec",
-]
+__all__ = ["analyse", "reference_spec"]
 
 #: The specs whose settling the frontier reports first (the issue's check).
 SETTLE_SPECS = ("grpo", "grpo_k:k=1", "grpo_k:k=8")
@@ -57,11 +50,15 @@ def reference_spec(specs: Sequence[str]) -> str | None:
         The reference spec, or None when neither is present.
 
     Example:
+        >>> from advshape.frontier.analysis import reference_spec
         >>> reference_spec(["maxrl", "grpo_k:k=1", "grpo_k:k=8"])
         'grpo_k:k=1'
+        >>> reference_spec(["maxrl"]) is None
+        True
 
     References:
-        Seed paper: arXiv 2510.23049, Eqs. (16)–(17): GRPO_K with K = 1 is GRPO, Eq. (8).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K, Eqs. 16–17, with K = 1 is GRPO, Eq. 8, since f̂±_0 = 1).
     """
     for candidate in ("grpo", "grpo_k:k=1"):
         if candidate in specs:
@@ -374,6 +371,10 @@ def analyse(
 ) -> dict[str, Any]:
     """Reduce finished runs to the frontier's numbers and verdicts.
 
+    Every number is a grand mean m = (1/S) Σ_s (1/P) Σ_i x_si of per-problem Pass@k with a
+    hierarchical bootstrap interval, paired across specs (module doc); a spec X off the
+    fixed-K frontier F gets its gap pass@K(X) − F(pass@1(X)).
+
     Args:
         runs: ``runs[start][spec]``: that spec's results, one per seed, in seed order (each
             with ``seed`` and ``evals``, see :mod:`advshape.frontier.testbeds`).
@@ -385,7 +386,12 @@ def analyse(
     Returns:
         ``{"starts": {start: {...}}, "claims": [...]}`` (see docs/frontier.md for the schema).
 
+    Raises:
+        ValueError: runs evaluated at other steps, or on other held-out problems, than the
+            rest (they cannot be paired).
+
     Example:
+        >>> from advshape.frontier.analysis import analyse
         >>> from advshape.frontier.families import parse_family
         >>> def run(seed, fail):
         ...     return {"seed": seed, "evals": [
@@ -393,12 +399,18 @@ def analyse(
         ...         {"step": 4, "samples": 8, "problems": {"fail": fail}}]}
         >>> runs = {"weak": {"grpo": [run(0, [0.25, 0.5]), run(1, [0.5, 0.25])]}}
         >>> out = analyse(runs, [parse_family("grpo")], k=2, design="crossed", resamples=50)
-        >>> out["starts"]["weak"]["specs"]["grpo"]["final"]["pass@1"]["mean"]
+        >>> out["starts"]["weak"]["specs"]["grpo"]["final"]["pass@1"]["mean"]  # mean of 1 − q
         0.625
+        >>> out["starts"]["weak"]["specs"]["grpo"]["final"]["pass@2"]["mean"]  # mean of 1 − q²
+        0.84375
 
     References:
-        Seed paper: arXiv 2510.23049. PKPO: arXiv 2505.15201; MaxRL: arXiv 2602.02710;
-        asymmetric prompt weighting: arXiv 2602.11128; F-GRPO: arXiv 2602.06717.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K, Eq. 16; Pass@K, Eq. 11); the claims judged: Walder & Karkhanis 2025 (PKPO),
+        https://arxiv.org/abs/2505.15201; Tajwar et al. 2026 (MaxRL),
+        https://arxiv.org/abs/2602.02710; Heckel, Soltanolkotabi & Thrampoulidis 2026,
+        https://arxiv.org/abs/2602.11128; Plyusov et al. 2026 (F-GRPO),
+        https://arxiv.org/abs/2602.06717.
     """
     pk = f"pass@{k}"
     family_of: dict[str, tuple[str, str | None]] = {}

@@ -22,10 +22,29 @@ from typing import Any, NamedTuple
 __all__ = ["EXECUTORS", "Job", "execute"]
 
 EXECUTORS = ("local", "ray")
+"""Where :func:`execute` can run jobs: this machine's processes, or a Ray cluster."""
 
 
 class Job(NamedTuple):
-    """One run: its key (start, spec, seed) and the arguments of ``run_one``."""
+    """One run: its key (start, spec, seed) and the arguments of ``run_one``.
+
+    Attributes:
+        key: ``(start, spec, seed)``, how the caller files the result.
+        testbed: the testbed's name (``lm``, ``bandit``, ``digits``).
+        settings: the testbed's settings dataclass for the run's start.
+        spec: the shaper spec.
+        seed: the RL seed.
+        folder: the run's working folder.
+
+    Example:
+        >>> from advshape.frontier.executors import Job
+        >>> job = Job(("weak", "grpo", 0), "digits", None, "grpo", 0, "runs/weak/grpo/seed0")
+        >>> job.key, job.spec
+        (('weak', 'grpo', 0), 'grpo')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+    """
 
     key: tuple[str, str, int]
     testbed: str
@@ -59,7 +78,12 @@ def execute(
         address: the Ray cluster's address (``ray``; e.g. ``auto`` or ``HOST:6379``); when
             Ray is already initialised in this process, that connection is used.
 
+    Raises:
+        ValueError: an unknown executor, or ``ray`` without Ray installed, without an
+            address, or with an address no cluster answers at.
+
     Example:
+        >>> from advshape.frontier.executors import Job, execute
         >>> from advshape.frontier.testbeds import get_testbed
         >>> s = get_testbed("digits").settings("weak", steps=2, eval_points=1, options={})
         >>> got = []
@@ -69,7 +93,8 @@ def execute(
         [2]
 
     References:
-        Seed paper: arXiv 2510.23049. Ray: Moritz et al. 2018, arXiv 1712.05889.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+        Ray: Moritz et al. 2018, https://arxiv.org/abs/1712.05889.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")

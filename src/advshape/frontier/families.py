@@ -27,8 +27,9 @@ __all__ = [
     "parse_family",
 ]
 
-#: The shapers whose fixed-K runs make the fixed-K frontier, with their K = 1 members.
 FIXED_K_SHAPERS = {"grpo_k": "grpo", "rloo_k": "rloo"}
+"""The shapers whose fixed-K runs make the fixed-K frontier (GRPO_K and RLOO_K, the seed paper's
+Eqs. 15–17), each with its K = 1 member (GRPO, Eq. 8; RLOO, Eq. 6)."""
 
 # The default set, one row per family: (full, --quick, why). A row may offer alternatives in
 # order; the first whose shaper the registry has is taken, so F-GRPO's focal weighting replaces
@@ -69,7 +70,25 @@ _BRACES = re.compile(r"([A-Za-z_]\w*)\s*=\s*\{([^{}]*)\}")
 
 
 class Family(NamedTuple):
-    """A spec template, its knob (None for a single spec) and one spec per knob value."""
+    """A spec template, its knob (None for a single spec) and one spec per knob value.
+
+    Attributes:
+        text: the family as written, ``"grpo_k:k={1,2,4}"``.
+        knob: the parameter whose values vary (``"k"``), or None for a single spec.
+        values: the knob's values as written (``("1", "2", "4")``); empty for a single spec.
+        specs: one shaper spec per value (``("grpo_k:k=1", …)``), or the single spec.
+
+    Example:
+        >>> from advshape.frontier.families import parse_family
+        >>> family = parse_family("pkpo:k={4,8}")
+        >>> family.name, family.knob, family.specs
+        ('pkpo', 'k', ('pkpo:k=4', 'pkpo:k=8'))
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1); Walder & Karkhanis 2025 (PKPO, K
+        schedules), https://arxiv.org/abs/2505.15201.
+    """
 
     text: str
     knob: str | None
@@ -109,6 +128,7 @@ def parse_family(text: str, option: str = "--family") -> Family:
         any work); the syntax is.
 
     Example:
+        >>> from advshape.frontier.families import parse_family
         >>> parse_family("grpo_k:k={1,2,4}").specs
         ('grpo_k:k=1', 'grpo_k:k=2', 'grpo_k:k=4')
         >>> parse_family("grpo_k:k={linear(8,1),steps(8,1)}").values
@@ -116,9 +136,14 @@ def parse_family(text: str, option: str = "--family") -> Family:
         >>> parse_family("maxrl")
         Family(text='maxrl', knob=None, values=(), specs=('maxrl',))
 
+    Raises:
+        ValueError: empty text, braces not after ``PARAM=``, two knobs, an empty or repeated
+            value, or unbalanced parentheses, naming ``option`` and the fix.
+
     References:
-        Seed paper: arXiv 2510.23049 (the shapers and their parameters, Table 1); K schedules:
-        Walder & Karkhanis 2025 (PKPO), arXiv 2505.15201.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1); Walder & Karkhanis 2025 (PKPO, K
+        schedules), https://arxiv.org/abs/2505.15201.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(
@@ -150,16 +175,32 @@ def parse_family(text: str, option: str = "--family") -> Family:
 
 
 def fixed_k(spec: str) -> int | None:
-    """The fixed K of a spec on the fixed-K frontier (grpo_k/rloo_k with a fixed k; grpo and
-    rloo are K = 1), else None.
+    """The fixed K of a spec on the fixed-K frontier, or None for any other spec.
+
+    The fixed-K frontier is made of grpo_k and rloo_k with a fixed k, whose advantages are
+    A±_Pass@K = f̂±_{K−1}·A± (the seed paper's Eq. 17); grpo and rloo are their K = 1
+    members, since f̂±_0 = 1.
+
+    Args:
+        spec: a shaper spec.
+
+    Returns:
+        K for grpo_k/rloo_k with an integer k, 1 for grpo and rloo, else None (a K schedule,
+        another shaper).
+
+    Raises:
+        ValueError: a spec that does not parse.
 
     Example:
-        >>> fixed_k("grpo_k:k=8"), fixed_k("grpo"), fixed_k("grpo_k:k=linear(8,1)"), fixed_k("pkpo:k=8")
-        (8, 1, None, None)
+        >>> from advshape.frontier.families import fixed_k
+        >>> fixed_k("grpo_k:k=8"), fixed_k("grpo"), fixed_k("grpo_k:k=linear(8,1)")
+        (8, 1, None)
+        >>> fixed_k("pkpo:k=8") is None
+        True
 
     References:
-        Seed paper: arXiv 2510.23049, Eqs. (15)–(17): GRPO_K and RLOO_K; K = 1 gives GRPO and
-        RLOO (f̂_{0} = 1).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K and RLOO_K, Eqs. 15–17; GRPO, Eq. 8; RLOO, Eq. 6).
     """
     import advshape
 
@@ -182,12 +223,19 @@ def default_families(*, quick: bool = False) -> list[str]:
         Family texts for :func:`parse_family`.
 
     Example:
+        >>> from advshape.frontier.families import default_families
         >>> default_families()[:2]
         ['grpo_k:k={1,2,3,4,6,8,12,16}', 'rloo_k:k={1,4,16}']
+        >>> default_families(quick=True)[:2]
+        ['grpo_k:k={1,4,16}', 'rloo_k:k={1,16}']
 
     References:
-        Seed paper: arXiv 2510.23049; PKPO: arXiv 2505.15201; MaxRL: arXiv 2602.02710;
-        asymmetric prompt weighting: arXiv 2602.11128; F-GRPO: arXiv 2602.06717.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K, RLOO_K, skew-R, the entropy regulariser); Walder & Karkhanis 2025 (PKPO),
+        https://arxiv.org/abs/2505.15201; Tajwar et al. 2026 (MaxRL),
+        https://arxiv.org/abs/2602.02710; Heckel, Soltanolkotabi & Thrampoulidis 2026
+        (asymmetric prompt weighting), https://arxiv.org/abs/2602.11128; Plyusov et al. 2026
+        (F-GRPO), https://arxiv.org/abs/2602.06717.
     """
     import advshape
 

@@ -35,16 +35,32 @@ __all__ = ["FrontierValue", "envelope", "frontier_at", "gap", "pareto_points"]
 
 
 class FrontierValue(NamedTuple):
-    """F(x) and where x lies: ``left`` of, ``on`` (between the vertices) or ``beyond`` the
-    frontier's range of pass@1."""
+    """F(x) (or a gap) and where x lies against the frontier's range of pass@1.
+
+    Attributes:
+        value: F(x), or the gap pass@K(X) − F(x) (:func:`gap`).
+        where: ``"left"`` of the vertex with the smallest pass@1, ``"on"`` the range of the
+            vertices, or ``"beyond"`` the largest (F extended flat there).
+
+    Example:
+        >>> from advshape.frontier.pareto import frontier_at
+        >>> frontier_at([(0.25, 0.75), (0.5, 0.5)], 0.375)
+        FrontierValue(value=0.625, where='on')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
+    """
 
     value: Any
     where: str
 
 
 def pareto_points(points: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """The points no other point weakly dominates (higher or equal on both axes, higher on
-    one), with duplicates kept once; sorted by x ascending (so y descending).
+    """The points no other point weakly dominates, sorted by pass@1 ascending.
+
+    A point is dropped when another is higher or equal on both axes and higher on one;
+    duplicates are kept once. Sorted by x ascending, the kept points' y descend.
 
     Args:
         points: (pass@1, pass@K) pairs.
@@ -53,11 +69,13 @@ def pareto_points(points: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
         The Pareto-optimal points, sorted by pass@1.
 
     Example:
+        >>> from advshape.frontier.pareto import pareto_points
         >>> pareto_points([(0.2, 0.8), (0.3, 0.7), (0.25, 0.6), (0.3, 0.7)])
         [(0.2, 0.8), (0.3, 0.7)]
 
     References:
-        Seed paper: arXiv 2510.23049 (the pass@1/pass@K trade-off of the Pass@K shapers).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     unique = sorted(set(points), key=lambda p: (p[0], p[1]))
     best: list[tuple[Any, Any]] = []
@@ -73,19 +91,29 @@ def pareto_points(points: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 def envelope(points: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """The vertices of the fixed-K frontier: the upper concave hull of the Pareto points.
 
+        F(x) = max { λ·y_a + (1 − λ)·y_b : λ·x_a + (1 − λ)·x_b ≥ x, λ ∈ [0, 1] }
+
+    over pairs of points a, b: the best pass@K of a mixture of two runs with pass@1 at least x
+    (extended flat beyond the largest pass@1, which no mixture exceeds).
+
     Args:
         points: (pass@1, pass@K) of the fixed-K runs (at least one).
 
     Returns:
         The vertices, sorted by pass@1 ascending (pass@K descending); F is linear between them.
 
+    Raises:
+        ValueError: no points.
+
     Example:
-        >>> envelope([(0.2, 0.8), (0.3, 0.6), (0.4, 0.55), (0.35, 0.5)])
+        >>> from advshape.frontier.pareto import envelope
+        >>> envelope([(0.2, 0.8), (0.3, 0.6), (0.4, 0.55), (0.35, 0.5)])  # (0.3, 0.6) under the chord
         [(0.2, 0.8), (0.4, 0.55)]
 
     References:
-        Seed paper: arXiv 2510.23049. The hull by Andrew's monotone chain, A. M. Andrew 1979,
-        Inf. Process. Lett. 9(5).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1). The hull by Andrew's monotone chain, A. M. Andrew 1979, Inf. Process.
+        Lett. 9(5).
     """
     if not points:
         raise ValueError("the fixed-K frontier needs at least one point")
@@ -105,13 +133,27 @@ def envelope(points: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 def frontier_at(vertices: Sequence[tuple[Any, Any]], x: Any) -> FrontierValue:
     """F(x) on the frontier with these vertices (from :func:`envelope`).
 
+        F(x) = y₁ + (y₂ − y₁)·(x − x₁)/(x₂ − x₁) between adjacent vertices x₁ ≤ x ≤ x₂;
+        the first vertex's y left of the range, the last vertex's y beyond it.
+
+    Args:
+        vertices: the frontier's vertices, sorted by pass@1 (at least one).
+        x: a pass@1.
+
+    Returns:
+        The :class:`FrontierValue` F(x) and where x lies.
+
     Example:
+        >>> from advshape.frontier.pareto import frontier_at
         >>> v = [(0.25, 0.75), (0.5, 0.5)]
-        >>> frontier_at(v, 0.375), frontier_at(v, 0.125), frontier_at(v, 0.625)
-        (FrontierValue(value=0.625, where='on'), FrontierValue(value=0.75, where='left'), FrontierValue(value=0.5, where='beyond'))
+        >>> frontier_at(v, 0.375)
+        FrontierValue(value=0.625, where='on')
+        >>> frontier_at(v, 0.125), frontier_at(v, 0.625)
+        (FrontierValue(value=0.75, where='left'), FrontierValue(value=0.5, where='beyond'))
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     first, last = vertices[0], vertices[-1]
     if x <= first[0]:
@@ -125,15 +167,29 @@ def frontier_at(vertices: Sequence[tuple[Any, Any]], x: Any) -> FrontierValue:
 
 
 def gap(vertices: Sequence[tuple[Any, Any]], x: Any, y: Any) -> FrontierValue:
-    """pass@K(X) − F(pass@1(X)) for the point X = (x, y), and where x lies.
+    """The gap of a point X = (x, y) to the frontier: pass@K(X) − F(pass@1(X)).
+
+        gap(X) = y − F(x)
+
+    Positive when X lies above every mixture of fixed-K runs with at least its pass@1.
+
+    Args:
+        vertices: the frontier's vertices (from :func:`envelope`).
+        x: X's pass@1.
+        y: X's pass@K.
+
+    Returns:
+        The :class:`FrontierValue` y − F(x) and where x lies.
 
     Example:
         >>> from fractions import Fraction as Q
-        >>> gap([(Q(1, 5), Q(4, 5)), (Q(2, 5), Q(3, 5))], Q(3, 10), Q(3, 4))
+        >>> from advshape.frontier.pareto import gap
+        >>> gap([(Q(1, 5), Q(4, 5)), (Q(2, 5), Q(3, 5))], Q(3, 10), Q(3, 4))  # 3/4 − 7/10
         FrontierValue(value=Fraction(1, 20), where='on')
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     value, where = frontier_at(vertices, x)
     return FrontierValue(y - value, where)

@@ -50,6 +50,7 @@ def pareto_figure(summary: dict[str, Any], start: str, path: str) -> None:
 
     Example:
         >>> import json, os, tempfile
+        >>> from advshape.frontier.report import pareto_figure
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",),
@@ -60,7 +61,8 @@ def pareto_figure(summary: dict[str, Any], start: str, path: str) -> None:
         True
 
     References:
-        Seed paper: arXiv 2510.23049 (the pass@1/pass@K trade-off).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     import matplotlib
 
@@ -279,8 +281,9 @@ def _md(d: dict[str, float] | None, signed: bool = False) -> str:
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
-    """``summary.md``: per start, the verdicts and a table of the final points (the text the
-    docs quote).
+    """``summary.md``: per start, the verdicts and a table of the final points.
+
+    This is the text the docs quote.
 
     Args:
         summary: the content of ``frontier.json``.
@@ -290,6 +293,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
     Example:
         >>> import json, os, tempfile
+        >>> from advshape.frontier.report import summary_markdown
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo", "maxrl"),
@@ -298,7 +302,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         '# advshape frontier: digits testbed, pass@1 against pass@4'
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     k = summary["k"]
     pk = f"pass@{k}"
@@ -365,6 +370,7 @@ def write_report(summary: dict[str, Any], out: str) -> str:
 
     Example:
         >>> import json, os, tempfile
+        >>> from advshape.frontier.report import write_report
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo",), starts=("weak",),
@@ -374,7 +380,8 @@ def write_report(summary: dict[str, Any], out: str) -> str:
         'report.html'
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the 0/1 and Pass@K rewards, Sec. 1.1; shaping for both, Sec. 6.1).
     """
     pk = f"pass@{summary['k']}"
     sections = []

@@ -67,7 +67,24 @@ def _default_or(check: Any) -> Any:
 
 @dataclasses.dataclass
 class FrontierConfig:
-    """``advshape frontier``: every option (each field is ``--field-name``)."""
+    """``advshape frontier``: every option (each field is ``--field-name``).
+
+    Each field is documented below; :func:`plan` checks them all before anything is written.
+
+    Example:
+        >>> from advshape.frontier.run import FrontierConfig, plan
+        >>> config = FrontierConfig(testbed="digits")
+        >>> config.seeds, config.executor, config.out
+        (3, 'local', 'runs/frontier')
+        >>> plan(FrontierConfig(testbed="digits", seeds=1))
+        Traceback (most recent call last):
+        ...
+        ValueError: --seeds must be an integer in [2, 1000], got 1; ...
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K and RLOO_K, Eqs. 15–17, whose fixed-K runs make the frontier).
+    """
 
     testbed: str = option("lm", OneOf(tuple(TESTBEDS)))
     """where to train: lm (the small language model), digits (classification as RL) or bandit"""
@@ -107,7 +124,30 @@ class FrontierConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """A checked frontier: its families, specs, starts' settings and run folders."""
+    """A checked frontier: its families, specs, starts' settings and run folders.
+
+    Attributes:
+        config: the options it was planned from.
+        families: the families, their specs in canonical form.
+        specs: every distinct canonical spec, in the order of the families.
+        k: the K of the pass@K axis.
+        settings: each start's testbed settings.
+        seeds: the RL seeds.
+        folders: the run folder of each (start, spec, seed) that runs (aliases have none).
+        aliases: spec -> the earlier spec with the same advantage scores A±(N⁺) at the
+            testbed's N, whose runs it shares.
+
+    Example:
+        >>> from advshape.frontier.run import FrontierConfig, plan
+        >>> p = plan(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",),
+        ...                         starts=("weak",), out="unwritten"))
+        >>> p.seeds, p.folders[("weak", "grpo_k:k=1", 0)]
+        ((0, 1, 2), 'unwritten/runs/weak/grpo_k__k=1/seed0')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K and RLOO_K, Eqs. 15–17, whose fixed-K runs make the frontier).
+    """
 
     config: FrontierConfig
     families: tuple[Family, ...]
@@ -116,10 +156,10 @@ class Plan:
     settings: dict[str, Any]
     seeds: tuple[int, ...]
     folders: dict[tuple[str, str, int], str]
-    #: spec -> the earlier spec with the same advantage scores, whose runs it shares
     aliases: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def keys(self) -> dict[str, Any]:
+        """Each start's settings that decide the numbers (what a resumed frontier must match)."""
         bed = get_testbed(self.config.testbed)
         return {start: bed.key(s) for start, s in self.settings.items()}
 
@@ -171,17 +211,22 @@ def plan(config: FrontierConfig) -> Plan:
 
     Returns:
         The :class:`Plan`: families, canonical specs, each start's settings, the seeds, one
-        run folder per (start, spec, seed) and the specs that share another's runs. A problem
-        raises ``ValueError`` naming it and the fix.
+        run folder per (start, spec, seed) and the specs that share another's runs.
+
+    Raises:
+        ValueError: a bad option, family, spec, start or setting, or an ``out`` folder that
+            holds something else, naming it and the fix.
 
     Example:
+        >>> from advshape.frontier.run import FrontierConfig, plan
         >>> p = plan(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}", "grpo"),
         ...                         starts=("weak",), out="unwritten"))
         >>> p.specs, p.aliases, p.k, len(p.folders)
         (('grpo_k:k=1', 'grpo_k:k=4', 'grpo'), {'grpo': 'grpo_k:k=1'}, 4, 6)
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K and RLOO_K, Eqs. 15–17, whose fixed-K runs make the frontier).
     """
     check_options(config, field_checks(FrontierConfig))
     bed = get_testbed(config.testbed)
@@ -349,8 +394,13 @@ def run_frontier(config: FrontierConfig) -> str:
     Returns:
         The path of ``report.html`` in ``config.out``.
 
+    Raises:
+        ValueError: whatever :func:`plan` refuses, before anything is written; a stored run
+            that does not match its folder.
+
     Example:
-        >>> import tempfile
+        >>> import os, tempfile
+        >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> path = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",
         ...     "maxrl"), starts=("weak",), steps=4, eval_points=2, resamples=100, out=out,
@@ -359,7 +409,8 @@ def run_frontier(config: FrontierConfig) -> str:
         ('report.html', ['curves-weak.png', 'frontier.json'])
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO_K and RLOO_K, Eqs. 15–17, whose fixed-K runs make the frontier).
     """
     began = time.perf_counter()
     p = plan(config)  # every check first: nothing is written before this passes

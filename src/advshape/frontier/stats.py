@@ -47,19 +47,24 @@ __all__ = [
 ]
 
 BOOTSTRAP_RESAMPLES = 2000
+"""B, the default number of hierarchical resamples of :class:`Resampler`."""
 CONFIDENCE = 0.95
+"""The default coverage of every interval (percentile bootstrap)."""
 DESIGNS = ("crossed", "nested")
+"""How a testbed's problems relate to its seeds: shared by every seed, or drawn per seed."""
 
-
-#: A point estimate with its percentile-bootstrap interval: ``mean``, ``low``, ``high``,
-#: ``excludes_zero`` and ``text()`` (the paired differences of ``advshape compare`` use it too).
 Estimate = Difference
+"""A point estimate with its percentile-bootstrap interval: ``mean``, ``low``, ``high``,
+``excludes_zero`` and ``text()`` (:class:`advshape.lm.stats.Difference`, which the paired
+differences of ``advshape compare`` use too)."""
 
 
 def percentile_interval(
     replicates: ArrayLike, confidence: float = CONFIDENCE
 ) -> tuple[float, float]:
     """The (1 − c)/2 and (1 + c)/2 quantiles of bootstrap replicates (percentile interval).
+
+        [low, high] = [q_{(1−c)/2}, q_{(1+c)/2}] of the replicates θ*_1..θ*_B.
 
     Args:
         replicates: the statistic recomputed on each resample.
@@ -69,11 +74,15 @@ def percentile_interval(
         ``(low, high)``; NaN replicates (a statistic undefined on some resample) are dropped.
 
     Example:
+        >>> from advshape.frontier.stats import percentile_interval
         >>> percentile_interval(range(101), confidence=0.5)
         (25.0, 75.0)
+        >>> percentile_interval([float("nan"), 1.0, 3.0], confidence=0.0)  # NaN dropped
+        (2.0, 2.0)
 
     References:
-        Seed paper: arXiv 2510.23049. Efron & Tibshirani 1993, An Introduction to the
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2). Efron & Tibshirani 1993, An Introduction to the
         Bootstrap, Ch. 13 (the percentile interval).
     """
     values = np.asarray(replicates, dtype=np.float64)
@@ -88,6 +97,11 @@ def percentile_interval(
 class Resampler:
     """B hierarchical resamples of (seeds, problems), drawn once and applied to any values.
 
+    Each resample b recomputes the grand mean m = (1/S) Σ_s (1/P) Σ_i x_si on S drawn seeds
+    and P drawn problems per seed (see the module doc): m*_b = (1/(S·P)) Σ_j Σ_i w_bji·x_{s_bj,i}
+    with s_bj the seed in slot j and w_bji how often problem i is drawn for it (shared by the
+    slots when ``crossed``).
+
     Args:
         seeds: S, the number of seeds.
         problems: P, the number of problems in every seed.
@@ -96,7 +110,11 @@ class Resampler:
         resamples: B.
         seed: seed of the draws (a frontier is reproducible from its files).
 
+    Raises:
+        ValueError: an unknown design, or fewer than one seed, problem or resample.
+
     Example:
+        >>> from advshape.frontier.stats import Resampler
         >>> r = Resampler(seeds=3, problems=4, design="crossed", resamples=500)
         >>> values = [[1, 0, 1, 1], [1, 1, 1, 0], [0, 0, 1, 1]]
         >>> r.estimate(values).mean  # (3/4 + 3/4 + 1/2) / 3
@@ -105,7 +123,8 @@ class Resampler:
         (500,)
 
     References:
-        Seed paper: arXiv 2510.23049. Davison & Hinkley 1997, Bootstrap Methods and their
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (held-out Pass@K, Sec. 1.1.2). Davison & Hinkley 1997, Bootstrap Methods and their
         Application, Sec. 3.8 (two-stage resampling of hierarchical data); Owen 2007, The
         pigeonhole bootstrap, Ann. Appl. Stat. 1(2) (crossed random effects).
     """

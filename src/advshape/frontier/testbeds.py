@@ -41,6 +41,9 @@ __all__ = ["TESTBEDS", "Testbed", "get_testbed", "per_problem_pass_at_k", "run_o
 def per_problem_pass_at_k(problems: Mapping[str, Any], k: int) -> NDArray[np.float64]:
     """Pass@k of every held-out problem from one evaluation's stored data.
 
+        Pass@k_i = 1 − q_i^k (exact, from the failure probability q_i = 1 − ρ_i), or
+        Pass@k_i = 1 − C(n − c_i, k)/C(n, k) (unbiased, from c_i correct of n samples).
+
     Args:
         problems: ``{"fail": [...]}`` (exact failure probabilities) or ``{"counts": [...],
             "n": n}`` (correct samples out of n).
@@ -50,14 +53,16 @@ def per_problem_pass_at_k(problems: Mapping[str, Any], k: int) -> NDArray[np.flo
         A float64 array: 1 − fail^k, or the unbiased estimate 1 − C(n − c, k)/C(n, k).
 
     Example:
+        >>> from advshape.frontier.testbeds import per_problem_pass_at_k
         >>> per_problem_pass_at_k({"fail": [0.5, 1.0]}, 2).tolist()
         [0.75, 0.0]
         >>> per_problem_pass_at_k({"counts": [1, 0], "n": 4}, 2).tolist()
         [0.5, 0.0]
 
     References:
-        Seed paper: arXiv 2510.23049, Pass@K ρ_K = 1 − (1 − ρ)^K (Sec. 1.1) and its unbiased
-        estimator, Eq. (11) (Chen et al. 2021, arXiv 2107.03374).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Pass@K ρ_K = 1 − (1 − ρ)^K, Sec. 1.1.2; its unbiased estimator, Eq. 11); Chen et al.
+        2021, https://arxiv.org/abs/2107.03374.
     """
     if "fail" in problems:
         return 1.0 - np.asarray(problems["fail"], dtype=np.float64) ** k
@@ -109,24 +114,48 @@ def _typed(value: Any, like: Any, where: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Testbed:
-    """A testbed as the frontier sees it (see the module doc)."""
+    """A testbed as the frontier sees it: its starts, defaults and four operations.
+
+    The operations (module doc) are :meth:`settings`, :meth:`check`, :meth:`prepare` and
+    :meth:`run`; the frontier knows nothing else of the testbed.
+
+    Attributes:
+        name: ``lm``, ``bandit`` or ``digits``.
+        design: the bootstrap design of its problems (:data:`advshape.frontier.stats.DESIGNS`):
+            ``crossed`` (shared by the seeds) or ``nested`` (drawn per seed).
+        starts: named presets of settings (``weak``, ``strong``, …).
+        default_starts: the starts a frontier runs by default.
+        default_k: the default K of the pass@K axis.
+        default_steps: RL steps of the default frontier.
+        quick_steps: RL steps of ``--quick``.
+        defaults: settings the frontier sets, before ``--set``.
+        quick: settings ``--quick`` adds.
+        group_field: the settings field holding N, the group size.
+        free: settings that do not change a run's numbers (left out of the resume check).
+
+    Example:
+        >>> from advshape.frontier.testbeds import get_testbed
+        >>> bandit = get_testbed("bandit")
+        >>> s = bandit.settings("weak", steps=100, eval_points=4, options={"n": "8"})
+        >>> s.difficulty, s.log_every, bandit.group_size(s), bandit.design
+        ('loguniform:0.001,0.05', 25, 8, 'nested')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+        weak and strong starts: Heckel, Soltanolkotabi & Thrampoulidis 2026,
+        https://arxiv.org/abs/2602.11128.
+    """
 
     name: str
-    #: the bootstrap design of its problems: crossed (shared by seeds) or nested (per seed)
     design: str
-    #: named presets of settings, and the starts a frontier runs by default
     starts: Mapping[str, Mapping[str, Any]]
     default_starts: tuple[str, ...]
     default_k: int
-    #: RL steps of the default frontier and of --quick
     default_steps: int
     quick_steps: int
-    #: settings the frontier sets (before --set), and those --quick adds
     defaults: Mapping[str, Any]
     quick: Mapping[str, Any]
-    #: the settings field holding N, the group size
     group_field: str = "n"
-    #: settings that do not change a run's numbers (left out of the resume check)
     free: tuple[str, ...] = ()
 
     # The operations are module functions named _<name>_<operation>, looked up here, so the
@@ -161,12 +190,15 @@ class Testbed:
         return self._op("schedule")(_apply(base, merged, "--set"), steps, eval_points)
 
     def check(self, settings: Any, spec: str) -> None:
+        """Every check of a (settings, shaper) pair, before anything is written (ValueError)."""
         self._op("check")(settings, spec)
 
     def prepare(self, settings: Any, progress: bool = False) -> None:
+        """Build what every run of a start shares (the cached warm start), once."""
         self._op("prepare")(settings, progress)
 
     def run(self, settings: Any, spec: str, seed: int, folder: str) -> dict[str, Any]:
+        """One RL run; a JSON-able result with its ``evals`` (module doc)."""
         return self._op("run")(settings, spec, seed, folder)
 
     def group_size(self, settings: Any) -> int:
@@ -484,6 +516,7 @@ TESTBEDS: dict[str, Testbed] = {
         free=("cache_dir",),
     ),
 }
+"""The testbeds a frontier can run, by name: the language model, the bandit, the digits."""
 
 
 def get_testbed(name: str) -> Testbed:
@@ -493,15 +526,19 @@ def get_testbed(name: str) -> Testbed:
         name: ``lm``, ``bandit`` or ``digits``.
 
     Returns:
-        Its :class:`Testbed`; an unknown name raises ``ValueError`` listing the valid ones.
+        Its :class:`Testbed`.
+
+    Raises:
+        ValueError: an unknown name, listing the valid ones.
 
     Example:
+        >>> from advshape.frontier.testbeds import get_testbed
         >>> bed = get_testbed("digits")
         >>> bed.design, bed.default_starts, bed.default_k
         ('crossed', ('weak', 'strong'), 4)
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
     """
     if name not in TESTBEDS:
         raise ValueError(f"--testbed must be one of {', '.join(TESTBEDS)}, got {name!r}")
@@ -522,7 +559,7 @@ def run_one(testbed: str, settings: Any, spec: str, seed: int, folder: str) -> d
         The run's result (see the module doc).
 
     Example:
-        >>> from advshape.frontier.testbeds import get_testbed
+        >>> from advshape.frontier.testbeds import get_testbed, run_one
         >>> digits = get_testbed("digits")
         >>> settings = digits.settings("weak", steps=2, eval_points=2, options={})
         >>> result = run_one("digits", settings, "grpo", 0, "unused")
@@ -530,6 +567,6 @@ def run_one(testbed: str, settings: Any, spec: str, seed: int, folder: str) -> d
         [0, 1, 2]
 
     References:
-        Seed paper: arXiv 2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
     """
     return get_testbed(testbed).run(settings, spec, seed, folder)

@@ -38,7 +38,6 @@ __all__ = [
     "verl_rows",
 ]
 
-# verl's outcome (one reward per response) estimators that explain can drive
 VERL_OUTCOME = (
     "grpo",
     "grpo_vectorized",
@@ -51,8 +50,9 @@ VERL_OUTCOME = (
     "opo",
     "gdpo",
 )
+"""verl's outcome estimators (one reward per response) that :func:`verl_estimator` can drive,
+besides advshape's own ``advshape_*``."""
 
-# estimator -> why a vector of rewards cannot drive it
 VERL_REFUSED = {
     "gae": "needs a critic's per-token values (data.batch['values']); not a function of rewards",
     "remax": "needs reward_baselines, the reward of a greedy rollout per prompt; the advantage is "
@@ -62,8 +62,9 @@ VERL_REFUSED = {
     "tir_optimal_token_baseline": "needs the actor's per-token log-probabilities and Σπ² "
     "(sum_pi_squared); not a function of rewards",
 }
+"""verl estimator -> why a vector of rewards cannot drive it (:func:`verl_estimator` refuses
+it with this reason)."""
 
-# estimator -> how its inputs were synthesised beyond (rewards, equal lengths, uids)
 VERL_NOTES = {
     "opo": "OPO weights its baseline by response length; probed with equal lengths",
     "gdpo": "GDPO normalises reward components; probed with one component (algorithm."
@@ -72,19 +73,66 @@ VERL_NOTES = {
     "reinforce_plus_plus_baseline": "whitens over every token of the batch",
     "reinforce_plus_plus": "uses no groups (no index); whitens over every token of the batch",
 }
+"""verl estimator -> how its inputs were synthesised beyond (rewards, equal lengths, uids), or
+what it does beyond the group (``advshape explain`` prints it)."""
 
 RESPONSE_LENGTH = 3
 
 
 def verl_estimator_names() -> tuple[str, ...]:
-    """Every estimator the installed verl registers."""
+    """Every advantage estimator the installed verl registers, advshape's ``advshape_*`` too.
+
+    Returns:
+        The names in verl's ``ADV_ESTIMATOR_REGISTRY``, in its order.
+
+    Example:
+        >>> from advshape.integrations.probes import verl_estimator_names
+        >>> names = verl_estimator_names()
+        >>> "grpo" in names, "advshape_grpo_k" in names
+        (True, True)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049;
+        Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300.
+    """
     from verl.trainer.ppo import core_algos
 
     return tuple(core_algos.ADV_ESTIMATOR_REGISTRY)
 
 
 def verl_estimator(name: str, *, norm_adv_by_std_in_grpo: bool = True) -> Callable:
-    """``rewards[G, N] -> advantages[G, N]`` through verl's own estimator ``name``."""
+    """``rewards[G, N] -> advantages[G, N]`` through verl's own estimator ``name``.
+
+    The function feeds verl the outcome reward r_i on the last token of a 3-token response,
+    an all-ones mask, one uid per group and verl's default ``AlgoConfig`` (module doc), and
+    reads A_i at the last token: verl's own numbers, for :func:`advshape.explain`.
+
+    Args:
+        name: a verl estimator (:data:`VERL_OUTCOME`), or advshape's own with its parameters
+            after a colon, ``advshape_grpo_k:k=4``.
+        norm_adv_by_std_in_grpo: verl's ``algorithm.norm_adv_by_std_in_grpo`` (GRPO divides
+            by the group's std when True).
+
+    Returns:
+        The function, float64 NumPy ``[G, N]`` in and out, named ``verl:<name>``.
+
+    Raises:
+        ValueError: verl not installed, an unknown estimator, one whose inputs a reward vector
+            cannot supply (:data:`VERL_REFUSED`), or settings for one of verl's own.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.integrations.probes import verl_estimator
+        >>> verl_estimator("rloo")(np.array([[1.0, 0.0, 0.0, 0.0]])).tolist()  # r − mean of others
+        [[1.0, -0.3333333333333333, -0.3333333333333333, -0.3333333333333333]]
+        >>> fn = verl_estimator("grpo", norm_adv_by_std_in_grpo=False)
+        >>> fn(np.array([[1.0, 0.0, 0.0, 0.0]])).tolist()  # r − mean
+        [[0.75, -0.25, -0.25, -0.25]]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RLOO, Eq. 6; GRPO, Eq. 8); Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300.
+    """
     try:
         import torch
         from verl.trainer.config import AlgoConfig
@@ -168,19 +216,44 @@ def _advshape_config(name: str, settings: str) -> dict[str, Any]:
 
 
 TRL_SCALE_REWARDS = ("group", "batch", "none")
+"""The values of TRL's ``GRPOConfig.scale_rewards`` that :func:`trl_grpo_advantages` takes."""
 TRL_EPSILON = 1e-4
 
 
 def trl_grpo_advantages(rewards: ArrayLike, scale_rewards: str = "group") -> np.ndarray:
-    """TRL GRPOTrainer's advantages (``multi_objective_aggregation="sum_then_normalize"``),
-    TRANSCRIBED from the installed TRL 1.16 source (TRL has no function for it):
+    """TRL GRPOTrainer's advantages, TRANSCRIBED from the installed TRL 1.16 source.
 
-        A_i = (r_i − mean_group(r)) / (σ + 1e-4),  σ = sample std (Bessel-corrected, NaN-aware)
-        of the group (``scale_rewards="group"``), of the whole generation batch (``"batch"``), or
-        no division at all (``"none"``).
+    TRL has no function for it (it is inline in ``_generate_and_score_completions``); with
+    ``multi_objective_aggregation="sum_then_normalize"`` it computes
 
-    ``rewards`` is ``[G, N]``, one group per row, the whole generation batch (all processes);
-    computed in the rewards' dtype (TRL's is float32). Returns a NumPy array ``[G, N]``.
+        A_i = (r_i − mean_group(r)) / (σ + 1e-4),
+
+    σ the sample std (Bessel-corrected, NaN-aware) of the group (``scale_rewards="group"``) or
+    of the whole generation batch (``"batch"``), or no division at all (``"none"``).
+
+    Args:
+        rewards: ``[G, N]``, one group per row, the whole generation batch (all processes);
+            computed in their dtype (TRL's is float32; integers become float32).
+        scale_rewards: ``"group"``, ``"batch"`` or ``"none"`` (:data:`TRL_SCALE_REWARDS`).
+
+    Returns:
+        A NumPy array ``[G, N]``; NaN (a group of one's std) becomes 0, as in TRL.
+
+    Raises:
+        ValueError: an unknown ``scale_rewards``, or rewards that are not ``[G, N]``.
+
+    Example:
+        >>> import numpy as np
+        >>> from advshape.integrations.probes import trl_grpo_advantages
+        >>> trl_grpo_advantages(np.array([[1.0, 0.0, 0.0, 0.0]]), "none").tolist()
+        [[0.75, -0.25, -0.25, -0.25]]
+        >>> a = trl_grpo_advantages(np.array([[1.0, 0.0, 0.0, 0.0]]))  # σ = 1/2 (sample std)
+        >>> bool(a[0, 0] == 0.75 / (0.5 + 1e-4))
+        True
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO, Eq. 8); Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300.
     """
     import torch
 
@@ -209,15 +282,35 @@ def trl_grpo_advantages(rewards: ArrayLike, scale_rewards: str = "group") -> np.
 
 
 class VerlRow(NamedTuple):
-    """One verl estimator as a row next to Table 1 (``advshape table --verl``)."""
+    """One verl estimator as a row next to Table 1 (``advshape table --verl``).
+
+    Attributes:
+        name: the verl estimator.
+        checks: ``"all hold"`` (equivariant, count-based, group-local) or what failed.
+        nearest: the nearest registry spec, or ``"-"``.
+        distance: its distance from the estimator's scores A±(N⁺), after the best scale.
+        scale: that scale.
+        surrogate: the nearest shaper's surrogate F if it matches, else why not.
+        group_of_one: A(r = 1), A(r = 0) for a group of a single response.
+
+    Example:
+        >>> from advshape.integrations.probes import verl_rows
+        >>> row = {r.name: r for r in verl_rows(4)}["rloo"]
+        >>> row.checks, row.nearest, row.surrogate
+        ('all hold', 'rloo', 'ρ')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; reverse-engineering a surrogate, Sec. 5.1).
+    """
 
     name: str
-    checks: str  # "equivariant, count-based, group-local" or what failed
-    nearest: str  # registry spec, or "-"
+    checks: str
+    nearest: str
     distance: float
     scale: float
-    surrogate: str  # the nearest shaper's surrogate if it matches, else why not
-    group_of_one: str  # A(r = 1), A(r = 0) for a group of a single response
+    surrogate: str
+    group_of_one: str
 
 
 def _group_of_one(fn) -> str:
@@ -233,7 +326,28 @@ def _group_of_one(fn) -> str:
 
 
 def verl_rows(n: int = 16, match_tol: float = 1e-6) -> list[VerlRow]:
-    """Every outcome estimator of the installed verl, explained at group size ``n``."""
+    """Every outcome estimator of the installed verl, explained at group size ``n``.
+
+    Each estimator of :data:`VERL_OUTCOME` is run by :func:`verl_estimator`, read as scores
+    A±(N⁺) by :func:`advshape.explain` and matched to its nearest registry shaper.
+
+    Args:
+        n: the group size N.
+        match_tol: the largest distance at which the nearest shaper's surrogate is reported.
+
+    Returns:
+        One :class:`VerlRow` per estimator, in the order of :data:`VERL_OUTCOME`.
+
+    Example:
+        >>> from advshape.integrations.probes import verl_rows
+        >>> rows = {r.name: r for r in verl_rows(4)}
+        >>> rows["opo"].nearest, rows["grpo"].checks
+        ('dr_grpo', 'all hold')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; reverse-engineering a surrogate, Sec. 5.1).
+    """
     from advshape._src.closed_forms import FORMULAS
     from advshape._src.registry import shaper
     from advshape.surrogates.explain import explain, nearest_registry_shaper

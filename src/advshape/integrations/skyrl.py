@@ -60,7 +60,8 @@ from advshape.integrations._checks import (
 )
 from advshape.integrations._patching import patch_on_import
 
-SUPPORTED_SKYRL = ("0.3", "0.5")  # skyrl >= 0.3, < 0.5
+SUPPORTED_SKYRL = ("0.3", "0.5")
+"""The supported SkyRL versions, ``(lowest, first unsupported)``: skyrl >= 0.3, < 0.5."""
 
 SKYRL_VERSION = require_version("skyrl", *SUPPORTED_SKYRL, __name__, "skyrl")
 
@@ -90,7 +91,9 @@ __all__ = [
     "shaper_from_config",
 ]
 
-PREFIX = "advshape_"  # of the estimator names and of their parameters, as in verl
+PREFIX = "advshape_"
+"""The prefix of the estimator names (``advshape_grpo_k``) and of their parameters in
+``trainer.algorithm`` (``advshape_k``), as in verl."""
 TOTAL_STEPS_KEY = "total_steps"
 _PARAMS = sorted({p.name for entry in advshape.registry().values() for p in entry.params})
 
@@ -99,23 +102,84 @@ def _config_field(param: str) -> tuple[str, Any, Any]:
     return (PREFIX + param, Any, dataclasses.field(default=None))
 
 
+def _param_docs() -> str:
+    """One ``Attributes:`` entry per field of :class:`AdvshapeAlgorithmConfig`."""
+    users: dict[str, list[Any]] = {}
+    for name, entry in advshape.registry().items():
+        for param in entry.params:
+            users.setdefault(param.name, []).append((name, param.doc))
+    lines = [
+        f"    {PREFIX}{p}: ``{p}`` of {', '.join(n for n, _ in users[p])}, {users[p][0][1]}; "
+        "None: not given."
+        for p in _PARAMS
+    ]
+    lines.append(
+        f"    {PREFIX}{TOTAL_STEPS_KEY}: the run's length T, for a K schedule placed by "
+        "percentage (default: the trainer's total_training_steps)."
+    )
+    return "\n".join(lines)
+
+
 # SkyRL's AlgorithmConfig with one optional field per registry parameter (None: not given).
 AdvshapeAlgorithmConfig = dataclasses.make_dataclass(
     "AdvshapeAlgorithmConfig",
     [_config_field(p) for p in (*_PARAMS, TOTAL_STEPS_KEY)],
     bases=(AlgorithmConfig,),
 )
+"""SkyRL's ``AlgorithmConfig`` plus an optional field ``advshape_<param>`` per registry parameter.
+
+SkyRL's typed config accepts no new keys, so every parameter of advshape's registry has a field
+here (None: not given). Its runtime docstring lists them all.
+
+Attributes:
+    advshape_<param>: a parameter of the selected shaper (``advshape_k``, ``advshape_gamma``,
+        ``advshape_lam``, …), as in a spec: ``advshape_k=4``, or a numeric value's schedule,
+        ``advshape_k='linear(8,1)'``; None: not given.
+    advshape_total_steps: the run's length T, for a K schedule placed by percentage (default:
+        the trainer's ``total_training_steps``).
+
+References:
+    Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+    (the shapers and their parameters, Table 1).
+"""
 # pickled by reference, so a Ray worker that unpickles a config imports this module
 AdvshapeAlgorithmConfig.__module__ = __name__
-AdvshapeAlgorithmConfig.__doc__ = (
-    "SkyRL's ``AlgorithmConfig`` plus ``advshape_<param>`` for every registry parameter "
-    f"({', '.join(_PARAMS)}) and ``advshape_{TOTAL_STEPS_KEY}``; None means not given."
-)
+AdvshapeAlgorithmConfig.__doc__ = f"""SkyRL's ``AlgorithmConfig`` plus an optional field ``advshape_<param>`` per registry parameter.
+
+SkyRL's typed config accepts no new keys on the command line, so every parameter of advshape's
+registry has a field here, set as ``trainer.algorithm.advshape_<param>=<value>``.
+
+Attributes:
+{_param_docs()}
+
+Example:
+    >>> from advshape.integrations.skyrl import AdvshapeAlgorithmConfig, shaper_from_config
+    >>> shaper_from_config("grpo_k", AdvshapeAlgorithmConfig(advshape_k=8)).spec
+    'grpo_k:k=8'
+
+References:
+    Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+    (the shapers and their parameters, Table 1).
+"""
 
 
 @dataclasses.dataclass
 class AdvshapeTrainerConfig(TrainerConfig):
-    """SkyRL's ``TrainerConfig`` whose ``algorithm`` is :class:`AdvshapeAlgorithmConfig`."""
+    """SkyRL's ``TrainerConfig`` whose ``algorithm`` is :class:`AdvshapeAlgorithmConfig`.
+
+    Attributes:
+        algorithm: SkyRL's algorithm settings plus the ``advshape_<param>`` fields.
+
+    Example:
+        >>> from advshape.integrations.skyrl import AdvshapeTrainerConfig
+        >>> algorithm = AdvshapeTrainerConfig().algorithm
+        >>> type(algorithm).__name__, algorithm.advshape_k
+        ('AdvshapeAlgorithmConfig', None)
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1).
+    """
 
     algorithm: Any = dataclasses.field(default_factory=AdvshapeAlgorithmConfig)
 
@@ -127,8 +191,28 @@ AdvshapeTrainerConfig.__dataclass_fields__["algorithm"].type = AdvshapeAlgorithm
 
 @dataclasses.dataclass
 class AdvshapeConfig(SkyRLTrainConfig):
-    """``SkyRLTrainConfig`` accepting ``trainer.algorithm.advshape_<param>=<value>``:
-    ``AdvshapeConfig.from_cli_overrides(sys.argv[1:])``."""
+    """SkyRL's ``SkyRLTrainConfig`` accepting ``trainer.algorithm.advshape_<param>=<value>``.
+
+    Build it as SkyRL's own, ``AdvshapeConfig.from_cli_overrides(sys.argv[1:])``.
+
+    Attributes:
+        trainer: SkyRL's trainer settings, whose ``algorithm`` has the ``advshape_<param>``
+            fields (:class:`AdvshapeTrainerConfig`).
+
+    Example:
+        >>> from advshape.integrations.skyrl import AdvshapeConfig, shaper_from_config
+        >>> cfg = AdvshapeConfig.from_cli_overrides([
+        ...     "trainer.algorithm.advantage_estimator=advshape_grpo_k",
+        ...     "trainer.algorithm.advshape_k=4"])
+        >>> cfg.trainer.algorithm.advshape_k, cfg.trainer.algorithm.advshape_gamma
+        (4, None)
+        >>> shaper_from_config("grpo_k", cfg.trainer.algorithm).spec
+        'grpo_k:k=4'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1).
+    """
 
     trainer: AdvshapeTrainerConfig = dataclasses.field(default_factory=AdvshapeTrainerConfig)
 
@@ -163,8 +247,10 @@ def _build(shaper_name: str, params: tuple[tuple[str, Any], ...]) -> ScheduledSh
 
 
 def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
-    """The registry shaper ``shaper_name`` with the ``advshape_*`` parameters of SkyRL's
-    ``trainer.algorithm`` config.
+    """The registry shaper ``shaper_name`` with the ``advshape_*`` parameters of SkyRL's config.
+
+    The parameters are the fields ``advshape_<param>`` of ``trainer.algorithm`` that are not
+    None: ``advshape_k=4`` gives ``k=4``.
 
     Args:
         shaper_name: a registry name, ``"grpo_k"``.
@@ -183,7 +269,8 @@ def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
         {'k': 8}
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Table 1.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1).
     """
     return _build(shaper_name, tuple(sorted(_config_params(config).items())))
 
@@ -214,9 +301,10 @@ def _trainer_step(step: int | None, total: int | None, padding: frozenset[str]) 
 
 
 def collect_metrics() -> dict[str, float]:
-    """The ``advshape/*`` metrics of the estimator calls since the last collection, pooled
-    as one batch (counts summed, maxima maximised, fractions over all groups), and forget
-    them. The wrapped trainer adds them to its ``all_metrics`` every step.
+    """The ``advshape/*`` metrics of the estimator calls since the last collection; forgets them.
+
+    The calls are pooled as one batch (counts summed, maxima maximised, fractions over all
+    groups). The wrapped trainer adds them to its ``all_metrics`` every step.
 
     Returns:
         ``{"advshape/groups": …, "advshape/pass@1": …, …}``; empty if nothing was shaped.
@@ -227,7 +315,8 @@ def collect_metrics() -> dict[str, float]:
         {}
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (pass@k).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the unbiased pass@k, Eq. 11).
     """
     pending = list(_PENDING)
     _PENDING.clear()
@@ -296,9 +385,12 @@ class _Estimator:
 
 
 def register_shaper(shaper_name: str) -> str:
-    """Register a registry shaper in SkyRL's ``AdvantageEstimatorRegistry`` as
-    ``advshape_<name>`` (pushed to SkyRL's registry actor when Ray is up). Idempotent; every
-    shaper of advshape's registry is registered at import, so this is for shapers added later.
+    """Register a registry shaper in SkyRL's ``AdvantageEstimatorRegistry`` as ``advshape_<name>``.
+
+    SkyRL pushes it to its registry actor when Ray is up. Idempotent; every shaper of
+    advshape's registry is registered at import (:data:`ESTIMATORS`), so this is for shapers
+    added later. The estimator gives A_i = shaper(r of i's group)_i · mask[i, t], r_i = Σ_t
+    token_level_rewards[i, t], grouped by SkyRL's uids.
 
     Args:
         shaper_name: a name in ``advshape.names()``.
@@ -315,7 +407,8 @@ def register_shaper(shaper_name: str) -> str:
         'advshape_grpo_k'
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Table 1.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers, Table 1).
     """
     if shaper_name not in advshape.names():
         raise ValueError(f"no shaper {shaper_name!r} in advshape's registry ({advshape.names()})")
@@ -327,6 +420,7 @@ def register_shaper(shaper_name: str) -> str:
 
 
 ESTIMATORS: tuple[str, ...] = tuple(register_shaper(name) for name in advshape.names())
+"""The SkyRL estimator of every registry shaper, ``advshape_<name>``, registered at import."""
 
 
 # --------------------------------------------------------------------- the trainer's checks
@@ -358,7 +452,8 @@ def check_trainer_config(cfg: Any, total_training_steps: int | None = None) -> N
         ValueError: trainer.algorithm.advantage_estimator=advshape_grpo_k: generator.n_samples_per_prompt=4 does not suit shaper 'grpo_k:k=8': ...
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N for the unbiased Pass@K estimators, Eq. 11).
     """
     algorithm = cfg.trainer.algorithm
     name = str(algorithm.advantage_estimator)

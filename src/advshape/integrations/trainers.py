@@ -38,16 +38,38 @@ AdvantageFn = Callable[[np.ndarray], np.ndarray]
 
 
 class TrainerEstimator(NamedTuple):
-    """One trainer's estimator: where it was read from and how to run it."""
+    """One trainer's estimator: where it was read from and how to run it.
 
-    target: str  # "nemo-rl:grpo"
-    repository: str  # GitHub owner/name
-    path: str  # file the formula was read from
-    commit: str  # the repository's commit that file was read at
-    formula: str  # the formula, in the notation of docs/shapers.md
-    options: Mapping[str, Any]  # settings with the trainer's defaults
-    transcription: Callable[..., AdvantageFn]  # options -> fn
-    installed: Callable[..., AdvantageFn] | None = None  # options -> the package's own fn
+    Attributes:
+        target: ``TRAINER:ESTIMATOR``, ``"nemo-rl:grpo"``.
+        repository: the trainer's GitHub repository, ``owner/name``.
+        path: the file(s) the formula was read from.
+        commit: the repository's commit those files were read at.
+        formula: the formula, in the notation of docs/shapers.md.
+        options: the settings, with the trainer's defaults.
+        transcription: ``options -> fn``, the formula transcribed here.
+        installed: ``options -> fn`` calling the installed package's own function, or None
+            where advshape knows no such function.
+
+    Example:
+        >>> from advshape.integrations.trainers import ESTIMATORS
+        >>> entry = ESTIMATORS["prime-rl:max_rl"]
+        >>> entry.repository, entry.formula
+        ('PrimeIntellect-ai/prime-rl', 'A_i = (r_i − mean(r))/mean(r), 0 when mean(r) ≤ 0 (a group of one gets 0)')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO, Eq. 8; Table 1); Tajwar et al. 2026 (MaxRL), https://arxiv.org/abs/2602.02710.
+    """
+
+    target: str
+    repository: str
+    path: str
+    commit: str
+    formula: str
+    options: Mapping[str, Any]
+    transcription: Callable[..., AdvantageFn]
+    installed: Callable[..., AdvantageFn] | None = None
 
 
 def _rows(rewards: np.ndarray) -> np.ndarray:
@@ -444,8 +466,11 @@ ESTIMATORS: dict[str, TrainerEstimator] = {
         ),
     )
 }
+"""Every transcribed estimator by its target ``TRAINER:ESTIMATOR``, with the repository, file
+and commit its formula was read at."""
 
 TRAINERS = tuple(dict.fromkeys(t.split(":")[0] for t in ESTIMATORS))
+"""The trainers of :data:`ESTIMATORS`, in order: ``nemo-rl``, ``prime-rl``, …"""
 
 
 def _parse_options(entry: TrainerEstimator, text: str) -> dict[str, Any]:
@@ -613,11 +638,31 @@ def flags(
 
 
 class TrainerRow(NamedTuple):
-    """One trainer estimator beside its nearest registry shaper (``advshape table --trainers``)."""
+    """One trainer estimator beside its nearest registry shaper (``advshape table --trainers``).
+
+    Attributes:
+        target: ``TRAINER:ESTIMATOR``.
+        source: ``owner/name@commit file`` the formula was read from.
+        how: ``"installed"`` (the package's own function ran) or ``"transcribed"``.
+        checks: ``"all hold"`` (equivariant, count-based, group-local) or what failed.
+        nearest: the nearest registry spec up to scale, or ``"-"``.
+        distance: its distance from the estimator's scores A±(N⁺).
+        flags: what a user should know (:func:`flags`).
+
+    Example:
+        >>> from advshape.integrations.trainers import trainer_rows
+        >>> row = {r.target: r for r in trainer_rows(8)}["openrlhf:rloo"]
+        >>> row.how, row.checks, row.nearest
+        ('transcribed', 'all hold', 'rloo')
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (Table 1; RLOO, Eq. 6).
+    """
 
     target: str
     source: str
-    how: str  # "installed" or "transcribed"
+    how: str
     checks: str
     nearest: str
     distance: float
@@ -625,8 +670,11 @@ class TrainerRow(NamedTuple):
 
 
 def trainer_rows(n: int = 16) -> list[TrainerRow]:
-    """Every estimator of :data:`ESTIMATORS` explained at group size N, beside its nearest
-    registry shaper (``advshape table --trainers``).
+    """Every estimator of :data:`ESTIMATORS` explained at group size N, beside its nearest shaper.
+
+    The table of ``advshape table --trainers``: each estimator is run (the installed package
+    where it imports, else the transcription), read as scores A±(N⁺) by
+    :func:`advshape.explain` and matched to the nearest registry shaper up to scale.
 
     Args:
         n: the group size N.

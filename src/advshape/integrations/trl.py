@@ -74,7 +74,8 @@ __all__ = [
     "shaped_advantages",
 ]
 
-SUPPORTED_TRL = ("1.0", "2")  # TRL >= 1.0, < 2
+SUPPORTED_TRL = ("1.0", "2")
+"""The supported TRL versions, ``(lowest, first unsupported)``: TRL >= 1.0, < 2."""
 
 
 TRL_VERSION = require_version("trl", *SUPPORTED_TRL, __name__, "trl")
@@ -99,14 +100,35 @@ def _weighted_rewards(
 
 
 class ShapedBatch(NamedTuple):
-    """What :func:`shape_batch` did with one gathered TRL batch."""
+    """What :func:`shape_batch` did with one gathered TRL batch.
 
-    advantages: torch.Tensor  # float64 [B·N]; 0 on every row of a skipped group or unscored
-    shaped: np.ndarray  # bool [B·N]: the rows that were shaped
-    group_ids: np.ndarray  # int [B·N]: row i belongs to group i // num_generations
-    rewards: torch.Tensor  # float64 [B·N]: r_i = Σ_f w_f·r_{f,i} (0 where unscored)
-    skipped_sizes: tuple[int, ...]  # scored sizes of the skipped groups (0: none scored)
-    unscoring: tuple[str, ...]  # reward functions that returned None in a skipped group
+    Attributes:
+        advantages: float64 ``[B·N]``; 0 on every row of a skipped group and on unscored rows.
+        shaped: bool ``[B·N]``, the rows that were shaped.
+        group_ids: int ``[B·N]``: row i belongs to group i // num_generations.
+        rewards: float64 ``[B·N]``, r_i = Σ_f w_f·r_{f,i} (0 where unscored).
+        skipped_sizes: the scored sizes of the skipped groups (0: none scored).
+        unscoring: the reward functions that returned None in a skipped group.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shape_batch
+        >>> batch = shape_batch(advshape.shaper("grpo"), torch.tensor([[1.0], [0.0]]),
+        ...                     torch.ones(1), 2)
+        >>> batch.advantages.tolist(), batch.shaped.tolist(), batch.group_ids.tolist()
+        ([1.0, -1.0], [True, True], [0, 0])
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (GRPO's advantages, Eq. 8).
+    """
+
+    advantages: torch.Tensor
+    shaped: np.ndarray
+    group_ids: np.ndarray
+    rewards: torch.Tensor
+    skipped_sizes: tuple[int, ...]
+    unscoring: tuple[str, ...]
 
 
 _ACCEPTS: dict[tuple[str, int], bool] = {}
@@ -167,7 +189,8 @@ def shape_batch(
         (1,)
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N for the unbiased Pass@K estimators, Eq. 11).
     """
     total = int(rewards_per_func.shape[0])
     if total % num_generations:
@@ -221,16 +244,6 @@ def shaped_advantages(
 ) -> torch.Tensor:
     """Advantages of a gathered TRL batch (float64 ``[B·N]``), as :func:`shape_batch`.
 
-    Example:
-        >>> import torch, advshape
-        >>> from advshape.integrations.trl import shaped_advantages
-        >>> rewards = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
-        >>> shaped_advantages(advshape.shaper("rloo"), rewards, torch.ones(1), 4).tolist()
-        [1.0, -0.3333333333333333, -0.3333333333333333, -0.3333333333333333]
-
-    References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (7) (RLOO).
-
     Args:
         shaper: the step's shaper.
         rewards_per_func: ``[B·N, F]`` rewards of each reward function, NaN where it returned
@@ -242,6 +255,20 @@ def shaped_advantages(
     Returns:
         A_i = shaper(r of i's group's scored rows)_i with r_i = Σ_f w_f·r_{f,i}; 0 on unscored
         rows and on every row of a group with fewer scored rows than the shaper needs.
+
+    Raises:
+        ValueError: rewards the shaper refuses, naming the reward functions and their weights.
+
+    Example:
+        >>> import torch, advshape
+        >>> from advshape.integrations.trl import shaped_advantages
+        >>> rewards = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
+        >>> shaped_advantages(advshape.shaper("rloo"), rewards, torch.ones(1), 4).tolist()
+        [1.0, -0.3333333333333333, -0.3333333333333333, -0.3333333333333333]
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RLOO's A⁺ = N(1 − ρ̂)/(N − 1), A⁻ = −Nρ̂/(N − 1), Eq. 6).
     """
     return shape_batch(
         shaper, rewards_per_func, reward_weights, num_generations, reward_func_names
@@ -249,7 +276,35 @@ def shaped_advantages(
 
 
 def check_settings(shaper: Shaper | ScheduledShaper, config: trl.GRPOConfig) -> None:
-    """Raise ValueError for GRPOConfig settings ``shaper`` cannot work with (see the class)."""
+    """Check a ``trl.GRPOConfig`` against a shaper before any model is loaded.
+
+    The shaper must suit the group size ``num_generations`` (and ``num_generations_eval`` when
+    evaluating): K ≤ N for the unbiased Pass@K shapers, at every K a schedule reaches. The
+    rewards must reach it summed, ``multi_objective_aggregation="sum_then_normalize"``; a
+    ``scale_rewards`` other than the default is ignored, with a warning.
+
+    Args:
+        shaper: the (scheduled) shaper.
+        config: TRL's ``GRPOConfig``.
+
+    Raises:
+        ValueError: a setting the shaper cannot work with, naming it and the fix.
+
+    Example:
+        >>> import advshape, trl
+        >>> from advshape.integrations.trl import check_settings
+        >>> config = trl.GRPOConfig(output_dir="unused", num_generations=4, use_cpu=True,
+        ...                         per_device_train_batch_size=4, bf16=False, report_to="none")
+        >>> check_settings(advshape.scheduled("grpo_k:k=4"), config)  # K = N: fine
+        >>> check_settings(advshape.scheduled("grpo_k:k=8"), config)
+        Traceback (most recent call last):
+        ...
+        ValueError: GRPOConfig.num_generations=4 does not suit shaper 'grpo_k:k=8': ...
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N for the unbiased Pass@K estimators, Eq. 11).
+    """
     if config.multi_objective_aggregation != "sum_then_normalize":
         raise ValueError(
             f"GRPOConfig.multi_objective_aggregation={config.multi_objective_aggregation!r} "
@@ -281,6 +336,29 @@ class GRPOTrainer(trl.GRPOTrainer):
     outside {0, 1} fails on the first batch, naming the reward functions. ``self.shaper`` is
     the (possibly constant) :class:`advshape.ScheduledShaper`; ``self.shaper.at(step,
     total)`` is the shaper of a step.
+
+    Args:
+        *args: ``trl.GRPOTrainer``'s positional arguments (``model``, ``reward_funcs``,
+            ``args``, …).
+        shaper: a registry spec, an ``advshape.Shaper`` or an ``advshape.ScheduledShaper``.
+        **kwargs: ``trl.GRPOTrainer``'s keyword arguments.
+
+    Raises:
+        ValueError: a shaper, group size or K that does not fit, before the model is loaded.
+
+    Example:
+        >>> import trl
+        >>> from advshape.integrations.trl import GRPOTrainer
+        >>> config = trl.GRPOConfig(output_dir="unused", num_generations=4, use_cpu=True,
+        ...                         per_device_train_batch_size=4, bf16=False, report_to="none")
+        >>> GRPOTrainer(model="not/loaded", reward_funcs=[], args=config, shaper="grpo_k:k=8")
+        Traceback (most recent call last):
+        ...
+        ValueError: GRPOConfig.num_generations=4 does not suit shaper 'grpo_k:k=8': ...
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers, Table 1); Shao et al. 2024 (GRPO), https://arxiv.org/abs/2402.03300.
     """
 
     def __init__(self, *args: Any, shaper: str | Shaper | ScheduledShaper, **kwargs: Any) -> None:

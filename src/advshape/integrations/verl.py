@@ -105,7 +105,9 @@ from advshape.integrations._patching import patch_on_import
 # tests, and below the next minor release, since advshape wraps verl's private trainer functions
 # (a renamed one is reported at import and refused on use, see _patch).
 MIN_VERL = "0.9"
-MAX_VERL = "0.10"  # exclusive
+"""The lowest supported verl version."""
+MAX_VERL = "0.10"
+"""The first verl version not supported (exclusive upper bound)."""
 
 
 VERL_VERSION = require_version("verl", MIN_VERL, MAX_VERL, __name__, "verl")
@@ -116,19 +118,17 @@ __all__ = [
     "ESTIMATORS",
     "MAX_VERL",
     "MIN_VERL",
-    "PAD_UID",
     "PREFIX",
     "check_trainer_config",
     "collect_metrics",
-    "current_step",
-    "estimator_name",
-    "multi_trajectory_advantages",
     "padding_rows",
     "register_shaper",
     "shaper_from_config",
 ]
 
-PREFIX = "advshape_"  # of the estimator names and of their parameters in the algorithm config
+PREFIX = "advshape_"
+"""The prefix of the estimator names (``advshape_grpo_k``) and of their parameters in the
+``algorithm`` config (``+algorithm.advshape_k=8``)."""
 # algorithm-config keys under PREFIX that are settings of the integration, not shaper parameters
 TOTAL_STEPS_KEY = "total_steps"
 
@@ -177,11 +177,15 @@ def shaper_from_config(shaper_name: str, config: Any) -> ScheduledShaper:
         ValueError: bad parameters, naming the ``+algorithm.advshape_<param>=<value>`` override.
 
     Example:
+        >>> from advshape.integrations.verl import shaper_from_config
         >>> shaper_from_config("grpo_k", {"advshape_k": 4}).spec
         'grpo_k:k=4'
+        >>> shaper_from_config("grpo_k", {"advshape_k": "linear(8,2)"}).values_at(1, 10)
+        {'k': 8}
 
     References:
-        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers and their parameters, Table 1).
     """
     params = _config_params(config)
     return _build(shaper_name, tuple(sorted(params.items())))
@@ -288,8 +292,8 @@ def padding_rows(index: Any, response_mask: torch.Tensor) -> np.ndarray:
         [False, False, True]
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049): groups are the N
-        responses to one prompt (Sec. 2); a padding row is none of them.
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049:
+        groups are the N responses to one prompt (Sec. 1.1); a padding row is none of them.
     """
     uids = np.asarray(index)
     by_uid = np.fromiter(
@@ -380,11 +384,34 @@ def _make_estimator(shaper_name: str) -> Callable[..., tuple[torch.Tensor, torch
 
 
 def register_shaper(shaper_name: str) -> str:
-    """Register shaper ``shaper_name`` with verl as ``advshape_<name>``; returns that name.
+    """Register shaper ``shaper_name`` with verl as the estimator ``advshape_<name>``.
 
-    Idempotent: a second call (e.g. the entry point and ``VERL_USE_EXTERNAL_MODULES`` both
-    loading this module) keeps the registered estimator. Use this for shapers added to
-    advshape's registry after import.
+    Every shaper of advshape's registry is registered at import (:data:`ESTIMATORS`); use this
+    for shapers added to the registry after. Idempotent: a second call (e.g. the entry point
+    and ``VERL_USE_EXTERNAL_MODULES`` both loading this module) keeps the registered estimator.
+    The estimator gives A_i = shaper(r of i's group)_i · mask[i, t], r_i = Σ_t
+    token_level_rewards[i, t], grouped by verl's ``index``.
+
+    Args:
+        shaper_name: a name in ``advshape.names()``.
+
+    Returns:
+        The estimator's name, ``advshape_<name>``.
+
+    Raises:
+        ValueError: ``shaper_name`` is not in advshape's registry.
+
+    Example:
+        >>> from verl.trainer.ppo import core_algos
+        >>> from advshape.integrations.verl import register_shaper
+        >>> register_shaper("grpo_k")
+        'advshape_grpo_k'
+        >>> core_algos.get_adv_estimator_fn("advshape_grpo_k").advshape_shaper
+        'grpo_k'
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (the shapers, Table 1).
     """
     name = estimator_name(shaper_name)
     if shaper_name not in advshape.names():
@@ -399,6 +426,7 @@ def register_shaper(shaper_name: str) -> str:
 
 
 ESTIMATORS: tuple[str, ...] = tuple(register_shaper(name) for name in advshape.names())
+"""The verl estimator of every registry shaper, ``advshape_<name>``, registered at import."""
 
 
 # ----------------------------------------------------------------------------- metrics channel
@@ -413,10 +441,35 @@ def _record_metrics(values: Mapping[str, float]) -> None:
 
 
 def collect_metrics() -> dict[str, float]:
-    """The ``advshape/*`` metrics of the advantage calls since the last collection, and forget
-    them. Several calls in one step (the v1 trainer's ``parameter_sync_step`` > 1) are combined
-    as one pooled batch (``advshape.integrations._metrics.combine``: counts summed, maxima
-    maximised, fractions weighted by their groups or responses)."""
+    """The ``advshape/*`` metrics of the advantage calls since the last collection; forgets them.
+
+    Several calls in one step (the v1 trainer's ``parameter_sync_step`` > 1) are combined as
+    one pooled batch: counts summed, maxima maximised, fractions weighted by their groups or
+    responses. The wrapped ``compute_data_metrics`` adds them to verl's metrics every step.
+
+    Returns:
+        ``{"advshape/groups": …, "advshape/pass@1": …, …}``; empty if nothing was shaped.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from verl.trainer.ppo import core_algos
+        >>> from advshape.integrations.verl import collect_metrics
+        >>> rloo = core_algos.get_adv_estimator_fn("advshape_rloo")
+        >>> advantages, _ = rloo(token_level_rewards=torch.tensor([[0.0, 1.0], [0.0, 0.0]]),
+        ...                      response_mask=torch.ones(2, 2),
+        ...                      index=np.array(["a", "a"], dtype=object), config={})
+        >>> advantages.tolist()   # RLOO, N = 2: A⁺ = N(1 − ρ̂)/(N − 1) = 1, A⁻ = −1
+        [[1.0, 1.0], [-1.0, -1.0]]
+        >>> metrics = collect_metrics()
+        >>> metrics["advshape/groups"], metrics["advshape/pass@1"], metrics["advshape/pass@2"]
+        (1.0, 0.5, 1.0)
+        >>> collect_metrics()   # taken out
+        {}
+
+    References:
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (RLOO, Eq. 6; the unbiased pass@k, Eq. 11).
+    """
     pending = list(_PENDING)
     _PENDING.clear()
     return _metrics.combine(pending)
@@ -541,7 +594,8 @@ def check_trainer_config(
         ValueError: algorithm.adv_estimator=advshape_grpo_k: actor_rollout_ref.rollout.n=4 does not suit shaper 'grpo_k:k=linear(2,8)': ...
 
     References:
-        Seed paper, arXiv 2510.23049 (https://arxiv.org/abs/2510.23049), Eq. (11) (K ≤ N).
+        Advantage Shaping as Surrogate Reward Maximization, https://arxiv.org/abs/2510.23049
+        (K ≤ N for the unbiased Pass@K estimators, Eq. 11).
     """
     algorithm = config.algorithm
     name = str(algorithm.get("adv_estimator", ""))
