@@ -54,7 +54,8 @@ def pareto_figure(summary: dict[str, Any], start: str, path: str) -> None:
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",),
-        ...     starts=("weak",), steps=4, eval_points=2, resamples=100, out=out, progress=False))
+        ...     starts=("weak",), steps=4, eval_points=2, resamples=100, out=out, progress=False,
+        ...     jobs=1))
         >>> summary = json.load(open(os.path.join(out, "frontier.json")))
         >>> pareto_figure(summary, "weak", os.path.join(out, "again.png"))
         >>> os.path.getsize(os.path.join(out, "again.png")) > 0
@@ -297,7 +298,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo", "maxrl"),
-        ...     starts=("weak",), steps=2, eval_points=1, resamples=100, out=out, progress=False))
+        ...     starts=("weak",), steps=2, eval_points=1, resamples=100, out=out, progress=False,
+        ...     jobs=1))
         >>> summary_markdown(json.load(open(os.path.join(out, "frontier.json")))).splitlines()[0]
         '# advshape frontier: digits testbed, pass@1 against pass@4'
 
@@ -374,7 +376,7 @@ def write_report(summary: dict[str, Any], out: str) -> str:
         >>> from advshape.frontier.run import FrontierConfig, run_frontier
         >>> out = tempfile.mkdtemp()
         >>> _ = run_frontier(FrontierConfig(testbed="digits", family=("grpo",), starts=("weak",),
-        ...     steps=2, eval_points=1, resamples=100, out=out, progress=False))
+        ...     steps=2, eval_points=1, resamples=100, out=out, progress=False, jobs=1))
         >>> summary = json.load(open(os.path.join(out, "frontier.json")))
         >>> os.path.basename(write_report(summary, out))
         'report.html'

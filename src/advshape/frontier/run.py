@@ -404,7 +404,7 @@ def run_frontier(config: FrontierConfig) -> str:
         >>> out = tempfile.mkdtemp()
         >>> path = run_frontier(FrontierConfig(testbed="digits", family=("grpo_k:k={1,4}",
         ...     "maxrl"), starts=("weak",), steps=4, eval_points=2, resamples=100, out=out,
-        ...     progress=False))
+        ...     progress=False, jobs=1))
         >>> os.path.basename(path), sorted(os.listdir(out))[:2]
         ('report.html', ['curves-weak.png', 'frontier.json'])
 
