@@ -56,7 +56,7 @@ def verl_style_grpo_loop(
 def spec_for(name: str, k: int) -> str:
     entry = advshape.registry()[name]
     params = [
-        f"{p.name}={k if p.name == 'k' else 0.5}"
+        f"{p.name}={k if p.kind is int else 0.5}"  # an integer order (k, T) gets --k
         for p in entry.params
         if p.default is advshape.REQUIRED
     ]
