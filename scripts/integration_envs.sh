@@ -32,7 +32,11 @@ echo "lowest: $(.venv-lowest/bin/python -c 'import trl, verl; print("trl", trl._
 .venv-lowest/bin/python -m pytest -q -p no:cacheprovider -m "not slow" \
   tests/test_integrations_checks.py tests/test_integrations_trl.py tests/test_integrations_verl.py
 
-make_env .venv-skyrl -c constraints-skyrl.txt -e ".[skyrl]" "skyrl==$SKYRL"
+# griffelib (pinned as in constraints.txt): the docstring test reads the reference with it
+make_env .venv-skyrl -c constraints-skyrl.txt -e ".[skyrl]" "skyrl==$SKYRL" "griffelib==2.4.1"
 echo "skyrl: $(.venv-skyrl/bin/python -c 'import skyrl; print("skyrl", skyrl.__version__)')"
 .venv-skyrl/bin/python -m pytest -q -p no:cacheprovider tests/test_integrations_skyrl.py \
   "tests/test_integrations_trainers.py::test_installed_packages_match_their_transcription"
+# SkyRL's docstrings (sections, place in the reference, running examples): .venv lacks SkyRL
+.venv-skyrl/bin/python -m pytest -q -p no:cacheprovider -p tests._skyrl_shim -k skyrl \
+  tests/test_docstrings.py tests/test_docstring_examples.py
